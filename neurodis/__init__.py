@@ -1,0 +1,69 @@
+"""neurodis: tasks, rate-network simulation, training and analysis of disentangled
+representations learned through multi-task learning.
+
+Heavy submodules (torch models, the Numba simulator, training, analyses) are imported
+lazily on first attribute access, so ``import neurodis`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import sys
+from typing import Any
+
+__version__ = "0.1.0"
+
+from neurodis.tasks import Task, Timing, list_tasks, make_task  # noqa: E402
+from neurodis.trials import (  # noqa: E402
+    load_dataset,
+    load_trials,
+    make_trials,
+    save_dataset,
+    save_trials,
+    validate_trials,
+)
+
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {}
+
+__all__ = [
+    "Task",
+    "Timing",
+    "__version__",
+    "list_tasks",
+    "load_dataset",
+    "load_trials",
+    "make_task",
+    "make_trials",
+    "save_dataset",
+    "save_trials",
+    "show_versions",
+    "validate_trials",
+    *sorted(_LAZY),
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neurodis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def show_versions(file: Any = None) -> dict[str, str]:
+    """Print and return the versions of neurodis, Python and the core dependencies."""
+    versions = {"neurodis": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    for module in ("numpy", "numba", "scipy", "sklearn", "torch", "xarray", "matplotlib", "dask", "h5netcdf"):
+        try:
+            versions[module] = importlib.import_module(module).__version__
+        except ImportError:
+            versions[module] = "not installed"
+    for key, value in versions.items():
+        print(f"{key:>12}: {value}", file=file or sys.stdout)
+    return versions

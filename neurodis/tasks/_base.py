@@ -1,0 +1,278 @@
+"""Task base class, trial timing and the task registry.
+
+A task is a frozen, keyword-only dataclass describing the trial structure, plus
+``sample(n_trials, rng)``. Subclasses implement :meth:`Task.sample_arrays`, which is
+vectorised over trials and returns plain numpy arrays (the fast path used by the
+trainer); :meth:`Task.sample` wraps those arrays into a labelled trials Dataset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import numpy as np
+import xarray as xr
+
+from neurodis._validation import check_in, check_int, check_multiple, check_real, check_rng, rng_provenance
+from neurodis.trials import make_trials
+
+__all__ = [
+    "Encoding",
+    "Task",
+    "Timing",
+    "TrialBatch",
+    "list_tasks",
+    "make_task",
+    "register_task",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    """Durations of the trial periods in ms, and the Euler step ``dt``.
+
+    The paper's defaults give 1 fixation step, 20 stimulus steps, no delay and one
+    decision step: 22 steps of 100 ms.
+
+    Parameters
+    ----------
+    fixation, stimulus, delay, decision : float
+        Period durations in ms; each must be a non-negative multiple of ``dt``.
+    dt : float
+        Euler step in ms (> 0).
+
+    Examples
+    --------
+    >>> t = Timing()
+    >>> t.n_steps, t.decision_index
+    (22, 21)
+    >>> Timing(stimulus=250.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: stimulus must be a non-negative multiple of dt=100.0 ms; got 250.0
+    """
+
+    fixation: float = 100.0
+    stimulus: float = 2000.0
+    delay: float = 0.0
+    decision: float = 100.0
+    dt: float = 100.0
+
+    PERIODS: ClassVar[tuple[str, ...]] = ("fixation", "stimulus", "delay", "decision")
+
+    def __post_init__(self) -> None:
+        check_real("dt", self.dt, minimum=0.0, strict_minimum=True)
+        for period in self.PERIODS:
+            check_multiple(period, getattr(self, period), self.dt)
+        if self.n_steps == 0:
+            raise ValueError("timing must have at least one step; got all periods of 0 ms")
+
+    def steps(self, period: str) -> int:
+        """Number of Euler steps in ``period``."""
+        check_in("period", period, self.PERIODS)
+        return check_multiple(period, getattr(self, period), self.dt)
+
+    def period_slice(self, period: str) -> slice:
+        """Slice of time steps covered by ``period``."""
+        start = sum(self.steps(p) for p in self.PERIODS[: self.PERIODS.index(period)])
+        return slice(start, start + self.steps(period))
+
+    @property
+    def n_steps(self) -> int:
+        """Total number of Euler steps in one trial."""
+        return sum(self.steps(p) for p in self.PERIODS)
+
+    @property
+    def decision_index(self) -> int:
+        """Index of the first decision step (the last step when there is no decision period)."""
+        return self.period_slice("decision").start if self.steps("decision") else self.n_steps - 1
+
+
+@dataclass
+class TrialBatch:
+    """Raw arrays of a batch of trials, the output of :meth:`Task.sample_arrays`.
+
+    Attributes
+    ----------
+    inputs : ndarray, shape (trial, time, input)
+    targets : ndarray, shape (trial, time, output)
+    loss_mask : ndarray, shape (trial, time, output)
+    latents : ndarray, shape (trial, latent)
+    trial_coords : dict of str to ndarray of shape (trial,)
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    loss_mask: np.ndarray
+    latents: np.ndarray
+    trial_coords: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class Encoding(Protocol):
+    """What :meth:`Task.sample` needs from an encoder (see ``neurodis.tasks.encoders``)."""
+
+    def encode_inputs(
+        self, inputs: np.ndarray, input_names: list[str]
+    ) -> tuple[np.ndarray, list[str]]:
+        """Return encoded inputs ``(trial, time, input')`` and their channel names."""
+
+    def config(self) -> dict[str, Any]:
+        """JSON-serialisable description."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    """Base class of all tasks: a frozen description plus vectorised sampling.
+
+    Subclasses set the class attribute ``name``, declare their parameters as dataclass
+    fields (validated in ``__post_init__``) and implement :meth:`sample_arrays` and the
+    channel-name properties.
+    """
+
+    name: ClassVar[str] = ""
+
+    @property
+    def input_names(self) -> list[str]:
+        """Names of the input channels (stimulus channels start with ``"stimulus"``)."""
+        raise NotImplementedError
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the outputs."""
+        raise NotImplementedError
+
+    @property
+    def latent_names(self) -> list[str]:
+        """Names of the latent dimensions."""
+        raise NotImplementedError
+
+    @property
+    def dt(self) -> float:
+        """Euler step in ms."""
+        return self.timing.dt  # type: ignore[attr-defined]
+
+    def sample_arrays(self, n_trials: int, rng: np.random.Generator) -> TrialBatch:
+        """Draw ``n_trials`` trials as raw arrays, vectorised over trials."""
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """The task's parameters as a JSON-serialisable dict (with ``"task"`` = name)."""
+        return {"task": self.name, **_jsonable(dataclasses.asdict(self))}
+
+    def sample(
+        self,
+        n_trials: int,
+        rng: int | np.random.Generator | np.random.SeedSequence | None = None,
+        *,
+        encoder: Encoding | None = None,
+    ) -> xr.Dataset:
+        """Draw ``n_trials`` trials as a labelled trials Dataset.
+
+        Parameters
+        ----------
+        n_trials : int
+            Number of trials (>= 1).
+        rng : int, Generator, SeedSequence or None
+            Source of randomness; the same seed gives an identical Dataset.
+        encoder : Encoder, optional
+            Frozen encoder applied to the stimulus channels.
+
+        Returns
+        -------
+        xarray.Dataset
+            Trials with ``inputs``, ``targets``, ``loss_mask``, ``latent`` and
+            provenance attrs (``task``, ``config``, ``seed``, ``rng_state``, version).
+        """
+        from neurodis import __version__
+
+        n_trials = check_int("n_trials", n_trials, minimum=1)
+        generator = check_rng(rng)
+        provenance = rng_provenance(rng, generator)
+        batch = self.sample_arrays(n_trials, generator)
+        inputs, input_names = batch.inputs, list(self.input_names)
+        attrs: dict[str, Any] = {
+            "task": self.name,
+            "config": json.dumps(self.config(), sort_keys=True),
+            **provenance,
+            "neurodis_version": __version__,
+        }
+        if encoder is not None:
+            inputs, input_names = encoder.encode_inputs(inputs, input_names)
+            attrs["encoder"] = json.dumps(encoder.config(), sort_keys=True)
+        return make_trials(
+            inputs=inputs,
+            targets=batch.targets,
+            loss_mask=batch.loss_mask,
+            latents=batch.latents,
+            dt=self.dt,
+            input_names=input_names,
+            output_names=self.output_names,
+            latent_names=self.latent_names,
+            trial_coords=batch.trial_coords,
+            attrs=attrs,
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+_REGISTRY: dict[str, type[Task]] = {}
+T = TypeVar("T", bound=type[Task])
+
+
+def register_task(cls: T) -> T:
+    """Class decorator adding a task to the registry under ``cls.name``."""
+    if not cls.name:
+        raise ValueError(f"task class {cls.__name__} must set a non-empty class attribute 'name'")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"task name {cls.name!r} is already registered by {_REGISTRY[cls.name].__name__}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def list_tasks() -> list[str]:
+    """Names of all registered tasks, sorted."""
+    return sorted(_REGISTRY)
+
+
+def make_task(name: str, **params: Any) -> Task:
+    """Build a registered task by name.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_tasks`.
+    **params
+        Keyword parameters of that task; ``timing`` may be a dict of
+        :class:`Timing` fields.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered.
+    TypeError
+        If a parameter is not accepted by the task.
+    """
+    check_in("name", name, list_tasks())
+    cls = _REGISTRY[name]
+    if isinstance(params.get("timing"), Mapping):
+        params["timing"] = Timing(**params["timing"])
+    accepted = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise TypeError(f"task {name!r} accepts parameters {sorted(accepted)}; got unknown {unknown}")
+    return cls(**params)
+
