@@ -12,8 +12,7 @@ import platform
 import sys
 from typing import Any
 
-__version__ = "0.1.0"
-
+from neurodis._version import __version__
 from neurodis.tasks import Task, Timing, list_tasks, make_task  # noqa: E402
 from neurodis.trials import (  # noqa: E402
     load_dataset,

@@ -77,7 +77,7 @@ def _versions(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per registered verb."""
-    from neurodis import __version__
+    from neurodis._version import __version__
 
     parser = argparse.ArgumentParser(prog="neurodis", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"neurodis {__version__}")

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import numpy as np
 import xarray as xr
 
+from neurodis._version import __version__
 from neurodis._validation import check_in, check_int, check_multiple, check_real, check_rng, rng_provenance
 from neurodis.trials import make_trials
 
@@ -187,8 +188,6 @@ class Task:
             Trials with ``inputs``, ``targets``, ``loss_mask``, ``latent`` and
             provenance attrs (``task``, ``config``, ``seed``, ``rng_state``, version).
         """
-        from neurodis import __version__
-
         n_trials = check_int("n_trials", n_trials, minimum=1)
         generator = check_rng(rng)
         provenance = rng_provenance(rng, generator)

@@ -1,0 +1,113 @@
+"""Tests of the shared argument checks: each error names the argument, the expected and the received value."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurodis import _validation as v
+
+
+def test_check_int_accepts_numpy_integers():
+    assert v.check_int("n", np.int64(3), minimum=1) == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "error", "match"),
+    [
+        (1.5, {}, TypeError, r"n must be an integer; got float 1.5"),
+        (True, {}, TypeError, r"n must be an integer; got bool True"),
+        (0, {"minimum": 1}, ValueError, r"n must be an integer >= 1; got 0"),
+        (9, {"maximum": 8}, ValueError, r"n must be an integer <= 8; got 9"),
+        (9, {"minimum": 1, "maximum": 8}, ValueError, r"n must be an integer in \[1, 8\]; got 9"),
+    ],
+)
+def test_check_int_errors(value, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        v.check_int("n", value, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "error", "match"),
+    [
+        ("a", {}, TypeError, r"x must be a real number; got str 'a'"),
+        (float("inf"), {}, ValueError, r"x must be a finite real number; got inf"),
+        (-1.0, {"minimum": 0.0}, ValueError, r"x must be >= 0.0; got -1.0"),
+        (0.0, {"minimum": 0.0, "strict_minimum": True}, ValueError, r"x must be > 0.0; got 0.0"),
+        (2.0, {"maximum": 1.0}, ValueError, r"x must be <= 1.0; got 2.0"),
+        (1.0, {"maximum": 1.0, "strict_maximum": True}, ValueError, r"x must be < 1.0; got 1.0"),
+    ],
+)
+def test_check_real_errors(value, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        v.check_real("x", value, **kwargs)
+
+
+def test_check_probability_bounds():
+    assert v.check_probability("p", 1.0) == 1.0
+    with pytest.raises(ValueError, match=r"p must be < 1.0; got 1.0"):
+        v.check_probability("p", 1.0, open_interval=True)
+
+
+def test_check_multiple_counts_steps_and_rejects_remainders():
+    assert v.check_multiple("stimulus", 2000.0, 100.0) == 20
+    assert v.check_multiple("stimulus", 0.3, 0.1) == 3  # float round-off is tolerated
+    with pytest.raises(ValueError, match=r"stimulus must be a non-negative multiple of dt=100.0 ms; got -100.0"):
+        v.check_multiple("stimulus", -100.0, 100.0)
+
+
+def test_check_array_shape_ndim_finite_and_type():
+    assert v.check_array("a", [[1, 2]], shape=(1, None)).shape == (1, 2)
+    with pytest.raises(ValueError, match=r"a must have 3 dimensions; got array of shape \(2,\)"):
+        v.check_array("a", np.zeros(2), ndim=3)
+    with pytest.raises(ValueError, match=r"a must have shape \(3, 'any'\); got array of shape \(2, 2\)"):
+        v.check_array("a", np.zeros((2, 2)), shape=(3, None))
+    with pytest.raises(ValueError, match=r"a must be finite; got 1 non-finite values, the first at index \(1,\)"):
+        v.check_array("a", [0.0, np.nan])
+    with pytest.raises(TypeError, match=r"a must be a numeric array; got array of shape \(1,\) and dtype object"):
+        v.check_array("a", np.array([object()]))
+    with pytest.raises(TypeError, match=r"a must be array-like; got"):
+        v.check_array("a", [[1, 2], [3]], dtype=float)
+
+
+def test_check_in_and_type():
+    with pytest.raises(ValueError, match=r"mode must be one of \['a', 'b'\]; got 'c'"):
+        v.check_in("mode", "c", ["a", "b"])
+    with pytest.raises(TypeError, match=r"model must be a module; got int 3"):
+        v.check_type("model", 3, str, "a module")
+
+
+def test_check_dims_exact_and_subset():
+    da = xr.DataArray(np.zeros((2, 3)), dims=("trial", "unit"))
+    assert v.check_dims("states", da, ("unit",), exact=False) is da
+    with pytest.raises(ValueError, match=r"states must have at least dims \('time',\); got \('trial', 'unit'\)"):
+        v.check_dims("states", da, ("time",), exact=False)
+    with pytest.raises(ValueError, match=r"ds must have dims \('trial',\); got \('trial', 'unit'\)$"):
+        v.check_dims("ds", xr.Dataset({"a": da}), ("trial",))
+    with pytest.raises(TypeError, match=r"states must be an xarray object with dims \('trial',\); got array"):
+        v.check_dims("states", np.zeros(2), ("trial",))
+
+
+def test_check_rng_is_reproducible_and_passes_generators_through():
+    g = np.random.default_rng(1)
+    assert v.check_rng(g) is g
+    seq = np.random.SeedSequence(5)
+    assert v.check_rng(seq).random() == np.random.default_rng(np.random.SeedSequence(5)).random()
+    assert v.check_rng(7).random() == v.check_rng(7).random()
+    assert v.check_rng(7).random() != v.check_rng(8).random()
+    with pytest.raises(ValueError, match=r"rng must be a non-negative integer seed; got -1"):
+        v.check_rng(-1)
+    with pytest.raises(TypeError, match=r"rng must be an int, numpy.random.SeedSequence"):
+        v.check_rng(1.0)
+
+
+def test_rng_provenance_replays_the_draws():
+    g = v.check_rng(3)
+    attrs = v.rng_provenance(3, g)
+    first = g.standard_normal(5)
+    replay = np.random.Generator(np.random.PCG64())
+    import json
+
+    replay.bit_generator.state = json.loads(attrs["rng_state"])
+    np.testing.assert_array_equal(replay.standard_normal(5), first)
+    assert attrs["seed"] == 3
+    assert v.rng_provenance(g, g)["seed"] == -1
