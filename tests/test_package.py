@@ -20,7 +20,7 @@ LAYERS = {
     "recordings": 2,
     "models": 3,
     "simulator": 4,
-    "train": 5,
+    "training": 5,
     "analysis": 6,
     "plotting": 7,
     "sweeps": 8,

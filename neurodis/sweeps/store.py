@@ -1,0 +1,149 @@
+"""A content-addressed run store: one folder per run, named by the hash of its config.
+
+Layout::
+
+    ROOT/store.json              neurodis version and config schema of every run here
+    ROOT/runs/<run_id>/config.json
+    ROOT/runs/<run_id>/result.nc  written last and atomically: its presence means "done"
+    ROOT/runs/<run_id>/...        anything else the job keeps (checkpoints, weights)
+
+A run interrupted at any point leaves either no ``result.nc`` (it is run again, and a
+job that checkpoints into its folder resumes) or a complete one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from neurodis._validation import check_int
+from neurodis._version import __version__
+from neurodis.sweeps.grid import canonical_json, run_id
+from neurodis.trials import load_dataset
+
+__all__ = ["RunStore", "write_json"]
+
+RESULT = "result.nc"
+CONFIG = "config.json"
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    """Write ``payload`` as JSON to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+    return path
+
+
+class RunStore:
+    """Folder of runs keyed by the hash of their canonical config.
+
+    Parameters
+    ----------
+    root : path
+        The store's folder (created if missing).
+    schema : int
+        Version of the config schema of the runs kept here. Opening a store written by
+        another neurodis version or schema raises, so results of different code are
+        never mixed.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` holds a store of another neurodis version or config schema.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = RunStore(tempfile.mkdtemp())
+    >>> store.is_done({"seed": 0})
+    False
+    """
+
+    def __init__(self, root: str | os.PathLike, *, schema: int = 1) -> None:
+        self.root = Path(root)
+        self.schema = check_int("schema", schema, minimum=1)
+        meta = {"neurodis_version": __version__, "schema": self.schema}
+        meta_path = self.root / "store.json"
+        if meta_path.exists():
+            found = json.loads(meta_path.read_text())
+            differ = {k: (found.get(k), v) for k, v in meta.items() if found.get(k) != v}
+            if differ:
+                detail = ", ".join(f"{k}: store has {a!r}, this code {b!r}" for k, (a, b) in differ.items())
+                raise ValueError(
+                    f"store {str(self.root)!r} holds runs of another neurodis version or config "
+                    f"schema ({detail}); use a new --out folder"
+                )
+        else:
+            write_json(meta_path, meta)
+
+    def run_dir(self, config: Mapping[str, Any]) -> Path:
+        """The folder of the run with ``config`` (not created)."""
+        return self.root / "runs" / run_id(config)
+
+    def result_path(self, config: Mapping[str, Any]) -> Path:
+        """Where the run's result Dataset is (or will be) written."""
+        return self.run_dir(config) / RESULT
+
+    def is_done(self, config: Mapping[str, Any]) -> bool:
+        """Whether the run with ``config`` has finished (its result file exists)."""
+        return self.result_path(config).is_file()
+
+    def prepare(self, config: Mapping[str, Any]) -> Path:
+        """Create the run's folder with its ``config.json`` and return the folder.
+
+        Raises
+        ------
+        ValueError
+            If the folder exists with a different config (a hash collision).
+        """
+        folder = self.run_dir(config)
+        path = folder / CONFIG
+        if path.exists():
+            found = json.loads(path.read_text())
+            if canonical_json(found) != canonical_json(config):
+                raise ValueError(f"run folder {str(folder)!r} holds another config: {found!r}")
+        else:
+            write_json(path, dict(config))
+        return folder
+
+    def pending(self, configs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """The configs whose runs have not finished."""
+        return [config for config in configs if not self.is_done(config)]
+
+    def load_result(self, config: Mapping[str, Any]) -> xr.Dataset:
+        """The finished run's result Dataset."""
+        if not self.is_done(config):
+            raise FileNotFoundError(f"run {run_id(config)} with config {dict(config)!r} has not finished")
+        return load_dataset(self.result_path(config))
+
+    def collect(self, configs: Sequence[Mapping[str, Any]], dims: Sequence[str]) -> xr.Dataset:
+        """Concatenate the results of ``configs`` into one Dataset along the config keys ``dims``.
+
+        Each run's result gains one length-1 dim per key in ``dims`` (its config value);
+        the runs are then combined by coordinates, so the configs must form a grid.
+
+        Raises
+        ------
+        ValueError
+            If a key in ``dims`` is missing from a config.
+        """
+        pieces = []
+        for config in configs:
+            missing = [d for d in dims if d not in config]
+            if missing:
+                raise ValueError(f"dims {missing} are not keys of config {dict(config)!r}")
+            result = self.load_result(config)
+            pieces.append(result.expand_dims({d: [config[d]] for d in dims}))
+        combined = xr.combine_by_coords(pieces, combine_attrs="drop_conflicts")
+        combined.attrs["store"] = str(self.root)
+        return combined
