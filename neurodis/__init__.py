@@ -24,7 +24,19 @@ from neurodis.trials import (  # noqa: E402
 )
 
 # public name -> module that defines it (imported on first access)
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    # the frozen stimulus encoder (light: numpy only)
+    "Encoder": "neurodis.tasks.encoders",
+    # models (torch)
+    "CTRNN": "neurodis.models",
+    "GRU": "neurodis.models",
+    "LSTM": "neurodis.models",
+    "CausalTransformer": "neurodis.models",
+    "list_models": "neurodis.models",
+    "load_model": "neurodis.models",
+    "make_model": "neurodis.models",
+    "save_model": "neurodis.models",
+}
 
 __all__ = [
     "Task",
