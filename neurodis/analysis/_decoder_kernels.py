@@ -1,0 +1,143 @@
+"""Raw-array kernels of the linear decoders (no xarray inside).
+
+Every kernel is batched over a leading axis ``b`` (time steps, or 1 without a time
+dim): ``x_bxnxu`` holds ``n`` trials of ``u`` units for each of the ``b`` problems and
+``y_nxd`` the ``d`` latent targets shared by all of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurodis.analysis.theory import VAR_UNIFORM
+
+__all__ = ["adam_init", "adam_linear", "axis_angles", "fit_linear", "predict", "scores"]
+
+
+def fit_linear(x_bxnxu: np.ndarray, y_nxd: np.ndarray, alpha: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares (``alpha = 0``) or ridge linear decoders with an unpenalised bias.
+
+    Centring removes the bias from the problem (the intercept of an unpenalised
+    column is the mean residual). Every problem is then solved through the
+    eigendecomposition ``XᵀX = V diag(λ) Vᵀ`` of its small ``u × u`` Gram matrix:
+    ``W = V diag(f(λ)) Vᵀ XᵀY`` with ``f(λ) = 1/(λ + alpha)`` (ridge) or ``1/λ`` on the
+    eigenvalues above ``eps · max(n, u) · λ_max`` and 0 below (the minimum-norm
+    least-squares solution on the directions the data resolve; the dropped ones carry
+    less than ~1e-6 of the largest singular value). Batched ``u × u`` work is several
+    times faster than an SVD of the tall ``n × u`` data and scales well on busy cores.
+
+    Returns
+    -------
+    w_bxuxd, b_bxd
+    """
+    x_mean_bxu = x_bxnxu.mean(axis=1)
+    y_mean_d = y_nxd.mean(axis=0)
+    xc_bxnxu = x_bxnxu - x_mean_bxu[:, None, :]
+    xct_bxuxn = np.swapaxes(xc_bxnxu, 1, 2)
+    lam_bxu, v_bxuxu = np.linalg.eigh(xct_bxuxn @ xc_bxnxu)
+    if alpha > 0.0:
+        f_bxu = 1.0 / (lam_bxu + alpha)
+    else:
+        cutoff_bx1 = np.finfo(np.float64).eps * max(x_bxnxu.shape[1:]) * lam_bxu[:, -1:]
+        keep = lam_bxu > cutoff_bx1
+        f_bxu = np.where(keep, 1.0 / np.where(keep, lam_bxu, 1.0), 0.0)
+    xty_bxuxd = xct_bxuxn @ (y_nxd - y_mean_d)
+    w_bxuxd = v_bxuxu @ (f_bxu[:, :, None] * (np.swapaxes(v_bxuxu, 1, 2) @ xty_bxuxd))
+    b_bxd = y_mean_d[None, :] - np.einsum("bu,bud->bd", x_mean_bxu, w_bxuxd)
+    return w_bxuxd, b_bxd
+
+
+def predict(x_bxnxu: np.ndarray, w_bxuxd: np.ndarray, b_bxd: np.ndarray) -> np.ndarray:
+    """Decoded latents ``x W + b``, shape (b, n, d)."""
+    return x_bxnxu @ w_bxuxd + b_bxd[:, None, :]
+
+
+def scores(pred_bxnxd: np.ndarray, y_nxd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-dimension MSE, the paper's r² and the standard r² of predictions.
+
+    ``r2_paper = 1 - mean_d(MSE_d) / (1/12)``; ``r2 = mean_d(1 - SSE_d / SST_d)`` with
+    ``SST_d`` the spread of the targets around their own mean.
+
+    Returns
+    -------
+    mse_bxd, r2_paper_b, r2_b
+    """
+    err_bxnxd = pred_bxnxd - y_nxd[None]
+    mse_bxd = np.mean(err_bxnxd**2, axis=1)
+    r2_paper_b = 1.0 - mse_bxd.mean(axis=1) / VAR_UNIFORM
+    sst_d = np.sum((y_nxd - y_nxd.mean(axis=0)) ** 2, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2_b = np.mean(1.0 - mse_bxd * y_nxd.shape[0] / sst_d[None, :], axis=1)
+    return mse_bxd, r2_paper_b, r2_b
+
+
+def axis_angles(w_bxuxd: np.ndarray) -> np.ndarray:
+    """Mean pairwise angle in degrees between the decoder axes (columns of W).
+
+    For two latents this is the angle between the two weight vectors (90° means
+    orthogonal axes); a zero weight vector gives NaN.
+    """
+    norms_bxd = np.linalg.norm(w_bxuxd, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit_bxuxd = w_bxuxd / norms_bxd[:, None, :]
+    cos_bxdxd = np.clip(np.swapaxes(unit_bxuxd, 1, 2) @ unit_bxuxd, -1.0, 1.0)
+    rows, cols = np.triu_indices(w_bxuxd.shape[2], k=1)
+    if rows.size == 0:
+        return np.full(w_bxuxd.shape[0], np.nan)
+    return np.degrees(np.arccos(cos_bxdxd[:, rows, cols])).mean(axis=1)
+
+
+def adam_init(
+    rng: np.random.Generator, n_problems: int, n_trials: int, n_units: int, n_dims: int, n_batches: int,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Initial weights and biases (uniform ``±1/√u``, torch's ``nn.Linear`` default) and
+    the minibatch trial indices (drawn with replacement), shape (n_batches, batch_size)."""
+    bound = 1.0 / np.sqrt(n_units)
+    w_bxuxd = rng.uniform(-bound, bound, (n_problems, n_units, n_dims))
+    b_bxd = rng.uniform(-bound, bound, (n_problems, n_dims))
+    return w_bxuxd, b_bxd, rng.integers(0, n_trials, (n_batches, batch_size))
+
+
+def adam_linear(
+    x_bxnxu: np.ndarray,
+    y_nxd: np.ndarray,
+    w_bxuxd: np.ndarray,
+    b_bxd: np.ndarray,
+    batches_sxk: np.ndarray,
+    *,
+    lr: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linear decoders trained by Adam on minibatches of cached states (the authors' fit).
+
+    Starting from ``w, b``, step ``s`` minimises the MSE (averaged over trials and
+    latents) of the trials ``batches_sxk[s]`` with the update of ``torch.optim.Adam``
+    (defaults ``betas``, ``eps``; no weight decay). The gradient of a linear model is
+    written out, so the loop runs in numpy without autograd's per-step overhead; a
+    test checks the trajectory against ``torch.optim.Adam``. The ``b`` problems are
+    independent (Adam is elementwise), so they are trained together.
+
+    Returns
+    -------
+    w_bxuxd, b_bxd
+        New arrays; the inputs are not modified.
+    """
+    w_bxuxd, b_bxd = w_bxuxd.copy(), b_bxd.copy()
+    beta1, beta2 = betas
+    m_w, v_w = np.zeros_like(w_bxuxd), np.zeros_like(w_bxuxd)
+    m_b, v_b = np.zeros_like(b_bxd), np.zeros_like(b_bxd)
+    scale = 2.0 / (batches_sxk.shape[1] * y_nxd.shape[1])  # d(mean squared error)/d(prediction)
+    for step, index in enumerate(batches_sxk, start=1):
+        xb_bxkxu = x_bxnxu[:, index]
+        grad_bxkxd = scale * (xb_bxkxu @ w_bxuxd + b_bxd[:, None, :] - y_nxd[index])
+        grads = (np.swapaxes(xb_bxkxu, 1, 2) @ grad_bxkxd, grad_bxkxd.sum(axis=1))
+        correction1, correction2 = 1.0 - beta1**step, 1.0 - beta2**step
+        for param, grad, m, v in ((w_bxuxd, grads[0], m_w, v_w), (b_bxd, grads[1], m_b, v_b)):
+            m *= beta1
+            m += (1.0 - beta1) * grad
+            v *= beta2
+            v += (1.0 - beta2) * grad * grad
+            param -= (lr / correction1) * m / (np.sqrt(v) / np.sqrt(correction2) + eps)
+    return w_bxuxd, b_bxd

@@ -1,0 +1,663 @@
+"""Out-of-distribution decoder generalization: linear decoders of the latent from
+network states, fit on some orthants of the latent box and tested on a held-out one.
+
+The protocol (SCIENCE.md §5): freeze the network, read its state (at the decision step
+by default), fit a linear decoder with bias from state to ``x`` on trials from the
+training region, and test it on trials from the held-out region only. Scores:
+
+``r2_paper``  ``1 - MSE / (1/12)``, MSE averaged over latent dims and test trials (the
+              paper's convention; predicting each quadrant's centre already scores 0.75);
+``r2``        the standard ``1 - SSE/SST`` of the test set, per dim, averaged.
+
+Fold sets (orthant codes: bit ``i`` set when ``x_i < 0``; a coordinate exactly 0
+counts as positive):
+
+``"quadrant"``   D = 2 only: four folds ``Q1 … Q4``, each holding out one quadrant and
+                 training on the other three;
+``"orthant"``    ``2**D`` folds ``O+-…`` (a ``-`` at position i: ``x_i < 0``), each
+                 holding out one orthant;
+``"halfspace"``  ``2 D`` folds ``x{i}<0`` / ``x{i}>0``, each holding out one half-space
+                 and training on the opposite one.
+
+``evaluation="authors_default"`` reproduces, clearly labelled, the published default
+run, whose "held-out" test trials for folds Q2 and Q4 were drawn from Q1 and Q3 (a
+scalar-indexing slip), i.e. from the training distribution. The true held-out test is
+the default everywhere; every result records which one it is per fold
+(``test_is_heldout``, ``test_in_heldout``).
+
+Each result also carries an in-distribution reference: the same decoder scored by
+K-fold cross-validation over random trials of the whole set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from neurodis._validation import (
+    check_finite,
+    check_in,
+    check_int,
+    check_real,
+    check_rng,
+    check_type,
+    describe,
+    rng_provenance,
+)
+from neurodis.analysis import _decoder_kernels as kernels
+from neurodis.analysis._folds import (
+    EVALUATIONS,
+    FOLD_KINDS,
+    Fold,
+    check_latents,
+    check_splits,
+    evaluation_note,
+    heldout_mask,
+    make_folds,
+    pool_splits,
+    region_label,
+    region_mask,
+)
+from neurodis.tasks.latents import orthant_of
+from neurodis.trials import LATENT, TIME, TRIAL, UNIT
+
+__all__ = [
+    "EVALUATIONS",
+    "FOLD_KINDS",
+    "METHODS",
+    "Fold",
+    "decode",
+    "fit_decoder",
+    "fit_decoder_adam",
+    "fit_ood_decoders",
+    "heldout_mask",
+    "make_folds",
+    "ood_generalization",
+    "region_mask",
+]
+
+METHODS = ("lstsq", "ridge", "adam")
+
+
+def _check_states(states: Any) -> tuple[xr.DataArray, bool]:
+    """States as ``(trial, [time,] unit)`` float64, and whether they have a time dim."""
+    check_type("states", states, xr.DataArray, "an xarray.DataArray with dims (trial, unit) or (trial, time, unit)")
+    dims = set(states.dims)
+    if dims not in ({TRIAL, UNIT}, {TRIAL, TIME, UNIT}):
+        raise ValueError(
+            f"states must have dims ('trial', 'unit') or ('trial', 'time', 'unit'); got {describe(states)}"
+        )
+    has_time = TIME in dims
+    states = states.transpose(TRIAL, TIME, UNIT) if has_time else states.transpose(TRIAL, UNIT)
+    check_finite("states", states.values)
+    return states.astype(np.float64), has_time
+
+
+def _as_batch(states: xr.DataArray, has_time: bool) -> np.ndarray:
+    """``x_bxnxu``: time first (b = time, or 1 without a time dim)."""
+    values = states.values
+    return np.ascontiguousarray(np.moveaxis(values, 1, 0) if has_time else values[None])
+
+
+@dataclass(frozen=True)
+class _Solver:
+    """How decoders are fit; validated once, shared by every fold."""
+
+    method: str = "lstsq"
+    alpha: float = 1.0
+    n_batches: int = 2000
+    batch_size: int = 16
+    lr: float = 3e-3
+
+    def __post_init__(self) -> None:
+        check_in("method", self.method, METHODS)
+        check_real("alpha", self.alpha, minimum=0.0, strict_minimum=self.method == "ridge")
+        check_int("n_batches", self.n_batches, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_real("lr", self.lr, minimum=0.0, strict_minimum=True)
+
+    def fit(self, x_bxnxu: np.ndarray, y_nxd: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        if self.method == "adam":
+            init = kernels.adam_init(rng, *x_bxnxu.shape, y_nxd.shape[1], self.n_batches, self.batch_size)
+            return kernels.adam_linear(x_bxnxu, y_nxd, *init, lr=self.lr)
+        return kernels.fit_linear(x_bxnxu, y_nxd, alpha=self.alpha if self.method == "ridge" else 0.0)
+
+    def attrs(self) -> dict[str, Any]:
+        if self.method == "adam":
+            return {"method": "adam", "n_batches": self.n_batches, "batch_size": self.batch_size, "lr": self.lr}
+        return {"method": self.method, "alpha": self.alpha if self.method == "ridge" else 0.0}
+
+
+def _provenance(rng: Any, generator: np.random.Generator) -> dict[str, Any]:
+    from neurodis import __version__
+
+    return {**rng_provenance(rng, generator), "neurodis_version": __version__}
+
+
+def fit_decoder(
+    states: xr.DataArray,
+    latents: xr.DataArray,
+    *,
+    method: str = "lstsq",
+    alpha: float = 1.0,
+    n_batches: int = 2000,
+    batch_size: int = 16,
+    lr: float = 3e-3,
+    rng: Any = None,
+) -> xr.Dataset:
+    """Fit a linear decoder with bias from states to latents on all given trials.
+
+    Parameters
+    ----------
+    states : DataArray (trial, unit) or (trial, time, unit)
+        With a time dim, one decoder is fit per time step.
+    latents : DataArray (trial, latent)
+    method : {"lstsq", "ridge", "adam"}
+        Closed-form least squares, ridge (penalty ``alpha`` on the weights, not the
+        bias), or Adam on minibatches (see :func:`fit_decoder_adam`).
+    alpha : float
+        Ridge penalty (> 0), used by ``"ridge"`` only.
+    n_batches, batch_size, lr
+        Adam settings, used by ``"adam"`` only.
+    rng : int, Generator, SeedSequence or None
+        Randomness of the Adam fit.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``weights (latent, [time,] unit)``, ``bias (latent, [time])``, ``angle ([time])``
+        (mean pairwise angle between decoder axes, degrees).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For inputs without the needed dims or bad settings.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-0.5, 0.5, (50, 2))
+    >>> A = np.array([[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]])
+    >>> states = xr.DataArray(x @ A + 0.3, dims=("trial", "unit"))
+    >>> dec = fit_decoder(states, xr.DataArray(x, dims=("trial", "latent")))
+    >>> float(dec["angle"])
+    90.0
+    """
+    states, has_time = _check_states(states)
+    latents = check_latents(latents, states.sizes[TRIAL])
+    solver = _Solver(method, alpha, n_batches, batch_size, lr)
+    generator = check_rng(rng)
+    attrs = {**solver.attrs(), **_provenance(rng, generator)}
+    w_bxuxd, b_bxd = solver.fit(_as_batch(states, has_time), latents.values, generator)
+    return _decoder_dataset(w_bxuxd, b_bxd, states, latents, has_time, attrs)
+
+
+def fit_decoder_adam(
+    states: xr.DataArray,
+    latents: xr.DataArray,
+    *,
+    n_batches: int = 2000,
+    batch_size: int = 16,
+    lr: float = 3e-3,
+    rng: Any = None,
+) -> xr.Dataset:
+    """The authors' decoder fit: Adam (lr 3e-3) on minibatches of 16 cached states.
+
+    Weights start as torch's ``nn.Linear`` default (uniform ``±1/√units``); each of the
+    ``n_batches`` steps draws ``batch_size`` trials with replacement and minimises
+    their mean squared error. The authors re-simulated the network for every batch;
+    drawing from cached states samples the same distribution far faster. The update is
+    ``torch.optim.Adam``'s (defaults otherwise), written out for a linear model so it
+    runs in numpy; the initial weights and the batches come from ``rng`` alone.
+
+    Parameters
+    ----------
+    states, latents
+        As in :func:`fit_decoder`.
+    n_batches : int
+        Number of Adam steps (the authors used 1000–3000).
+    batch_size : int
+    lr : float
+    rng : int, Generator, SeedSequence or None
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`fit_decoder`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> x = rng.uniform(-0.5, 0.5, (200, 2))
+    >>> states = xr.DataArray(np.c_[x, x[:, :1] - x[:, 1:]], dims=("trial", "unit"))
+    >>> dec = fit_decoder_adam(states, xr.DataArray(x, dims=("trial", "latent")), n_batches=3000, rng=0)
+    >>> bool(np.abs(decode(dec, states).values - x).max() < 0.05)
+    True
+    """
+    return fit_decoder(states, latents, method="adam", n_batches=n_batches, batch_size=batch_size, lr=lr, rng=rng)
+
+
+def _decoder_dataset(
+    w_bxuxd: np.ndarray, b_bxd: np.ndarray, states: xr.DataArray, latents: xr.DataArray, has_time: bool,
+    attrs: dict[str, Any],
+) -> xr.Dataset:
+    coords = {LATENT: latents[LATENT].values, UNIT: states[UNIT].values}
+    if has_time:
+        coords[TIME] = states[TIME]
+    angle = _labelled("angle", kernels.axis_angles(w_bxuxd), has_time)
+    data = {
+        "weights": _labelled("weights", w_bxuxd, has_time),
+        "bias": _labelled("bias", b_bxd, has_time),
+        "angle": (*angle, {"units": "degrees"}),
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def decode(decoder: xr.Dataset, states: xr.DataArray) -> xr.DataArray:
+    """Apply a fitted decoder: ``states @ weights + bias`` with labelled dims.
+
+    Parameters
+    ----------
+    decoder : Dataset
+        From :func:`fit_decoder` (weights and bias, with or without ``time``).
+    states : DataArray (trial, [time,] unit)
+
+    Returns
+    -------
+    DataArray (trial, [time,] latent)
+
+    Raises
+    ------
+    ValueError
+        If the decoder lacks ``weights``/``bias`` or the units do not match.
+    """
+    check_type("decoder", decoder, xr.Dataset, "a Dataset from fit_decoder")
+    if "weights" not in decoder or "bias" not in decoder:
+        raise ValueError(f"decoder must contain 'weights' and 'bias'; got {list(decoder.data_vars)}")
+    states, has_time = _check_states(states)
+    if states.sizes[UNIT] != decoder.sizes[UNIT]:
+        raise ValueError(f"states must have {decoder.sizes[UNIT]} units to match the decoder; got {describe(states)}")
+    weights = decoder["weights"].drop_vars(UNIT, errors="ignore")
+    pred = xr.dot(states.drop_vars(UNIT, errors="ignore"), weights, dim=UNIT) + decoder["bias"]
+    return pred.transpose(TRIAL, ..., LATENT)
+
+
+def fit_ood_decoders(
+    states: xr.DataArray,
+    latents: xr.DataArray,
+    *,
+    folds: str = "quadrant",
+    evaluation: str = "heldout",
+    splits: Mapping[str, tuple[Any, Any]] | None = None,
+    method: str = "lstsq",
+    alpha: float = 1.0,
+    n_batches: int = 2000,
+    batch_size: int = 16,
+    lr: float = 3e-3,
+    id_splits: int = 4,
+    min_trials_per_fold: int = 20,
+    rng: Any = None,
+) -> xr.Dataset:
+    """Out-of-distribution generalization of linear decoders, one fold per held-out region.
+
+    Parameters
+    ----------
+    states : DataArray (trial, unit) or (trial, time, unit)
+        Cached network states (or recordings). With a time dim every step gets its own
+        decoders (a time-resolved curve), solved together in one batched call.
+    latents : DataArray (trial, latent)
+        Ground-truth latents of the same trials.
+    folds : {"quadrant", "orthant", "halfspace"}
+        The fold set (see the module docstring).
+    evaluation : {"heldout", "authors_default"}
+        ``"heldout"`` (default, the true test): test trials lie in the held-out region
+        only. ``"authors_default"`` reproduces the published run, where folds Q2 and Q4
+        were tested on Q1 and Q3; without ``splits`` a random half of those trials is
+        kept out of the training set and used as the test set.
+    splits : mapping of fold name to (train indices, test indices), optional
+        Explicit positional trial indices per fold, e.g. when each fold's trials were
+        sampled separately. They are checked: training trials must lie in the fold's
+        training orthants and test trials in its test orthants (the held-out region
+        under ``"heldout"``), otherwise ``ValueError``.
+    method : {"lstsq", "ridge", "adam"}
+    alpha : float
+        Ridge penalty (``method="ridge"``).
+    n_batches, batch_size, lr
+        Adam settings (``method="adam"``), see :func:`fit_decoder_adam`.
+    id_splits : int
+        Folds K of the in-distribution reference (K-fold cross-validation over random
+        trials of the whole set).
+    min_trials_per_fold : int
+        Fewest training and test trials a fold (and a reference split) may have.
+    rng : int, Generator, SeedSequence or None
+        Randomness of the reference splits, the authors' split and Adam.
+
+    Returns
+    -------
+    xarray.Dataset
+        Per ``fold``: ``r2_paper`` (1 - MSE/(1/12)), ``r2`` (standard), ``mse`` per
+        latent, ``weights (fold, latent, [time,] unit)``, ``bias``, ``angle`` (mean
+        pairwise angle between decoder axes, degrees), ``n_train``, ``n_test``,
+        ``test_in_heldout`` (fraction of test trials inside the held-out region),
+        ``trial_role (fold, trial)`` (0 unused, 1 train, 2 test: which trials each fold
+        used, auditable against ``latents (trial, latent)``, also returned);
+        fold coords ``heldout``, ``test_region``, ``test_is_heldout``. The reference:
+        ``id_r2_paper``, ``id_r2``, ``id_mse`` (cross-validated) and ``id_weights``,
+        ``id_bias``, ``id_angle`` (fit on all trials). ``attrs`` record the fold set,
+        the evaluation, the solver, the seed and the version.
+
+    Raises
+    ------
+    TypeError
+        If ``states``/``latents`` are not DataArrays or ``splits`` is not a mapping.
+    ValueError
+        For missing dims, mismatched trials, quadrant folds with D != 2, bad
+        ``splits``, or folds with fewer than ``min_trials_per_fold`` trials.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-0.5, 0.5, (400, 2))
+    >>> states = xr.DataArray(x @ rng.normal(size=(2, 8)), dims=("trial", "unit"))
+    >>> res = fit_ood_decoders(states, xr.DataArray(x, dims=("trial", "latent")), rng=0)
+    >>> res["r2_paper"].values.round(6)
+    array([1., 1., 1., 1.])
+    >>> res.attrs["evaluation"], bool(res["test_is_heldout"].all())
+    ('heldout', True)
+    """
+    states, has_time = _check_states(states)
+    latents = check_latents(latents, states.sizes[TRIAL])
+    if TRIAL in states.coords and TRIAL in latents.coords and not np.array_equal(states[TRIAL], latents[TRIAL]):
+        raise ValueError("latents must have the same 'trial' coordinate as states; the two differ")
+    fold_set = make_folds(folds, latents.sizes[LATENT], evaluation=evaluation)
+    solver = _Solver(method, alpha, n_batches, batch_size, lr)
+    id_splits = check_int("id_splits", id_splits, minimum=2)
+    min_trials = check_int("min_trials_per_fold", min_trials_per_fold, minimum=2)
+    generator = check_rng(rng)
+    attrs = {**_provenance(rng, generator), **solver.attrs()}
+    split_rng, id_rng, *fit_rngs = generator.spawn(len(fold_set) + 2)
+    codes = orthant_of(latents.values)
+    pairs = pool_splits(codes, fold_set, split_rng) if splits is None else check_splits(splits, codes, fold_set)
+    x_bxnxu, y_nxd = _as_batch(states, has_time), latents.values
+    scored = [
+        _score_fold(x_bxnxu, y_nxd, codes, fold, pair, solver, fit_rng, min_trials)
+        for fold, pair, fit_rng in zip(fold_set, pairs, fit_rngs, strict=True)
+    ]
+    reference = _in_distribution(x_bxnxu, y_nxd, solver, id_splits, min_trials, id_rng)
+    attrs.update(
+        folds=folds,
+        evaluation=evaluation,
+        evaluation_note=evaluation_note(fold_set),
+        r2_convention="r2_paper = 1 - MSE / (1/12) (MSE over latent dims and test trials); "
+        "r2 = mean over latent dims of 1 - SSE/SST of the test set",
+        id_splits=id_splits,
+        min_trials_per_fold=min_trials,
+        splits="given" if splits is not None else "partition of the given trials",
+    )
+    role = np.zeros((len(fold_set), codes.size), dtype=np.int8)
+    for row, (train, test) in zip(role, pairs, strict=True):
+        row[train], row[test] = 1, 2
+    return _ood_dataset(scored, reference, fold_set, states, latents, role, has_time, attrs)
+
+
+def _score_fold(
+    x_bxnxu: np.ndarray, y_nxd: np.ndarray, codes: np.ndarray, fold: Fold, pair: tuple[np.ndarray, np.ndarray],
+    solver: _Solver, rng: np.random.Generator, min_trials: int,
+) -> dict[str, np.ndarray]:
+    train, test = pair
+    if min(train.size, test.size) < min_trials:
+        raise ValueError(
+            f"fold {fold.name!r} has {train.size} training and {test.size} test trials; "
+            f"min_trials_per_fold={min_trials} needs at least {min_trials} of each "
+            f"(states has {codes.size} trials; sample more)"
+        )
+    w_bxuxd, b_bxd = solver.fit(x_bxnxu[:, train], y_nxd[train], rng)
+    mse_bxd, r2p_b, r2_b = kernels.scores(kernels.predict(x_bxnxu[:, test], w_bxuxd, b_bxd), y_nxd[test])
+    return {
+        "weights": w_bxuxd, "bias": b_bxd, "mse": mse_bxd, "r2_paper": r2p_b, "r2": r2_b,
+        "angle": kernels.axis_angles(w_bxuxd), "n_train": train.size, "n_test": test.size,
+        "test_in_heldout": float(np.isin(codes[test], fold.heldout).mean()),
+    }
+
+
+def _in_distribution(
+    x_bxnxu: np.ndarray, y_nxd: np.ndarray, solver: _Solver, n_splits: int, min_trials: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """K-fold cross-validated scores over random trials, and the decoder fit on all trials."""
+    n_trials = y_nxd.shape[0]
+    if n_trials // n_splits < min_trials:
+        raise ValueError(
+            f"the in-distribution reference splits {n_trials} trials into id_splits={n_splits} parts "
+            f"of fewer than min_trials_per_fold={min_trials} trials; sample more trials"
+        )
+    split_rng, *fit_rngs = rng.spawn(n_splits + 2)  # one per split, one for the full fit
+    pred_bxnxd = np.empty((x_bxnxu.shape[0],) + y_nxd.shape)
+    for part, fit_rng in zip(np.array_split(split_rng.permutation(n_trials), n_splits), fit_rngs[:-1], strict=True):
+        train = np.setdiff1d(np.arange(n_trials), part)
+        w_bxuxd, b_bxd = solver.fit(x_bxnxu[:, train], y_nxd[train], fit_rng)
+        pred_bxnxd[:, part] = kernels.predict(x_bxnxu[:, part], w_bxuxd, b_bxd)
+    mse_bxd, r2p_b, r2_b = kernels.scores(pred_bxnxd, y_nxd)
+    w_bxuxd, b_bxd = solver.fit(x_bxnxu, y_nxd, fit_rngs[-1])
+    return {"weights": w_bxuxd, "bias": b_bxd, "mse": mse_bxd, "r2_paper": r2p_b, "r2": r2_b,
+            "angle": kernels.axis_angles(w_bxuxd)}
+
+
+def _labelled(name: str, array: np.ndarray, has_time: bool) -> tuple[tuple[str, ...], np.ndarray]:
+    """Dims and values of a kernel result, time-first ``(b, ...)``, in the public order
+    ``(latent, [time,] unit)``; the ``b`` axis is dropped without a time dim."""
+    if array.ndim == 3:  # weights (b, unit, latent)
+        dims, array = (LATENT, TIME, UNIT), np.transpose(array, (2, 0, 1))
+    elif array.ndim == 2:  # bias, mse (b, latent)
+        dims, array = (LATENT, TIME), array.T
+    else:  # r2_paper, r2, angle (b,)
+        dims = (TIME,)
+    if has_time:
+        return dims, array
+    return tuple(d for d in dims if d != TIME), np.take(array, 0, axis=dims.index(TIME))
+
+
+def _ood_dataset(
+    scored: list[dict[str, Any]], reference: dict[str, np.ndarray], fold_set: Sequence[Fold],
+    states: xr.DataArray, latents: xr.DataArray, role: np.ndarray, has_time: bool, attrs: dict[str, Any],
+) -> xr.Dataset:
+    data: dict[str, Any] = {}
+    for name in ("weights", "bias", "mse", "r2_paper", "r2", "angle"):
+        dims, _ = _labelled(name, reference[name], has_time)
+        data[name] = (("fold", *dims), np.stack([_labelled(name, fold[name], has_time)[1] for fold in scored]))
+        data[f"id_{name}"] = _labelled(name, reference[name], has_time)
+    for name in ("n_train", "n_test", "test_in_heldout"):
+        data[name] = (("fold",), np.array([fold[name] for fold in scored]))
+    data["trial_role"] = (("fold", TRIAL), role, {"flag_values": np.array([0, 1, 2], dtype=np.int8),
+                                                  "flag_meanings": "unused train test"})
+    data["latents"] = ((TRIAL, LATENT), latents.values)
+    n_dims, quadrants = latents.sizes[LATENT], attrs["folds"] == "quadrant"
+    coords: dict[str, Any] = {
+        "fold": [fold.name for fold in fold_set],
+        "heldout": ("fold", [region_label(f.heldout, n_dims, quadrants) for f in fold_set]),
+        "test_region": ("fold", [region_label(f.test, n_dims, quadrants) for f in fold_set]),
+        "test_is_heldout": ("fold", [f.tests_heldout for f in fold_set]),
+        TRIAL: states[TRIAL].values,
+        LATENT: latents[LATENT].values,
+        UNIT: states[UNIT].values,
+    }
+    if has_time:
+        coords[TIME] = states[TIME]
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    ds["angle"].attrs["units"] = ds["id_angle"].attrs["units"] = "degrees"
+    ds["r2_paper"].attrs["long_name"] = "1 - MSE / (1/12) on the fold's test trials"
+    ds["id_r2_paper"].attrs["long_name"] = f"1 - MSE / (1/12), {attrs['id_splits']}-fold cross-validated"
+    return ds
+
+
+def ood_generalization(
+    model: Any,
+    task: Any,
+    encoder: Any = None,
+    *,
+    folds: str = "quadrant",
+    n_trials: int = 2000,
+    n_test: int = 1000,
+    time: str | int = "decision",
+    evaluation: str = "heldout",
+    method: str = "lstsq",
+    alpha: float = 1.0,
+    n_batches: int = 2000,
+    id_splits: int = 4,
+    min_trials_per_fold: int = 20,
+    batch_size: int = 4096,
+    rng: Any = None,
+) -> xr.Dataset:
+    """Out-of-distribution decoder generalization of a trained network.
+
+    For each fold the ``"regression"`` task is sampled twice: ``n_trials`` trials from
+    the fold's training orthants and ``n_test`` from its test orthants (the held-out
+    one; under ``evaluation="authors_default"``, Q1 and Q3 for folds Q2 and Q4). The
+    network runs frozen (``torch.no_grad``, eval mode, restored afterwards) with its
+    configured noise, the states at ``time`` are read out and
+    :func:`fit_ood_decoders` fits and scores the decoders on these explicit splits,
+    which it checks lie in their regions.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any neurodis model (``model(inputs) -> (states, logits)``).
+    task : Task
+        The ``"regression"`` task, or the task the network was trained on (its
+        ``n_dims``, ``sigma``, noise and ``timing`` define the regression task).
+    encoder : Encoder, optional
+        The network's frozen input encoder.
+    folds : {"quadrant", "orthant", "halfspace"}
+    n_trials, n_test : int
+        Training and test trials sampled per fold.
+    time : "decision", int or "all"
+        Step whose state is decoded: the decision step, a step index, or every step
+        (a time-resolved curve).
+    evaluation : {"heldout", "authors_default"}
+    method, alpha, n_batches, id_splits, min_trials_per_fold
+        As in :func:`fit_ood_decoders`.
+    batch_size : int
+        Trials per forward pass (bounds memory).
+    rng : int, Generator, SeedSequence or None
+        Seeds the trials, the network noise and the decoder fits.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`fit_ood_decoders` (the reference is cross-validated over all sampled
+        trials, which cover the box uniformly), with ``attrs`` naming the model, task,
+        encoder, decoded step, and ``sigma``, ``n_steps`` (stimulus steps), ``free_rt``
+        for :func:`~neurodis.analysis.theory.r2_ceiling`.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a torch module or ``task`` not a Task.
+    ValueError
+        For a bad ``time``, or inputs that do not match the model.
+    """
+    import torch
+
+    from neurodis.tasks import Task
+
+    check_type("model", model, torch.nn.Module, "a torch.nn.Module (a neurodis model)")
+    check_type("task", task, Task, "a neurodis Task")
+    n_trials = check_int("n_trials", n_trials, minimum=1)
+    n_test = check_int("n_test", n_test, minimum=1)
+    regression = _regression_task(task)
+    fold_set = make_folds(folds, regression.n_dims, evaluation=evaluation)
+    step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
+    generator = check_rng(rng)
+    provenance = rng_provenance(rng, generator)
+    noise_rng, fit_rng, *sample_rngs = generator.spawn(2 + 2 * len(fold_set))
+    inputs, latents, splits, offset = [], [], {}, 0
+    for k, fold in enumerate(fold_set):
+        for orthants, count, part_rng in (
+            (fold.train, n_trials, sample_rngs[2 * k]), (fold.test, n_test, sample_rngs[2 * k + 1])
+        ):
+            part = dataclasses.replace(regression, orthants=orthants).sample(count, rng=part_rng, encoder=encoder)
+            inputs.append(part["inputs"].values)
+            latents.append(part["latents"].values)
+        end = offset + n_trials + n_test
+        splits[fold.name] = (np.arange(offset, offset + n_trials), np.arange(offset + n_trials, end))
+        offset = end
+    torch_generator = torch.Generator().manual_seed(int(noise_rng.integers(2**63)))
+    states = _run(model, np.concatenate(inputs), part[TIME], step, torch_generator, batch_size)
+    result = fit_ood_decoders(
+        states, xr.DataArray(np.concatenate(latents), dims=(TRIAL, LATENT), coords={LATENT: part[LATENT].values}),
+        folds=folds, evaluation=evaluation, splits=splits, method=method, alpha=alpha, n_batches=n_batches,
+        id_splits=id_splits, min_trials_per_fold=min_trials_per_fold, rng=fit_rng,
+    )
+    result.attrs.update(
+        provenance,
+        model=json.dumps(
+            {"arch": getattr(model, "arch", type(model).__name__), **getattr(model, "config", {})}, sort_keys=True
+        ),
+        task=json.dumps(regression.config(), sort_keys=True),
+        encoder=json.dumps(encoder.config(), sort_keys=True) if encoder is not None else "",
+        decoded_step="all" if step is None else step,
+        sigma=regression.sigma,  # with n_steps and free_rt: what the r² ceiling needs
+        n_steps=regression.timing.steps("stimulus"),
+        free_rt=int(regression.free_rt),
+        n_trials_per_fold=n_trials,
+        n_test_per_fold=n_test,
+    )
+    return result
+
+
+def _regression_task(task: Any) -> Any:
+    """The regression task sharing ``task``'s latent dims, noise and timing."""
+    from neurodis.tasks import make_task
+
+    if task.name == "regression":
+        return task
+    fields = {f.name for f in dataclasses.fields(make_task("regression"))} - {"orthants"}
+    shared = {name: getattr(task, name) for name in fields if hasattr(task, name)}
+    return make_task("regression", **shared)
+
+
+def _time_index(time: Any, n_steps: int, decision_index: int) -> int | None:
+    """Step index to decode (None: every step)."""
+    if isinstance(time, str):
+        check_in("time", time, ["decision", "all"])
+        return decision_index if time == "decision" else None
+    return check_int("time", time, minimum=0, maximum=n_steps - 1)
+
+
+def _run(
+    model: Any, inputs_nxtxi: np.ndarray, time: xr.DataArray, step: int | None, generator: Any, batch_size: int
+) -> xr.DataArray:
+    """Frozen forward pass in chunks; states ``(trial, [time,] unit)`` as float64."""
+    import torch
+
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    n_inputs = getattr(model, "n_inputs", inputs_nxtxi.shape[2])
+    if inputs_nxtxi.shape[2] != n_inputs:
+        raise ValueError(
+            f"encoder must give the model's {n_inputs} input channels; the task's trials have "
+            f"{inputs_nxtxi.shape[2]} (pass the network's encoder)"
+        )
+    parameter = next(model.parameters())
+    chunks = []
+    was_training = model.training
+    model.eval()  # dropout off; restored below so the caller's model is left as it was
+    try:
+        with torch.no_grad():
+            for start in range(0, inputs_nxtxi.shape[0], batch_size):
+                batch = torch.as_tensor(inputs_nxtxi[start:start + batch_size], dtype=parameter.dtype,
+                                        device=parameter.device)
+                states, _ = model(batch, generator=generator)
+                states = states if step is None else states[:, step]
+                chunks.append(states.detach().to("cpu", torch.float64).numpy())
+    finally:
+        model.train(was_training)
+    values = np.concatenate(chunks)
+    if step is None:
+        return xr.DataArray(values, dims=(TRIAL, TIME, UNIT), coords={TIME: time})
+    return xr.DataArray(values, dims=(TRIAL, UNIT), attrs={"time": float(time.values[step])})

@@ -1,0 +1,197 @@
+"""Figures of out-of-distribution generalization against the number of tasks.
+
+Both functions take a results Dataset with a ``n_tasks`` dim (typically the
+concatenation of :func:`neurodis.analysis.fit_ood_decoders` results along ``n_tasks``,
+optionally also along ``seed``), summarise every other dim (``seed``, ``fold``, ...)
+by the median and the interquartile range, draw on ``ax`` (a new figure when
+``None``) and return the figure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from neurodis._validation import check_real, check_type, describe
+from neurodis.analysis.theory import r2_ceiling
+
+__all__ = ["plot_decoder_angle_vs_tasks", "plot_r2_vs_tasks"]
+
+N_TASKS = "n_tasks"
+
+
+def _summary(results: xr.Dataset, variable: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``n_tasks`` and the median, 25th and 75th percentiles over every other dim."""
+    check_type("results", results, xr.Dataset, f"an xarray.Dataset with a {N_TASKS!r} dim")
+    if variable not in results:
+        raise ValueError(f"results must contain {variable!r}; got variables {list(results.data_vars)}")
+    values = results[variable]
+    if N_TASKS not in values.dims:
+        raise ValueError(f"results[{variable!r}] must have a {N_TASKS!r} dim; got {describe(values)}")
+    if "time" in values.dims:
+        raise ValueError(
+            f"results[{variable!r}] must not have a 'time' dim (select one step first, e.g. "
+            f"results.isel(time=-1)); got {describe(values)}"
+        )
+    values = values.transpose(N_TASKS, ...)
+    flat = values.values.reshape(values.sizes[N_TASKS], -1)
+    q25, median, q75 = np.nanpercentile(flat, [25, 50, 75], axis=1)
+    return np.asarray(values[N_TASKS].values, dtype=float), median, q25, q75
+
+
+def _axes(ax: Any) -> Any:
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        return plt.subplots(figsize=(3.2, 2.6), constrained_layout=True)[1]
+    return ax
+
+
+def _series(ax: Any, x: np.ndarray, median: np.ndarray, q25: np.ndarray, q75: np.ndarray, **style: Any) -> None:
+    ax.errorbar(x, median, yerr=[median - q25, q75 - median], marker="o", capsize=2, **style)
+
+
+def _task_axis(ax: Any, n_tasks: np.ndarray) -> None:
+    ax.set_xscale("log")
+    ax.set_xticks(n_tasks)
+    ax.set_xticklabels([f"{int(n)}" if float(n).is_integer() else f"{n:g}" for n in n_tasks])
+    ax.minorticks_off()
+    ax.set_xlabel("number of tasks")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def plot_r2_vs_tasks(
+    results: xr.Dataset,
+    *,
+    variable: str = "r2_paper",
+    ceiling: bool | float = True,
+    sigma: float | None = None,
+    n_steps: int | None = None,
+    free_rt: bool | None = None,
+    reference: bool = True,
+    ax: Any = None,
+) -> Any:
+    """Out-of-distribution r² (median, IQR) versus the number of tasks, with the ceiling.
+
+    Parameters
+    ----------
+    results : Dataset
+        Holds ``variable`` with a ``n_tasks`` dim (other dims are summarised).
+    variable : str
+        ``"r2_paper"`` (default) or ``"r2"``.
+    ceiling : bool or float
+        Draw the theoretical ceiling ``1 - σ²/(t · 1/12)`` (:func:`r2_ceiling`, meaningful
+        for ``r2_paper``), a given value, or nothing (``False``).
+    sigma, n_steps : float, int, optional
+        Noise sd per step and number of stimulus steps for the ceiling; default
+        ``results.attrs["sigma"]`` and ``results.attrs["n_steps"]`` (written by
+        :func:`~neurodis.analysis.ood_generalization`).
+    free_rt : bool, optional
+        Free reaction time (``t = n_steps + 1``); default ``results.attrs["free_rt"]``,
+        else False.
+    reference : bool
+        Also draw the in-distribution reference ``id_<variable>`` when present.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``results`` is not a Dataset.
+    ValueError
+        If ``variable`` is missing or lacks ``n_tasks``, has a ``time`` dim, or the
+        ceiling's ``sigma``/``n_steps`` are unknown.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> ds = xr.Dataset({"r2_paper": (("n_tasks", "fold"), [[0.8, 0.7], [0.95, 0.9]])},
+    ...                 coords={"n_tasks": [2, 24]})
+    >>> fig = plot_r2_vs_tasks(ds, sigma=0.2, n_steps=20)
+    >>> [line.get_label() for line in fig.axes[0].get_lines() if line.get_label() == "ceiling"]
+    ['ceiling']
+    """
+    n_tasks, median, q25, q75 = _summary(results, variable)
+    ax = _axes(ax)
+    _series(ax, n_tasks, median, q25, q75, label="out of distribution", color="C0")
+    if reference and f"id_{variable}" in results:
+        _, id_median, id_q25, id_q75 = _summary(results, f"id_{variable}")
+        _series(ax, n_tasks, id_median, id_q25, id_q75, label="in distribution", color="C7")
+    if ceiling is not False:
+        level = _ceiling_level(results, ceiling, sigma, n_steps, free_rt)
+        ax.axhline(level, color="k", linestyle="--", linewidth=1, label="ceiling")
+    _task_axis(ax, n_tasks)
+    ax.set_ylabel("out-of-distribution $r^2$" if variable == "r2_paper" else f"{variable}")
+    ax.legend(frameon=False, fontsize="small")
+    return ax.figure
+
+
+def _ceiling_level(results: xr.Dataset, ceiling: Any, sigma: Any, n_steps: Any, free_rt: bool | None) -> float:
+    if ceiling is not True:
+        return check_real("ceiling", ceiling)
+    sigma = results.attrs.get("sigma") if sigma is None else sigma
+    n_steps = results.attrs.get("n_steps") if n_steps is None else n_steps
+    if sigma is None or n_steps is None:
+        raise ValueError(
+            "sigma and n_steps are needed to draw the ceiling (pass them, set results.attrs, or "
+            f"ceiling=False); got sigma={sigma!r}, n_steps={n_steps!r}"
+        )
+    free_rt = bool(results.attrs.get("free_rt", False)) if free_rt is None else free_rt
+    return r2_ceiling(sigma, int(n_steps), free_rt=free_rt)
+
+
+def plot_decoder_angle_vs_tasks(
+    results: xr.Dataset,
+    *,
+    variable: str = "angle",
+    reference: bool = True,
+    ax: Any = None,
+) -> Any:
+    """Angle between the decoder axes (median, IQR) versus the number of tasks.
+
+    90° (drawn dashed) means orthogonal axes for the two latents.
+
+    Parameters
+    ----------
+    results : Dataset
+        Holds ``variable`` (degrees) with a ``n_tasks`` dim.
+    variable : str
+        Name of the angle variable.
+    reference : bool
+        Also draw ``id_<variable>`` (decoder fit on all trials) when present.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`plot_r2_vs_tasks`.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> ds = xr.Dataset({"angle": (("n_tasks",), [60.0, 88.0])}, coords={"n_tasks": [2, 24]})
+    >>> fig = plot_decoder_angle_vs_tasks(ds)
+    >>> fig.axes[0].get_ylabel()
+    'angle between decoder axes (°)'
+    """
+    n_tasks, median, q25, q75 = _summary(results, variable)
+    ax = _axes(ax)
+    _series(ax, n_tasks, median, q25, q75, label="held-out folds", color="C0")
+    if reference and f"id_{variable}" in results:
+        _, id_median, id_q25, id_q75 = _summary(results, f"id_{variable}")
+        _series(ax, n_tasks, id_median, id_q25, id_q75, label="all trials", color="C7")
+    ax.axhline(90.0, color="k", linestyle="--", linewidth=1, label="orthogonal")
+    _task_axis(ax, n_tasks)
+    ax.set_ylabel("angle between decoder axes (°)")
+    ax.legend(frameon=False, fontsize="small")
+    return ax.figure

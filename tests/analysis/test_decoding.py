@@ -1,0 +1,463 @@
+"""Tests of the out-of-distribution decoder analysis: folds, closed-form and Adam fits,
+scores, angles, the authors' default evaluation and the model-level wrapper."""
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+from sklearn.linear_model import Ridge
+from threadpoolctl import threadpool_limits
+
+import neurodis
+from neurodis.analysis import _decoder_kernels as kernels
+from neurodis.analysis.decoding import (
+    Fold,
+    decode,
+    fit_decoder,
+    fit_decoder_adam,
+    fit_ood_decoders,
+    heldout_mask,
+    make_folds,
+    ood_generalization,
+    region_mask,
+)
+from neurodis.models import make_model
+from neurodis.tasks.encoders import Encoder
+from neurodis.tasks.latents import quadrant_of
+
+TRIAL_ROLE_TRAIN, TRIAL_ROLE_TEST = 1, 2
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Small dense problems: threaded BLAS only adds contention on a shared machine."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+def _latents(rng: np.random.Generator, n: int, d: int = 2) -> xr.DataArray:
+    return xr.DataArray(rng.uniform(-0.5, 0.5, (n, d)), dims=("trial", "latent"))
+
+
+def _linear_code(latents: xr.DataArray, rng: np.random.Generator, n_units: int = 6, noise: float = 0.0) -> xr.DataArray:
+    x = latents.values
+    states = x @ rng.normal(size=(x.shape[1], n_units)) + rng.normal(size=n_units)
+    states += noise * rng.normal(size=(len(x), n_units))
+    return xr.DataArray(states, dims=("trial", "unit"))
+
+
+def _assert_roles_respect_regions(result: xr.Dataset, folds: tuple[Fold, ...]) -> None:
+    """Every test trial lies in its fold's held-out region; no training trial does."""
+    latents = result["latents"]
+    for fold in folds:
+        inside = heldout_mask(latents, fold).values
+        role = result["trial_role"].sel(fold=fold.name).values
+        assert (role == TRIAL_ROLE_TEST).sum() > 0 and (role == TRIAL_ROLE_TRAIN).sum() > 0
+        assert inside[role == TRIAL_ROLE_TEST].all(), fold.name
+        assert not inside[role == TRIAL_ROLE_TRAIN].any(), fold.name
+
+
+# ------------------------------------------------------------------ folds and masks
+def test_quadrant_folds_follow_the_math_convention():
+    x = xr.DataArray([[0.1, 0.2], [-0.1, 0.2], [-0.1, -0.2], [0.1, -0.2]], dims=("trial", "latent"))
+    for k, fold in enumerate(make_folds("quadrant")):
+        assert fold.name == f"Q{k + 1}" and fold.tests_heldout
+        np.testing.assert_array_equal(heldout_mask(x, fold).values, np.arange(4) == k)
+        assert set(fold.train) | set(fold.heldout) == {0, 1, 2, 3} and not set(fold.train) & set(fold.heldout)
+
+
+def test_a_coordinate_exactly_zero_counts_as_positive():
+    x = xr.DataArray([[0.0, 0.0], [-0.0, -1e-300]], dims=("trial", "latent"))
+    np.testing.assert_array_equal(region_mask(x, [0]).values, [True, False])
+
+
+@pytest.mark.parametrize(("kind", "d", "count"), [("orthant", 3, 8), ("halfspace", 3, 6), ("halfspace", 2, 4)])
+def test_fold_sets_for_higher_dimensions_partition_the_box(kind, d, count):
+    folds = make_folds(kind, d)
+    assert len(folds) == count
+    for fold in folds:
+        assert sorted(fold.train + fold.heldout) == list(range(2**d))
+        assert fold.test == fold.heldout
+
+
+@pytest.mark.parametrize(
+    ("kind", "d"), [("quadrant", 2), ("orthant", 2), ("orthant", 3), ("halfspace", 2), ("halfspace", 3)]
+)
+def test_every_heldout_trial_lies_in_the_heldout_region_and_no_training_trial_does(rng, kind, d):
+    latents = _latents(rng, 1600, d)
+    result = fit_ood_decoders(_linear_code(latents, rng), latents, folds=kind, rng=1)
+    _assert_roles_respect_regions(result, make_folds(kind, d))
+    assert bool(result["test_is_heldout"].all()) and np.all(result["test_in_heldout"].values == 1.0)
+    # the partition uses every trial of the fold's regions
+    np.testing.assert_array_equal(result["n_train"] + result["n_test"], 1600)
+
+
+def test_authors_default_evaluation_tests_outside_the_heldout_region_and_says_so(rng):
+    latents = _latents(rng, 2000)
+    states = _linear_code(latents, rng, noise=0.3)
+    result = fit_ood_decoders(states, latents, evaluation="authors_default", rng=2)
+    assert result.attrs["evaluation"] == "authors_default"
+    assert "overstates" in result.attrs["evaluation_note"]
+    np.testing.assert_array_equal(result["test_is_heldout"].values, [True, False, True, False])
+    np.testing.assert_array_equal(result["test_region"].values, ["Q1", "Q1,Q3", "Q3", "Q1,Q3"])
+    np.testing.assert_array_equal(result["test_in_heldout"].values, [1.0, 0.0, 1.0, 0.0])
+    quadrants = quadrant_of(latents.values)
+    for fold in ("Q2", "Q4"):
+        role = result["trial_role"].sel(fold=fold).values
+        assert set(quadrants[role == TRIAL_ROLE_TEST]) == {1, 3}  # the scalar-indexing slip
+        assert not set(quadrants[role == TRIAL_ROLE_TRAIN]) & {int(fold[1])}
+    honest = fit_ood_decoders(states, latents, rng=2)
+    assert honest.attrs["evaluation"] == "heldout" and "true held-out" in honest.attrs["evaluation_note"]
+
+
+# ------------------------------------------------------------------ scores and angles
+def test_perfect_linear_code_scores_one(rng):
+    latents = _latents(rng, 800)
+    result = fit_ood_decoders(_linear_code(latents, rng), latents, rng=0)
+    for name in ("r2_paper", "r2", "id_r2_paper", "id_r2"):
+        np.testing.assert_allclose(result[name].values, 1.0, atol=1e-10)
+    np.testing.assert_allclose(result["mse"].values, 0.0, atol=1e-12)
+
+
+def test_pure_noise_scores_like_predicting_the_training_mean(rng):
+    n = 40000
+    latents = _latents(rng, n)
+    noise = xr.DataArray(rng.normal(size=(n, 3)), dims=("trial", "unit"))
+    result = fit_ood_decoders(noise, latents, rng=0)
+    # in distribution: predicting the mean scores 0 on both conventions (up to p/n overfit)
+    assert float(result["id_r2"]) == pytest.approx(0.0, abs=0.005)
+    assert float(result["id_r2_paper"]) == pytest.approx(0.0, abs=0.01)
+    # held-out quadrant: per dim the test set is U(0, 0.5) up to sign (variance 1/48) and
+    # the training mean is 1/3 away from the test mean: MSE = 1/48 + 1/9
+    mse = 1 / 48 + 1 / 9
+    np.testing.assert_allclose(result["r2_paper"].values, 1 - 12 * mse, atol=0.02)
+    np.testing.assert_allclose(result["r2"].values, 1 - 48 * mse, atol=0.1)
+
+
+def test_scores_match_a_direct_computation(rng):
+    y = rng.uniform(-0.5, 0.5, (50, 2))
+    pred = y + rng.normal(scale=0.1, size=y.shape)
+    mse, r2_paper, r2 = kernels.scores(pred[None], y)
+    np.testing.assert_allclose(mse[0], ((pred - y) ** 2).mean(axis=0))
+    assert r2_paper[0] == pytest.approx(1 - 12 * ((pred - y) ** 2).mean())
+    sst = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+    assert r2[0] == pytest.approx(np.mean(1 - ((pred - y) ** 2).sum(axis=0) / sst))
+
+
+@pytest.mark.parametrize("theta", [30.0, 90.0, 135.0])
+def test_angle_of_a_known_decoder(rng, theta):
+    latents = _latents(rng, 400)
+    rad = np.radians(theta)
+    mixing = np.array([[1.0, 0.0, 0.0], [np.cos(rad), np.sin(rad), 0.0]])  # states = x @ M
+    states = xr.DataArray(latents.values @ mixing, dims=("trial", "unit"))
+    decoder = np.linalg.pinv(mixing)  # the minimum-norm exact decoder
+    cos = decoder[:, 0] @ decoder[:, 1] / np.linalg.norm(decoder, axis=0).prod()
+    expected = np.degrees(np.arccos(cos))
+    assert expected == pytest.approx(180.0 - theta)  # the dual basis of axes at θ
+    result = fit_ood_decoders(states, latents, rng=0)
+    np.testing.assert_allclose(result["angle"].values, expected, atol=1e-6)
+    assert float(result["id_angle"]) == pytest.approx(expected, abs=1e-6)
+
+
+def test_angle_for_three_latents_is_the_mean_pairwise_angle():
+    w = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])[None]  # columns = axes
+    expected = np.mean([90.0, 45.0, 45.0])
+    assert kernels.axis_angles(w)[0] == pytest.approx(expected)
+
+
+# ------------------------------------------------------------------ solvers agree
+def test_lstsq_kernel_matches_numpy_lstsq_with_an_intercept_column(rng):
+    x = rng.normal(size=(3, 120, 7))
+    y = rng.normal(size=(120, 2))
+    w, b = kernels.fit_linear(x, y)
+    for t in range(3):
+        design = np.c_[x[t], np.ones(120)]
+        reference = np.linalg.lstsq(design, y, rcond=None)[0]
+        np.testing.assert_allclose(w[t], reference[:-1], atol=1e-10)
+        np.testing.assert_allclose(b[t], reference[-1], atol=1e-10)
+
+
+def test_ridge_matches_scikit_learn_and_tends_to_lstsq(rng):
+    latents = _latents(rng, 300)
+    states = _linear_code(latents, rng, n_units=8, noise=0.5)
+    ridge = fit_decoder(states, latents, method="ridge", alpha=3.0)
+    reference = Ridge(alpha=3.0).fit(states.values, latents.values)
+    np.testing.assert_allclose(ridge["weights"].values, reference.coef_, atol=1e-10)
+    np.testing.assert_allclose(ridge["bias"].values, reference.intercept_, atol=1e-10)
+    tiny = fit_ood_decoders(states, latents, method="ridge", alpha=1e-10, rng=0)
+    exact = fit_ood_decoders(states, latents, method="lstsq", rng=0)
+    np.testing.assert_allclose(tiny["weights"].values, exact["weights"].values, atol=1e-7)
+    np.testing.assert_allclose(tiny["r2_paper"].values, exact["r2_paper"].values, atol=1e-10)
+
+
+def test_adam_kernel_follows_torch_adam_step_by_step(rng):
+    x = rng.normal(size=(2, 40, 5))
+    y = rng.normal(size=(40, 3))
+    w0, b0, batches = kernels.adam_init(rng, 2, 40, 5, 3, n_batches=60, batch_size=16)
+    w, b = kernels.adam_linear(x, y, w0, b0, batches, lr=3e-3)
+    for t in range(2):  # reference: one torch model per problem, autograd and torch's Adam
+        weight = torch.tensor(w0[t], requires_grad=True)
+        bias = torch.tensor(b0[t], requires_grad=True)
+        optimizer = torch.optim.Adam([weight, bias], lr=3e-3)
+        xt, yt = torch.from_numpy(x[t]), torch.from_numpy(y)
+        for index in torch.from_numpy(batches):
+            optimizer.zero_grad()
+            torch.mean((xt[index] @ weight + bias - yt[index]) ** 2).backward()
+            optimizer.step()
+        np.testing.assert_allclose(w[t], weight.detach().numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(b[t], bias.detach().numpy(), rtol=0, atol=1e-12)
+
+
+def test_adam_and_closed_form_agree_within_001_r2_on_a_linear_gaussian_code(rng):
+    latents = _latents(rng, 1000)
+    states = xr.DataArray(latents.values @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(1000, 6)),
+                          dims=("trial", "unit"))
+    exact = fit_ood_decoders(states, latents, id_splits=2, rng=0)
+    adam = fit_ood_decoders(states, latents, method="adam", n_batches=2000, id_splits=2, rng=0)
+    assert adam.attrs["method"] == "adam" and adam.attrs["n_batches"] == 2000
+    np.testing.assert_allclose(adam["r2_paper"].values, exact["r2_paper"].values, atol=0.01)
+    assert float(adam["id_r2_paper"]) == pytest.approx(float(exact["id_r2_paper"]), abs=0.01)
+
+
+def test_fit_decoder_adam_is_seeded(rng):
+    latents = _latents(rng, 100)
+    states = _linear_code(latents, rng)
+    first, second = (fit_decoder_adam(states, latents, n_batches=50, rng=7) for _ in range(2))
+    xr.testing.assert_identical(first, second)
+    assert not np.array_equal(first["weights"], fit_decoder_adam(states, latents, n_batches=50, rng=8)["weights"])
+
+
+# ------------------------------------------------------------------ time-resolved curves
+def test_time_resolved_fit_equals_one_fit_per_time_step(rng):
+    latents = _latents(rng, 400)
+    steps = [_linear_code(latents, rng, noise=s).values for s in (3.0, 0.3, 0.0)]
+    states = xr.DataArray(np.stack(steps, axis=1), dims=("trial", "time", "unit"), coords={"time": [0.0, 100.0, 200.0]})
+    together = fit_ood_decoders(states.transpose("unit", "trial", "time"), latents, rng=5)
+    assert together["r2_paper"].dims == ("fold", "time")
+    assert together["weights"].dims == ("fold", "latent", "time", "unit")
+    for t in range(3):
+        alone = fit_ood_decoders(states.isel(time=t), latents, rng=5)
+        for name in ("r2_paper", "r2", "weights", "bias", "angle", "id_r2_paper", "id_weights"):
+            np.testing.assert_allclose(together[name].isel(time=t).values, alone[name].values, atol=1e-10)
+    assert float(together["r2_paper"].isel(time=-1).min()) == pytest.approx(1.0)
+
+
+def test_decode_applies_the_fitted_decoder(rng):
+    latents = _latents(rng, 200)
+    states = _linear_code(latents, rng)
+    decoder = fit_decoder(states, latents)
+    np.testing.assert_allclose(decode(decoder, states).values, latents.values, atol=1e-10)
+    stacked = xr.concat([states, states], dim="time").transpose("trial", "time", "unit")
+    timed = fit_decoder(stacked, latents)
+    assert decode(timed, stacked).dims == ("trial", "time", "latent")
+
+
+def test_results_round_trip_through_netcdf(rng, tmp_path):
+    latents = _latents(rng, 300)
+    result = fit_ood_decoders(_linear_code(latents, rng), latents, evaluation="authors_default", rng=0)
+    loaded = neurodis.load_dataset(neurodis.save_dataset(result, tmp_path / "generalization.nc"))
+    xr.testing.assert_allclose(loaded, result)
+    assert loaded["test_is_heldout"].dtype == bool
+
+
+# ------------------------------------------------------------------ explicit splits
+def test_explicit_splits_are_checked_against_the_regions(rng):
+    latents = _latents(rng, 400)
+    states = _linear_code(latents, rng)
+    quadrant = quadrant_of(latents.values)
+    honest = {f"Q{q}": (np.flatnonzero(quadrant != q), np.flatnonzero(quadrant == q)) for q in range(1, 5)}
+    result = fit_ood_decoders(states, latents, splits=honest, rng=0)
+    assert result.attrs["splits"] == "given"
+    np.testing.assert_array_equal(result["n_test"], [np.sum(quadrant == q) for q in range(1, 5)])
+    leaky = dict(honest, Q2=(honest["Q2"][0][:-1], np.r_[honest["Q2"][1], honest["Q2"][0][-1]]))
+    with pytest.raises(ValueError, match=r"splits\['Q2'\] test trials must lie in orthants \[1\]"):
+        fit_ood_decoders(states, latents, splits=leaky)
+    trained_on_heldout = dict(honest, Q1=(np.r_[honest["Q1"][0], honest["Q1"][1][:1]], honest["Q1"][1][1:]))
+    with pytest.raises(ValueError, match=r"splits\['Q1'\] training trials must lie in orthants"):
+        fit_ood_decoders(states, latents, splits=trained_on_heldout)
+
+
+def test_explicit_splits_reject_malformed_entries(rng):
+    latents = _latents(rng, 200)
+    states = _linear_code(latents, rng)
+    quadrant = quadrant_of(latents.values)
+    good = {f"Q{q}": (np.flatnonzero(quadrant != q), np.flatnonzero(quadrant == q)) for q in range(1, 5)}
+    with pytest.raises(TypeError, match="splits must be a mapping"):
+        fit_ood_decoders(states, latents, splits=[good["Q1"]])
+    with pytest.raises(ValueError, match="splits must have one entry per fold"):
+        fit_ood_decoders(states, latents, splits={"Q1": good["Q1"]})
+    with pytest.raises(ValueError, match=r"splits\['Q1'\] must be a \(train indices, test indices\) pair"):
+        fit_ood_decoders(states, latents, splits=dict(good, Q1=good["Q1"][0]))
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 199\]"):
+        fit_ood_decoders(states, latents, splits=dict(good, Q1=(good["Q1"][0], np.r_[good["Q1"][1], 500])))
+    with pytest.raises(TypeError, match="indices must be integers"):
+        fit_ood_decoders(states, latents, splits=dict(good, Q1=(good["Q1"][0], good["Q1"][1] + 0.5)))
+    with pytest.raises(ValueError, match="indices must be 1-D"):
+        fit_ood_decoders(states, latents, splits=dict(good, Q1=(good["Q1"][0], good["Q1"][1][None])))
+    with pytest.raises(ValueError, match="indices must not repeat a trial"):
+        repeated = (good["Q1"][0], np.r_[good["Q1"][1], good["Q1"][1][:1]])
+        fit_ood_decoders(states, latents, splits=dict(good, Q1=repeated))
+    both = (good["Q1"][0], np.r_[good["Q1"][1], good["Q1"][0][:1]])
+    with pytest.raises(ValueError, match="must not use a trial for both training and testing"):
+        fit_ood_decoders(states, latents, splits=dict(good, Q1=both))
+
+
+# ------------------------------------------------------------------ bad input
+def test_fit_ood_decoders_rejects_bad_input(rng):
+    latents = _latents(rng, 200)
+    states = _linear_code(latents, rng)
+    with pytest.raises(TypeError, match="states must be an xarray.DataArray"):
+        fit_ood_decoders(states.values, latents)
+    with pytest.raises(ValueError, match=r"states must have dims \('trial', 'unit'\) or \('trial', 'time', 'unit'\)"):
+        fit_ood_decoders(states.rename(unit="neuron"), latents)
+    with pytest.raises(TypeError, match="latents must be an xarray.DataArray"):
+        fit_ood_decoders(states, latents.values)
+    with pytest.raises(ValueError, match=r"latents must have dims \('trial', 'latent'\)"):
+        fit_ood_decoders(states, latents.rename(latent="x"))
+    with pytest.raises(ValueError, match="latents must have 200 trials to match states"):
+        fit_ood_decoders(states, latents.isel(trial=slice(0, 100)))
+    shifted = latents.assign_coords(trial=np.arange(200) + 1)
+    with pytest.raises(ValueError, match="latents must have the same 'trial' coordinate as states"):
+        fit_ood_decoders(states.assign_coords(trial=np.arange(200)), shifted)
+    with pytest.raises(ValueError, match="states must be finite"):
+        fit_ood_decoders(states.where(states.trial > 0), latents)
+    with pytest.raises(ValueError, match="folds='quadrant' needs latents with 2 dims; got 3"):
+        fit_ood_decoders(states, _latents(rng, 200, 3))
+    with pytest.raises(ValueError, match="folds must be one of"):
+        fit_ood_decoders(states, latents, folds="octant")
+    with pytest.raises(ValueError, match="evaluation='authors_default' is defined for folds='quadrant' only"):
+        fit_ood_decoders(states, latents, folds="halfspace", evaluation="authors_default")
+    with pytest.raises(ValueError, match="method must be one of"):
+        fit_ood_decoders(states, latents, method="sgd")
+    with pytest.raises(ValueError, match="alpha must be > 0.0"):
+        fit_ood_decoders(states, latents, method="ridge", alpha=0.0)
+    with pytest.raises(ValueError, match="id_splits must be an integer >= 2"):
+        fit_ood_decoders(states, latents, id_splits=1)
+
+
+def test_too_few_trials_per_fold_name_the_argument(rng):
+    latents = _latents(rng, 60)
+    states = _linear_code(latents, rng)
+    with pytest.raises(ValueError, match=r"fold 'Q\d' has \d+ training and \d+ test trials; min_trials_per_fold=20"):
+        fit_ood_decoders(states, latents)
+    latents = _latents(rng, 100)
+    with pytest.raises(ValueError, match="id_splits=4 parts of fewer than min_trials_per_fold=30"):
+        fit_ood_decoders(_linear_code(latents, rng), latents, min_trials_per_fold=30, folds="halfspace")
+    with pytest.raises(ValueError, match="min_trials_per_fold must be an integer >= 2"):
+        fit_ood_decoders(_linear_code(latents, rng), latents, min_trials_per_fold=1)
+
+
+def test_helpers_reject_bad_input(rng):
+    latents = _latents(rng, 50)
+    states = _linear_code(latents, rng)
+    decoder = fit_decoder(states, latents)
+    with pytest.raises(TypeError, match="fold must be a Fold"):
+        heldout_mask(latents, "Q1")
+    with pytest.raises(ValueError, match="n_dims must be an integer >= 1"):
+        make_folds("orthant", 0)
+    with pytest.raises(ValueError, match="evaluation must be one of"):
+        make_folds("quadrant", evaluation="paper")
+    with pytest.raises(TypeError, match="decoder must be a Dataset from fit_decoder"):
+        decode(decoder["weights"], states)
+    with pytest.raises(ValueError, match="decoder must contain 'weights' and 'bias'"):
+        decode(decoder.drop_vars("bias"), states)
+    with pytest.raises(ValueError, match="states must have 6 units to match the decoder"):
+        decode(decoder, states.isel(unit=slice(0, 3)))
+    with pytest.raises(ValueError, match="n_batches must be an integer >= 1"):
+        fit_decoder_adam(states, latents, n_batches=0)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        fit_decoder_adam(states, latents, batch_size=0)
+    with pytest.raises(ValueError, match="lr must be > 0.0"):
+        fit_decoder_adam(states, latents, lr=0.0)
+
+
+# ------------------------------------------------------------------ the model-level wrapper
+@pytest.fixture(scope="module")
+def task_and_encoder():
+    task = neurodis.make_task("classification", n_tasks=6, timing={"stimulus": 500.0})
+    return task, Encoder(hidden=(16,), n_out=8, seed=3)
+
+
+@pytest.mark.parametrize("arch", ["ctrnn", "lstm"])
+def test_ood_generalization_runs_a_frozen_network_and_tests_only_heldout_trials(task_and_encoder, arch):
+    task, encoder = task_and_encoder
+    model = make_model(arch, n_inputs=9, n_outputs=6, n_units=12)
+    model.train()
+    result = ood_generalization(model, task, encoder, n_trials=150, n_test=60, rng=0)
+    assert model.training  # the caller's mode is restored
+    assert dict(result.sizes) == {"fold": 4, "trial": 4 * 210, "latent": 2, "unit": 12}
+    _assert_roles_respect_regions(result, make_folds("quadrant"))
+    np.testing.assert_array_equal(result["n_train"], 150)
+    np.testing.assert_array_equal(result["n_test"], 60)
+    assert result.attrs["decoded_step"] == task.timing.decision_index
+    assert (result.attrs["sigma"], result.attrs["n_steps"], result.attrs["free_rt"]) == (task.sigma, 5, 0)
+    assert '"arch": "%s"' % arch in result.attrs["model"] and '"regression"' in result.attrs["task"]
+    assert np.all((result["r2_paper"] > -2) & (result["r2_paper"] <= 1))
+    again = ood_generalization(model, task, encoder, n_trials=150, n_test=60, rng=0)
+    xr.testing.assert_identical(again, result)
+
+
+class _RunningSum(torch.nn.Module):
+    """A 'network' whose state is the running sum of the raw stimulus: at the decision
+    step it holds T·μ(T), so its decoders must reach the ideal observer's score."""
+
+    arch = "running_sum"
+    n_inputs = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+
+    def forward(self, inputs, *, generator=None):
+        states = torch.cumsum(inputs[:, :, 1:], dim=1)
+        return states, states
+
+
+def test_ood_generalization_of_an_ideal_integrator_reaches_the_theory(task_and_encoder):
+    task, _ = task_and_encoder
+    n_steps = task.timing.steps("stimulus")
+    result = ood_generalization(_RunningSum(), task, None, n_trials=600, n_test=250, rng=1)
+    # OOD decoding of μ(T) sits just below 1 - 12 σ²/T (the fit's own error is O(1/n));
+    # sd of the score from 2000 test values ≈ 0.003
+    ceiling = neurodis.analysis.r2_ceiling(task.sigma, n_steps)
+    assert float(result["r2_paper"].mean()) == pytest.approx(ceiling, abs=0.015)
+    assert float(result["id_r2_paper"]) == pytest.approx(ceiling, abs=0.015)
+    # trained on all quadrants the two coordinates are independent: orthogonal axes
+    # (held-out folds train on three quadrants, where x0 and x1 correlate, and tilt them)
+    assert float(result["id_angle"]) == pytest.approx(90.0, abs=2.0)
+
+
+def test_ood_generalization_time_resolved_and_authors_default(task_and_encoder):
+    task, encoder = task_and_encoder
+    regression = neurodis.make_task("regression", timing=task.timing)
+    model = make_model("ctrnn", n_inputs=9, n_outputs=2, n_units=8)
+    result = ood_generalization(model, regression, encoder, n_trials=120, n_test=40, time="all",
+                                evaluation="authors_default", rng=2)
+    assert result["r2_paper"].dims == ("fold", "time") and result.sizes["time"] == task.timing.n_steps
+    assert result.attrs["decoded_step"] == "all" and result.attrs["evaluation"] == "authors_default"
+    np.testing.assert_array_equal(result["test_is_heldout"].values, [True, False, True, False])
+    quadrants = quadrant_of(result["latents"].values)
+    for fold in ("Q2", "Q4"):
+        tested = quadrants[result["trial_role"].sel(fold=fold).values == TRIAL_ROLE_TEST]
+        assert set(tested) == {1, 3}
+
+
+def test_ood_generalization_rejects_bad_input(task_and_encoder):
+    task, encoder = task_and_encoder
+    model = make_model("ctrnn", n_inputs=9, n_outputs=6, n_units=8)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        ood_generalization("net", task, encoder)
+    with pytest.raises(TypeError, match="task must be a neurodis Task"):
+        ood_generalization(model, "classification", encoder)
+    with pytest.raises(ValueError, match="encoder must give the model's 9 input channels"):
+        ood_generalization(model, task, None, n_trials=50, n_test=30)
+    with pytest.raises(ValueError, match="time must be one of"):
+        ood_generalization(model, task, encoder, time="stimulus")
+    with pytest.raises(ValueError, match=r"time must be an integer in \[0, 6\]"):
+        ood_generalization(model, task, encoder, time=7)
+    with pytest.raises(ValueError, match="n_trials must be an integer >= 1"):
+        ood_generalization(model, task, encoder, n_trials=0)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        ood_generalization(model, task, encoder, n_trials=50, n_test=30, batch_size=0)
+    with pytest.raises(ValueError, match="folds='quadrant' needs latents with 2 dims; got 3"):
+        ood_generalization(model, neurodis.make_task("regression", n_dims=3), encoder)
