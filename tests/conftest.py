@@ -3,8 +3,16 @@
 import matplotlib
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_threaded_blas():
+    """One BLAS thread: on small shared machines threaded BLAS is many times slower."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture

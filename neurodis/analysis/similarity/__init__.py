@@ -1,0 +1,50 @@
+"""Similarity between a model's representation and a recording (or any two).
+
+Every metric takes two labelled arrays with a ``unit`` dim, aligned on their other
+(sample) dims — ``trial``, ``condition``, ``time`` — and free to differ in ``unit``, and
+returns a Dataset with the ``score``, a ``null`` distribution (a condition/trial shuffle,
+or a user-supplied sample such as untrained networks' states), the ``p_value`` and
+provenance attrs. One module per metric family:
+
+========================  ====================================================
+``cka``                   linear and debiased CKA
+``shape``                 angular Procrustes, generalized shape metrics (α)
+``cca``                   CCA and SVCCA
+``rsa``                   RDMs (correlation, Euclidean, cross-validated) and RSA
+``predictivity``          cross-validated ridge model → brain, noise ceiling
+``dsa``                   dynamical similarity from DMD spectra
+``nulls``                 shuffles, p-values, the shared driver
+========================  ====================================================
+"""
+
+from neurodis.analysis.similarity._align import align_pair
+from neurodis.analysis.similarity.cca import canonical_correlations, cca, svcca
+from neurodis.analysis.similarity.cka import linear_cka, linear_cka_arrays
+from neurodis.analysis.similarity.dsa import dmd_eigenvalues, dsa, spectral_distance
+from neurodis.analysis.similarity.nulls import permutation_p_value, score_with_null, shuffle_along
+from neurodis.analysis.similarity.predictivity import ridge_predictivity, split_half_reliability
+from neurodis.analysis.similarity.rsa import kendall_tau_a, rdm, rsa
+from neurodis.analysis.similarity.shape import procrustes_distance, shape_distance, shape_distance_arrays
+
+__all__ = [
+    "align_pair",
+    "canonical_correlations",
+    "cca",
+    "dmd_eigenvalues",
+    "dsa",
+    "kendall_tau_a",
+    "linear_cka",
+    "linear_cka_arrays",
+    "permutation_p_value",
+    "procrustes_distance",
+    "rdm",
+    "ridge_predictivity",
+    "rsa",
+    "score_with_null",
+    "shape_distance",
+    "shape_distance_arrays",
+    "shuffle_along",
+    "spectral_distance",
+    "split_half_reliability",
+    "svcca",
+]

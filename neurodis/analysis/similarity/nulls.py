@@ -1,0 +1,215 @@
+"""Null distributions and p-values shared by every similarity metric.
+
+A similarity score means little on its own: CKA between two unrelated 100 × 1000
+matrices is about 0.91. Each metric therefore reports its score beside a null
+distribution, drawn either by shuffling the second array's samples along one dim (a
+condition or trial shuffle: the pairing of samples is broken, each array's own
+structure is kept) or from a user-supplied sample of representations that should not
+match, such as the states of untrained networks of the same size. The p-value counts
+the observed score itself as one draw, so it is never 0::
+
+    p = (1 + #{null at least as similar as observed}) / (1 + n_null)
+
+:func:`score_with_null` is the driver every metric calls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from neurodis._validation import check_int, check_rng, describe, rng_provenance
+from neurodis._version import __version__
+from neurodis.analysis.similarity._align import align_pair
+from neurodis.trials import CONDITION, TRIAL
+
+__all__ = ["NULL_DIM", "permutation_p_value", "score_with_null", "shuffle_along"]
+
+#: Dim of the null distribution in every result.
+NULL_DIM = "null_draw"
+
+#: ``score_fn(x, y, seed) -> (score, extra variables)``; ``seed`` fixes any randomness
+#: inside the metric (e.g. cross-validation folds) identically for the observed score and
+#: every null draw, so only the shuffle differs between them.
+ScoreFn = Callable[[xr.DataArray, xr.DataArray, np.random.SeedSequence], tuple[float, Mapping[str, Any]]]
+
+
+def permutation_p_value(observed: float, null: Any, *, greater: bool = True) -> float:
+    """One-sided permutation p-value, counting the observed score as one draw.
+
+    Parameters
+    ----------
+    observed : float
+        The observed score.
+    null : array-like of float
+        Scores under the null; non-finite draws are ignored.
+    greater : bool
+        ``True`` when larger scores mean more similar (p counts null >= observed),
+        ``False`` for distances (p counts null <= observed).
+
+    Returns
+    -------
+    float
+        ``(1 + k) / (1 + n)``; NaN when ``observed`` is not finite or ``null`` is empty.
+
+    Examples
+    --------
+    >>> permutation_p_value(0.9, [0.1, 0.95, 0.3, 0.2])
+    0.4
+    >>> permutation_p_value(0.2, [0.1, 0.95, 0.3, 0.2], greater=False)
+    0.6
+    """
+    null = np.asarray(null, dtype=np.float64).ravel()
+    null = null[np.isfinite(null)]
+    if not np.isfinite(observed) or null.size == 0:
+        return float("nan")
+    hits = np.sum(null >= observed) if greater else np.sum(null <= observed)
+    return float((1 + hits) / (1 + null.size))
+
+
+def shuffle_along(da: xr.DataArray, dim: str, rng: Any = None) -> xr.DataArray:
+    """Permute the values of ``da`` along ``dim``; coords stay where they were.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.arange(6).reshape(3, 2), dims=("condition", "unit"))
+    >>> sorted(shuffle_along(da, "condition", rng=0).values[:, 0].tolist())
+    [0, 2, 4]
+    """
+    if dim not in da.dims:
+        raise ValueError(f"dim must be one of the dims {tuple(da.dims)}; got {dim!r}")
+    perm = check_rng(rng).permutation(da.sizes[dim])
+    return da.copy(data=np.take(da.values, perm, axis=da.get_axis_num(dim)))
+
+
+def _shuffle_dim(dims: tuple[str, ...], shuffle_dim: str | None, preferred: Sequence[str]) -> str:
+    if shuffle_dim is None:
+        return next((d for d in preferred if d in dims), dims[0])
+    if shuffle_dim not in dims:
+        raise ValueError(f"shuffle_dim must be one of the sample dims {dims}; got {shuffle_dim!r}")
+    return shuffle_dim
+
+
+def _null_scores(
+    score_fn: ScoreFn, x: xr.DataArray, y: xr.DataArray, dims: tuple[str, ...], *,
+    null: Any, n_shuffles: int, shuffle_dim: str | None, preferred: Sequence[str],
+    metric_seed: np.random.SeedSequence, null_seed: np.random.SeedSequence,
+) -> tuple[np.ndarray, str]:
+    if null is None:
+        return np.empty(0), "none"
+    if isinstance(null, str):
+        if null != "shuffle":
+            raise ValueError(f"null must be 'shuffle', None or a sequence of DataArrays; got {null!r}")
+        n_shuffles = check_int("n_shuffles", n_shuffles, minimum=1)
+        dim = _shuffle_dim(dims, shuffle_dim, preferred)
+        if y.sizes[dim] < 2:
+            raise ValueError(f"shuffle_dim {dim!r} must have at least 2 entries to shuffle; got {y.sizes[dim]}")
+        gen = np.random.default_rng(null_seed)
+        scores = [score_fn(x, shuffle_along(y, dim, gen), metric_seed)[0] for _ in range(n_shuffles)]
+        return np.asarray(scores, dtype=np.float64), f"shuffle:{dim}"
+    if isinstance(null, xr.DataArray) or not isinstance(null, Sequence) or len(null) == 0:
+        raise TypeError(
+            f"null must be 'shuffle', None or a non-empty sequence of DataArrays (e.g. untrained "
+            f"networks' states); got {describe(null)}"
+        )
+    scores = []
+    for k, other in enumerate(null):
+        xk, yk, _ = align_pair(other, y, names=(f"null[{k}]", "y"))
+        scores.append(score_fn(xk, yk, metric_seed)[0])
+    return np.asarray(scores, dtype=np.float64), "sample"
+
+
+def score_with_null(
+    metric: str,
+    score_fn: ScoreFn,
+    x: xr.DataArray,
+    y: xr.DataArray,
+    *,
+    params: Mapping[str, Any],
+    higher_is_similar: bool,
+    null: str | Sequence[xr.DataArray] | None = "shuffle",
+    n_shuffles: int = 100,
+    shuffle_dim: str | None = None,
+    rng: Any = None,
+    preferred_shuffle_dims: Sequence[str] = (CONDITION, TRIAL),
+) -> xr.Dataset:
+    """Align ``x`` and ``y``, score them, draw the null and assemble the result.
+
+    Parameters
+    ----------
+    metric : str
+        Name stored in ``attrs["metric"]``.
+    score_fn : callable
+        ``score_fn(x, y, seed) -> (score, extras)`` on aligned arrays of dims
+        ``(*sample_dims, unit)``; ``extras`` maps names to extra result variables.
+    x, y : xarray.DataArray
+        The two representations (see :func:`align_pair`).
+    params : mapping
+        The metric's parameters, stored as JSON in ``attrs["params"]``.
+    higher_is_similar : bool
+        Direction of the score (``False`` for distances).
+    null : {"shuffle"}, sequence of DataArray or None
+        ``"shuffle"`` permutes ``y`` along ``shuffle_dim`` ``n_shuffles`` times; a
+        sequence of arrays (e.g. untrained networks' states, each aligned with ``y``)
+        is scored against ``y`` in place of ``x``; ``None`` skips the null.
+    n_shuffles : int
+        Number of shuffles.
+    shuffle_dim : str, optional
+        Sample dim to shuffle; default the first of ``preferred_shuffle_dims`` present,
+        else the first sample dim.
+    rng : int, Generator, SeedSequence or None
+        The one source of randomness (shuffles and the metric's own randomness).
+    preferred_shuffle_dims : sequence of str
+        Order in which the default shuffle dim is chosen.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``score`` (scalar), ``null`` (``null_draw``), ``p_value`` (scalar), the extras, and
+        provenance attrs: ``metric``, ``params``, ``null``, ``higher_is_similar``,
+        ``sample_dims``, ``n_samples``, ``n_units_x``, ``n_units_y``, ``seed``,
+        ``rng_state``, ``neurodis_version``.
+
+    Raises
+    ------
+    TypeError
+        If ``null`` is neither ``"shuffle"``, ``None`` nor a sequence of DataArrays.
+    ValueError
+        If the arrays do not align, ``null`` is another string, ``shuffle_dim`` is not a
+        sample dim or has fewer than 2 entries.
+    """
+    x, y, dims = align_pair(x, y)
+    gen = check_rng(rng)
+    provenance = rng_provenance(rng, gen)
+    metric_seed, null_seed = np.random.SeedSequence(gen.integers(2**63, size=2)).spawn(2)
+    score, extras = score_fn(x, y, metric_seed)
+    draws, kind = _null_scores(
+        score_fn, x, y, dims, null=null, n_shuffles=n_shuffles, shuffle_dim=shuffle_dim,
+        preferred=preferred_shuffle_dims, metric_seed=metric_seed, null_seed=null_seed,
+    )
+    result = xr.Dataset(
+        {
+            "score": float(score),
+            "null": ((NULL_DIM,), draws),
+            "p_value": permutation_p_value(score, draws, greater=higher_is_similar),
+            **extras,
+        },
+        attrs={
+            "metric": metric,
+            "params": json.dumps(dict(params), sort_keys=True, default=str),
+            "null": kind,
+            "higher_is_similar": int(higher_is_similar),
+            "sample_dims": json.dumps(list(dims)),
+            "n_samples": int(np.prod([x.sizes[d] for d in dims])),
+            "n_units_x": int(x.sizes["unit"]),
+            "n_units_y": int(y.sizes["unit"]),
+            **provenance,
+            "neurodis_version": __version__,
+        },
+    )
+    return result
