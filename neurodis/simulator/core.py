@@ -1,0 +1,419 @@
+"""Public simulation functions: validate, unwrap, run the kernels, relabel.
+
+:func:`simulate` runs a CTRNN on a batch of trials and returns the trials Dataset with
+``rates``, ``outputs`` and ``logits`` added; :func:`simulate_autonomous` holds one input
+constant for many steps (attractor studies); :func:`simulate_arrays` is the same
+computation on plain arrays, without any xarray overhead.
+
+Conventions (identical to ``neurodis.models.CTRNN``, see ``CTRNNWeights``): the rates at
+time index t are the state *after* the Euler step that starts at ``time[t]`` and receives
+``inputs[:, t]``; the initial state r_0 (zeros by default) is not stored. Noise terms
+are sqrt(2/α) · level · standard normal per trial, step and unit/input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+import xarray as xr
+
+from neurodis._validation import (
+    check_int,
+    check_rng,
+    check_type,
+    describe,
+    rng_provenance,
+)
+from neurodis.simulator import _engine
+from neurodis.simulator.weights import CTRNNWeights, check_float_dtype
+from neurodis.trials import (
+    INPUT,
+    OUTPUT,
+    TIME,
+    TRIAL,
+    UNIT,
+    time_coord,
+    validate_trials,
+)
+
+__all__ = ["SimulationArrays", "as_weights", "simulate", "simulate_arrays", "simulate_autonomous"]
+
+NoiseArg = "None | bool | Mapping[str, ndarray]"
+_SIMULATED = ("rates", "outputs", "logits", "final_rates", "final_outputs", "final_logits")
+
+
+class SimulationArrays(NamedTuple):
+    """Result of :func:`simulate_arrays`.
+
+    Attributes
+    ----------
+    rates : ndarray, shape (trial, time, unit), or (trial, unit) for a final-state run
+    logits : ndarray, shape (trial, time, output) or (trial, output)
+        Readout before its nonlinearity.
+    outputs : ndarray, same shape as ``logits``
+        Readout after its nonlinearity (sigmoid, bound·tanh or identity).
+    noise : str
+        ``"off"``, ``"drawn"`` or ``"given"``.
+    """
+
+    rates: np.ndarray
+    logits: np.ndarray
+    outputs: np.ndarray
+    noise: str
+
+
+def as_weights(model_or_weights: Any) -> CTRNNWeights:
+    """Return the :class:`CTRNNWeights` of a torch CTRNN, or the weights themselves.
+
+    Raises
+    ------
+    TypeError
+        If the argument is neither, or is a model the simulator cannot represent
+        (LSTM, GRU, transformer).
+
+    Examples
+    --------
+    >>> as_weights("lstm")
+    Traceback (most recent call last):
+    ...
+    TypeError: model_or_weights must be a CTRNN model or CTRNNWeights; got str 'lstm'
+    """
+    if isinstance(model_or_weights, CTRNNWeights):
+        return model_or_weights
+    if hasattr(model_or_weights, "arch"):
+        return CTRNNWeights.from_model(model_or_weights)
+    raise TypeError(
+        "model_or_weights must be a CTRNN model or CTRNNWeights; got "
+        f"{type(model_or_weights).__name__} {describe(model_or_weights)}"
+    )
+
+
+def simulate_arrays(
+    model_or_weights: Any,
+    inputs: Any,
+    *,
+    rng: Any = None,
+    noise: Any = None,
+    dtype: Any = np.float32,
+    initial_state: Any = None,
+    final_only: bool = False,
+) -> SimulationArrays:
+    """Simulate a CTRNN on raw inputs ``(trial, time, input)``; no labels, least overhead.
+
+    Parameters are those of :func:`simulate`, with ``inputs`` a plain array.
+
+    Returns
+    -------
+    SimulationArrays
+        ``rates``, ``logits``, ``outputs`` (full trajectories, or final states when
+        ``final_only``) and the kind of noise used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = CTRNNWeights.random(n_inputs=2, n_units=4, n_outputs=1, rng=0)
+    >>> result = simulate_arrays(w, np.ones((3, 5, 2)))
+    >>> result.rates.shape, result.outputs.shape, result.rates.dtype
+    ((3, 5, 4), (3, 5, 1), dtype('float32'))
+    """
+    weights = as_weights(model_or_weights)
+    dtype = check_float_dtype(dtype)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        check_rng(rng)  # refuse a bad rng now, even if the run turns out noise-free
+    kw = _engine.kernel_weights(weights, dtype)
+    inputs_bxtxi = _as_array("inputs", inputs, dtype, ndim=3)
+    n_trials, n_steps, n_inputs = inputs_bxtxi.shape
+    if n_inputs != weights.n_inputs or n_trials == 0 or n_steps == 0:
+        raise ValueError(
+            f"inputs must have shape (trial >= 1, time >= 1, {weights.n_inputs}) to match the "
+            f"model's n_inputs={weights.n_inputs}; got {describe(inputs_bxtxi)}"
+        )
+    state_bxn = _initial_state("initial_state", initial_state, n_trials, weights.n_units, dtype)
+    noise_source, noise_kind = _engine.make_noise(
+        noise, weights, kw, n_trials, n_steps, lambda: check_rng(rng), dtype
+    )
+    source = _engine.InputDrive(kw, inputs_bxtxi, noise_source)
+    return _run(weights, kw, state_bxn, n_steps, source, 0 if final_only else 1, noise_kind)
+
+
+def _run(weights: CTRNNWeights, kw: _engine.KernelWeights, state_bxn: np.ndarray, n_steps: int,
+         source: _engine.InputDrive, record_every: int, noise_kind: str) -> SimulationArrays:
+    """Integrate, raise on divergence, read out (final states when ``record_every`` is 0)."""
+    records, bad_step_b = _engine.integrate(kw, state_bxn, n_steps, source, record_every=record_every)
+    _engine.raise_if_diverged(bad_step_b, weights.dt)
+    rates = records if record_every else state_bxn
+    logits, outputs = _engine.readout(kw, weights.readout, weights.bound, rates)
+    return SimulationArrays(rates, logits, outputs, noise_kind)
+
+
+def simulate(
+    model_or_weights: Any,
+    trials_or_inputs: Any,
+    *,
+    rng: Any = None,
+    noise: Any = None,
+    dtype: Any = np.float32,
+    initial_state: Any = None,
+    final_only: bool = False,
+) -> xr.Dataset:
+    """Simulate a CTRNN on a batch of trials with the Numba kernels.
+
+    Parameters
+    ----------
+    model_or_weights : neurodis.models.CTRNN or CTRNNWeights
+        The network; a torch model is read once (its weights are copied).
+    trials_or_inputs : xarray.Dataset, xarray.DataArray or ndarray
+        A trials Dataset with ``inputs (trial, time, input)``, such a DataArray, or a raw
+        array of shape (trial, time, input) (a minimal Dataset is built around it).
+    rng : int, Generator, SeedSequence or None
+        Source of the noise draws (used only when a noise level is > 0 and ``noise`` is
+        not given); the same seed gives identical rates. The draws depend on ``dtype``.
+    noise : None, bool or mapping
+        ``None``/``True``: draw noise where the model's noise level is > 0; ``False``:
+        simulate without noise; a mapping ``{"recurrent": ξ, "input": ζ}`` of standard-normal
+        draws with dims (trial, time, unit) and (trial, time, input), as accepted by the
+        torch model's forward (for exact parity).
+    dtype : numpy.float32 or numpy.float64
+        Precision of the simulation.
+    initial_state : array-like, shape (unit,) or (trial, unit), optional
+        Rates before the first step; zeros by default.
+    final_only : bool
+        Keep only the state after the last step (no (trial, time, unit) array is built).
+
+    Returns
+    -------
+    xarray.Dataset
+        The trials with ``rates (trial, time, unit)``, ``outputs (trial, time, output)``
+        (after the readout nonlinearity) and ``logits`` (before it: log-odds for a sigmoid
+        readout, which keep their precision where probabilities round to 0 or 1). With
+        ``final_only`` these are ``final_rates (trial, unit)``, ``final_outputs`` and
+        ``final_logits (trial, output)`` instead, and ``attrs["final_time"]`` is the time
+        of the last step. ``attrs`` add ``tau``, ``alpha``, ``model`` (JSON config),
+        ``simulation`` (JSON: dtype, noise kind) and ``simulation_seed`` /
+        ``simulation_rng_state``.
+
+    Raises
+    ------
+    TypeError
+        If the model is not a CTRNN, an argument has the wrong type, or ``dtype`` is not
+        float32/float64.
+    ValueError
+        If the input width, the number of outputs or ``dt`` disagree with the model,
+        values are non-finite, or the rates diverge (the message names trial and step).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = CTRNNWeights.random(n_inputs=2, n_units=4, n_outputs=1, rng=0)
+    >>> ds = simulate(w, np.ones((3, 5, 2)))
+    >>> ds["rates"].dims, ds.attrs["alpha"]
+    (('trial', 'time', 'unit'), 1.0)
+    """
+    weights = as_weights(model_or_weights)
+    ds = _as_trials(trials_or_inputs, weights)
+    generator = check_rng(rng)
+    provenance = rng_provenance(rng, generator)
+    result = simulate_arrays(
+        weights, ds["inputs"].values, rng=generator, noise=noise, dtype=dtype,
+        initial_state=initial_state, final_only=final_only,
+    )
+    stale = [name for name in (*_SIMULATED, UNIT) if name in ds.variables]
+    ds = ds.drop_vars(stale) if stale else ds
+    coords = {UNIT: np.arange(weights.n_units)}
+    if OUTPUT not in ds.dims:
+        coords[OUTPUT] = np.arange(weights.n_outputs)
+    ds = ds.assign_coords(coords).assign(_result_variables(result, final_only))
+    ds.attrs.update(_attrs(weights, dtype, result.noise, provenance))
+    if final_only:
+        ds.attrs["final_time"] = float(ds[TIME].values[-1])
+    return ds
+
+
+def simulate_autonomous(
+    model_or_weights: Any,
+    input_vector: Any,
+    n_steps: int,
+    *,
+    initial_states: Any,
+    rng: Any = None,
+    noise: Any = None,
+    dtype: Any = np.float32,
+    record_every: int = 1,
+    final_only: bool = False,
+) -> xr.Dataset:
+    """Run a CTRNN from many initial states with the input held constant.
+
+    Parameters
+    ----------
+    model_or_weights : neurodis.models.CTRNN or CTRNNWeights
+    input_vector : array-like, shape (input,) or (trial, input)
+        The constant input (for example the zero-evidence input ``[1, f(0)]``).
+    n_steps : int
+        Number of Euler steps (>= 1).
+    initial_states : array-like, shape (trial, unit) or (unit,)
+        Starting rates; each row is one run (``trial`` indexes the runs).
+    rng, noise, dtype
+        As in :func:`simulate` (noise arrays have ``n_steps`` steps).
+    record_every : int
+        Keep the rates after every ``record_every``-th step; must divide ``n_steps``.
+    final_only : bool
+        Keep only the state after the last step.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``rates (trial, time, unit)``, ``outputs`` and ``logits (trial, time, output)``
+        (or ``final_*`` without ``time`` when ``final_only``), ``initial_states (trial,
+        unit)`` and ``input_vector``. ``time`` follows the trials convention: the state
+        after step s (counted from 1) is labelled ``(s - 1) · dt``.
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree with the model, ``record_every`` does not divide ``n_steps``,
+        values are non-finite or the rates diverge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = CTRNNWeights.random(n_inputs=2, n_units=4, n_outputs=1, rng=0)
+    >>> ds = simulate_autonomous(w, np.zeros(2), 100, initial_states=np.ones((3, 4)),
+    ...                          record_every=50)
+    >>> ds["rates"].shape, ds["time"].values
+    ((3, 2, 4), array([4900., 9900.]))
+    """
+    weights = as_weights(model_or_weights)
+    dtype = check_float_dtype(dtype)
+    kw = _engine.kernel_weights(weights, dtype)
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    record_every = check_int("record_every", record_every, minimum=1)
+    if not final_only and n_steps % record_every:
+        raise ValueError(f"record_every must divide n_steps={n_steps}; got {record_every}")
+    states = _as_array("initial_states", initial_states, dtype, ndim=None)
+    states = states[None] if states.ndim == 1 else states
+    state_bxn = _initial_state("initial_states", states, len(states), weights.n_units, dtype)
+    input_bxi = _as_array("input_vector", input_vector, dtype, ndim=None)
+    input_bxi = input_bxi[None] if input_bxi.ndim == 1 else input_bxi
+    n_runs = len(state_bxn)
+    if input_bxi.ndim != 2 or input_bxi.shape[1] != weights.n_inputs or len(input_bxi) not in (1, n_runs):
+        raise ValueError(
+            f"input_vector must have shape ({weights.n_inputs},) or ({n_runs}, "
+            f"{weights.n_inputs}) to match the model and initial_states; got {describe(input_bxi)}"
+        )
+    generator = check_rng(rng)
+    provenance = rng_provenance(rng, generator)
+    noise_source, noise_kind = _engine.make_noise(
+        noise, weights, kw, n_runs, n_steps, lambda: generator, dtype
+    )
+    initial = state_bxn.copy()
+    source = _engine.ConstantDrive(kw, input_bxi, noise_source)
+    result = _run(weights, kw, state_bxn, n_steps, source, 0 if final_only else record_every, noise_kind)
+    ds = xr.Dataset(
+        {
+            "initial_states": ((TRIAL, UNIT), initial),
+            "input_vector": ((INPUT,), input_bxi[0]) if np.ndim(input_vector) == 1
+            else ((TRIAL, INPUT), input_bxi),
+        },
+        coords={TRIAL: np.arange(len(initial)), UNIT: np.arange(weights.n_units),
+                INPUT: np.arange(weights.n_inputs), OUTPUT: np.arange(weights.n_outputs)},
+        attrs={"dt": weights.dt, "n_steps": n_steps, "record_every": record_every},
+    )
+    if final_only:
+        ds.attrs["final_time"] = (n_steps - 1) * weights.dt
+    else:
+        # the state after step s (counted from 1) is labelled (s - 1)·dt, as in trials
+        offset = (record_every - 1) * weights.dt
+        time = time_coord(n_steps // record_every, weights.dt * record_every) + offset
+        ds = ds.assign_coords({TIME: time.assign_attrs(units="ms", long_name="time from run start")})
+    ds = ds.assign(_result_variables(result, final_only))
+    ds.attrs.update(_attrs(weights, dtype, noise_kind, provenance))
+    return ds
+
+
+def _result_variables(result: SimulationArrays, final_only: bool) -> dict[str, tuple]:
+    """The simulated variables with their dims: trajectories or final states."""
+    if final_only:
+        return {"final_rates": ((TRIAL, UNIT), result.rates),
+                "final_logits": ((TRIAL, OUTPUT), result.logits),
+                "final_outputs": ((TRIAL, OUTPUT), result.outputs)}
+    return {"rates": ((TRIAL, TIME, UNIT), result.rates),
+            "logits": ((TRIAL, TIME, OUTPUT), result.logits),
+            "outputs": ((TRIAL, TIME, OUTPUT), result.outputs)}
+
+
+def _as_array(name: str, value: Any, dtype: type[np.floating], ndim: int | None) -> np.ndarray:
+    """``value`` (array-like or DataArray) as a C-contiguous finite array of ``dtype``."""
+    value = getattr(value, "values", value) if isinstance(value, xr.DataArray) else value
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be array-like; got {type(value).__name__}") from err
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array; got {describe(array)}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions; got {describe(array)}")
+    if array.dtype != dtype:
+        with np.errstate(over="ignore"):  # values beyond the dtype's range are reported below
+            array = array.astype(dtype, order="C")
+    else:
+        array = np.ascontiguousarray(array)
+    if not np.isfinite(array).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise ValueError(f"{name} must be finite in {np.dtype(dtype).name}; got a non-finite "
+                         f"value at index {bad}")
+    return array
+
+
+def _initial_state(name: str, value: Any, n_trials: int, n_units: int,
+                   dtype: type[np.floating]) -> np.ndarray:
+    """Initial rates as a fresh (trial, unit) array (the kernels overwrite it)."""
+    if value is None:
+        return np.zeros((n_trials, n_units), dtype=dtype)
+    array = _as_array(name, value, dtype, ndim=None)
+    if array.shape not in ((n_units,), (n_trials, n_units)):
+        raise ValueError(f"{name} must have shape ({n_units},) or ({n_trials}, {n_units}) to "
+                         f"match the model and the trials; got {describe(array)}")
+    return np.array(np.broadcast_to(array, (n_trials, n_units)), dtype=dtype, order="C")
+
+
+def _as_trials(trials_or_inputs: Any, weights: CTRNNWeights) -> xr.Dataset:
+    """A validated trials Dataset with ``inputs``, its dt and outputs matching ``weights``."""
+    if isinstance(trials_or_inputs, xr.DataArray):
+        trials_or_inputs = xr.Dataset({"inputs": trials_or_inputs}, attrs={"dt": weights.dt})
+    if isinstance(trials_or_inputs, xr.Dataset):
+        ds = validate_trials(trials_or_inputs, required=("inputs",))
+        if not np.isclose(ds.attrs["dt"], weights.dt, rtol=1e-9, atol=0.0):
+            raise ValueError(f"trials.attrs['dt'] must equal the model's dt={weights.dt} ms; "
+                             f"got {ds.attrs['dt']}")
+        if OUTPUT in ds.dims and ds.sizes[OUTPUT] != weights.n_outputs:
+            raise ValueError(f"trials must have {weights.n_outputs} outputs to match the model's "
+                             f"n_outputs; got {ds.sizes[OUTPUT]} along 'output'")
+        return ds
+    check_type("trials_or_inputs", trials_or_inputs, (np.ndarray, list, tuple),
+               "an xarray.Dataset, a DataArray or an array of shape (trial, time, input)")
+    inputs = _as_array("inputs", trials_or_inputs, np.float64, ndim=3)
+    n_trials, n_steps, n_inputs = inputs.shape
+    return xr.Dataset(
+        {"inputs": ((TRIAL, TIME, INPUT), np.asarray(trials_or_inputs))},
+        coords={TRIAL: np.arange(n_trials), TIME: time_coord(n_steps, weights.dt),
+                INPUT: np.arange(n_inputs)},
+        attrs={"dt": weights.dt},
+    )
+
+
+def _attrs(weights: CTRNNWeights, dtype: type[np.floating], noise_kind: str,
+           provenance: Mapping[str, Any]) -> dict[str, Any]:
+    from neurodis import __version__
+
+    return {
+        "tau": weights.tau,
+        "alpha": weights.alpha,
+        "model": json.dumps(weights.config(), sort_keys=True),
+        "simulation": json.dumps({"dtype": np.dtype(dtype).name, "noise": noise_kind}),
+        "simulation_seed": provenance["seed"],
+        "simulation_rng_state": provenance["rng_state"],
+        "neurodis_version": __version__,
+    }
