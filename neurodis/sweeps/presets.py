@@ -1,7 +1,7 @@
 """The presets of ``neurodis reproduce``: each a grid of runs over the paper's protocol.
 
 A run's config is a flat dict of JSON values (see :data:`RUN_DEFAULTS`); a preset lays a
-grid over those defaults. Runs that differ only in ``seed`` and ``n_tasks`` train
+grid over those defaults. Runs that differ only in ``seed`` train
 together as one ensemble (see :func:`ensemble_key`).
 """
 
@@ -38,7 +38,7 @@ RUN_DEFAULTS: dict[str, Any] = {
 }
 
 #: Keys whose values may differ inside one ensemble (everything else must match).
-ENSEMBLE_FREE_KEYS = ("seed", "n_tasks")
+ENSEMBLE_FREE_KEYS = ("seed",)
 
 
 def ensemble_key(config: Mapping[str, Any]) -> tuple:
@@ -46,7 +46,7 @@ def ensemble_key(config: Mapping[str, Any]) -> tuple:
 
     Examples
     --------
-    >>> a = {**RUN_DEFAULTS, "seed": 0}; b = {**RUN_DEFAULTS, "seed": 1, "n_tasks": 2}
+    >>> a = {**RUN_DEFAULTS, "seed": 0}; b = {**RUN_DEFAULTS, "seed": 1}
     >>> ensemble_key(a) == ensemble_key(b)
     True
     """
@@ -91,7 +91,8 @@ class Preset:
         clash = sorted(set(overrides) & set(self.grid))
         if clash:
             raise ValueError(f"overrides must not replace swept keys of preset {self.name!r}; got {clash}")
-        return expand_grid({**RUN_DEFAULTS, **self.base, **overrides}, self.grid)
+        base = {k: v for k, v in {**RUN_DEFAULTS, **self.base, **overrides}.items() if k not in self.grid}
+        return expand_grid(base, self.grid)
 
 
 _N_TASKS = [2, 3, 6, 12, 24]

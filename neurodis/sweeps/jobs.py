@@ -1,0 +1,139 @@
+"""The sweep job of ``reproduce``: train a group of networks, then measure each one.
+
+A group is the runs of one ensemble (configs that differ only in ``seed``): CTRNNs are
+trained at once as a batched ensemble that checkpoints into the store (so a killed job
+resumes), other architectures one after the other. Each trained network is saved into
+its run folder (weights, encoder) and measured: out-of-distribution decoder
+generalization on truly held-out quadrants, the same under the authors' default
+evaluation for comparison, the in-distribution reference, decoder angles and the final
+training accuracy relative to the ideal observer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from neurodis.sweeps.runner import Report
+
+__all__ = ["build_task", "measure_network", "train_and_generalize"]
+
+#: Training-history variables whose final value is kept in the run's result.
+_FINAL_HISTORY = ("loss", "accuracy", "relative_accuracy")
+
+
+def build_task(config: Mapping[str, Any]):
+    """The classification task of a run config."""
+    from neurodis.tasks import Timing, make_task
+
+    return make_task(
+        config["task"], n_tasks=config["n_tasks"], n_dims=config["n_dims"], sigma=config["sigma"],
+        noise=config["noise"], latent_correlation=config["latent_correlation"],
+        timing=Timing(dt=config["dt"]),
+    )
+
+
+def _train_config(config: Mapping[str, Any]):
+    from neurodis.training import TrainConfig
+
+    n_batches = int(config["n_batches"])
+    log_every = max(1, min(500, n_batches // 20))
+    return TrainConfig(
+        n_batches=n_batches, batch_size=config["batch_size"], lr=config["lr"], seed=config["seed"],
+        encoder=config["encoder"], log_every=log_every, checkpoint_every=log_every * 10,
+    )
+
+
+def measure_network(model, task, encoder, *, n_trials: int, seed: int) -> xr.Dataset:
+    """OOD generalization (true and authors' default evaluation) of one trained network."""
+    from neurodis.analysis import ood_generalization
+
+    heldout = ood_generalization(model, task, encoder, n_trials=n_trials, n_test=n_trials // 2, rng=seed)
+    authors = ood_generalization(model, task, encoder, n_trials=n_trials, n_test=n_trials // 2,
+                                 evaluation="authors_default", rng=seed)
+    keep = ["r2_paper", "r2", "angle", "id_r2_paper", "id_r2", "id_angle"]
+    result = heldout[keep].drop_vars([c for c in heldout[keep].coords if c not in ("fold", "heldout")])
+    result["authors_r2_paper"] = ("fold", authors["r2_paper"].values)
+    result["authors_r2_paper"].attrs["long_name"] = (
+        "r2_paper under the authors' default evaluation (folds Q2 and Q4 tested on Q1/Q3 trials)"
+    )
+    result.attrs.update({k: heldout.attrs[k] for k in ("sigma", "n_steps", "free_rt") if k in heldout.attrs})
+    return result
+
+
+def _ensemble_dir(run_dirs: list[str]) -> Path:
+    digest = hashlib.sha256("\n".join(sorted(Path(d).name for d in run_dirs)).encode()).hexdigest()[:16]
+    return Path(run_dirs[0]).parent.parent / "ensembles" / digest
+
+
+def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
+    """Train the networks of one group and measure each (a :func:`run_sweep` job).
+
+    Parameters
+    ----------
+    configs : list of dict
+        Run configs (keys of :data:`neurodis.sweeps.presets.RUN_DEFAULTS`) that differ
+        only in ``seed``.
+    run_dirs : list of str
+        Their run folders; each receives ``model/`` and ``encoder.json``.
+    report : callable
+        Receives progress messages (``batch``, ``loss``).
+
+    Returns
+    -------
+    list of xarray.Dataset
+        One result per run (see :func:`measure_network`), with the final training
+        loss, accuracy and accuracy relative to the ideal observer, and the training time.
+    """
+    import torch
+
+    from neurodis.models import save_model
+    from neurodis.training import default_encoder, make_network, train, train_ensemble
+
+    torch.set_num_threads(1)  # one worker process per core: no oversubscription
+    first = configs[0]
+    task = build_task(first)
+    config = _train_config(first)
+    seeds = [int(c["seed"]) for c in configs]
+    encoders = [default_encoder(task, replace(config, seed=s)) for s in seeds]
+    options = {"tau": first["tau"], "leaky": first["leaky"]} if first["arch"] == "ctrnn" else {}
+    models = [make_network(task, first["arch"], encoder=e, n_units=first["n_units"], seed=s, **options)
+              for e, s in zip(encoders, seeds)]
+    every = max(1, config.n_batches // 50)
+
+    def callback(batch: int, losses: Any) -> None:
+        if batch % every == 0 or batch == config.n_batches:
+            report({"batch": f"{batch}/{config.n_batches}", "loss": f"{float(np.mean(losses)):.4f}"})
+
+    start = time.perf_counter()
+    if first["arch"] == "ctrnn":
+        folder = _ensemble_dir(run_dirs)
+        trained = train_ensemble(task, models, config, seeds=seeds, encoders=encoders, out=folder,
+                                 resume=(folder / "checkpoint.pt").exists(), progress=False, callback=callback)
+        pairs = list(zip(trained.models, trained.histories))
+    else:
+        pairs = []
+        for model, encoder, seed, run_dir in zip(models, encoders, seeds, run_dirs):
+            folder = Path(run_dir) / "training"
+            single = train(task, model, replace(config, seed=seed), encoder=encoder, out=folder,
+                           resume=(folder / "checkpoint.pt").exists(), progress=False)
+            pairs.append((single.model, single.history))
+    seconds = (time.perf_counter() - start) / len(configs)
+    results = []
+    for (model, history), encoder, run_config, run_dir in zip(pairs, encoders, configs, run_dirs):
+        save_model(model, Path(run_dir) / "model")
+        if encoder is not None:
+            encoder.save(Path(run_dir) / "encoder.json")
+        result = measure_network(model, task, encoder, n_trials=run_config["eval_trials"], seed=run_config["seed"])
+        for name in _FINAL_HISTORY:
+            result[f"final_{name}"] = ((), float(history[name].values[-1]))
+        result["train_seconds"] = ((), seconds)
+        results.append(result)
+    return results
