@@ -12,13 +12,33 @@ True
 """
 
 from neurodis.tasks._base import Encoding, Task, Timing, TrialBatch, list_tasks, make_task, register_task
+from neurodis.tasks.accumulation import AccumulationTask
+from neurodis.tasks.classification import ClassificationTask
+from neurodis.tasks.encoders import Encoder
+from neurodis.tasks.flipflop import FlipFlopTask
+from neurodis.tasks.latents import LatentPrior, orthant_of, quadrant_of, quadrant_to_orthant
+from neurodis.tasks.noise import NoiseModel, make_noise
+from neurodis.tasks.pulses import PulsesTask
+from neurodis.tasks.regression import RegressionTask
 
 __all__ = [
+    "AccumulationTask",
+    "ClassificationTask",
+    "Encoder",
     "Encoding",
+    "FlipFlopTask",
+    "LatentPrior",
+    "NoiseModel",
+    "PulsesTask",
+    "RegressionTask",
     "Task",
     "Timing",
     "TrialBatch",
     "list_tasks",
+    "make_noise",
     "make_task",
+    "orthant_of",
+    "quadrant_of",
+    "quadrant_to_orthant",
     "register_task",
 ]

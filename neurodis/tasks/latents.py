@@ -1,0 +1,283 @@
+"""Latent variables: the box prior, correlated latents and orthant restriction.
+
+Every latent-box task draws its ground truth ``x`` from :class:`LatentPrior`:
+
+- the paper's prior: each coordinate i.i.d. uniform on [-0.5, 0.5];
+- correlated latents through a Gaussian copula: ``z ~ N(0, R)`` with equal pairwise
+  correlation ``rho`` (``R = (1 - rho) I + rho 11ᵀ``), ``x = Φ(z) - 0.5``, so every
+  marginal stays uniform while Spearman's rho between any two coordinates is
+  ``(6/π) asin(rho/2)``;
+- the box restricted to a set of orthants, sampled *exactly*: the magnitudes
+  ``|x_i|`` are uniform on (0, 0.5] and the signs are those of an orthant chosen
+  uniformly from the allowed set. All orthants have the same volume, so this is the
+  uniform distribution on their union, and no draw can land outside it (no rejection
+  loop that could under-fill a batch, no per-trial indexing).
+
+Orthants are named by a binary code: bit ``i`` is set when ``x_i < 0``, so the codes
+run over ``0 .. 2**D - 1``. For D = 2 the math-convention quadrants are
+Q1 (x>0, y>0) = code 0, Q2 (x<0, y>0) = code 1, Q3 (x<0, y<0) = code 3 and
+Q4 (x>0, y<0) = code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr
+
+from neurodis._validation import (
+    check_array,
+    check_int,
+    check_real,
+    check_type,
+    describe,
+)
+
+__all__ = [
+    "QUADRANT_OF_ORTHANT",
+    "LatentPrior",
+    "check_orthants",
+    "copula_factor",
+    "orthant_codes",
+    "orthant_of",
+    "orthant_signs",
+    "orthant_to_quadrant",
+    "quadrant_codes",
+    "quadrant_of",
+    "quadrant_to_orthant",
+    "sample_latents",
+]
+
+# value of bit i of an orthant code (codes fit int64 up to 63 dims)
+_BIT_VALUES = np.int64(1) << np.arange(63, dtype=np.int64)
+#: index = 2-D orthant code (bit 0: x < 0, bit 1: y < 0) -> quadrant number
+QUADRANT_OF_ORTHANT = np.array([1, 2, 4, 3])
+QUADRANT_OF_ORTHANT.setflags(write=False)
+# index = quadrant number (entry 0 unused) -> orthant code
+_ORTHANT_OF_QUADRANT = np.array([-1, 0, 1, 3, 2])
+
+
+def _as_codes(name: str, values: Any, low: int, high: int) -> np.ndarray:
+    """Integer array of ``values`` after checking every entry lies in [low, high]."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integers; got {describe(values)}")
+    if array.size and (array.min() < low or array.max() > high):
+        raise ValueError(f"{name} must hold integers in [{low}, {high}]; got {array.tolist()}")
+    return array.astype(np.int64)
+
+
+def quadrant_to_orthant(quadrants: int | Iterable[int]) -> int | np.ndarray:
+    """Orthant codes of quadrant numbers 1..4 (math convention).
+
+    Examples
+    --------
+    >>> quadrant_to_orthant([1, 2, 3, 4])
+    array([0, 1, 3, 2])
+    >>> quadrant_to_orthant(5)
+    Traceback (most recent call last):
+    ...
+    ValueError: quadrants must hold integers in [1, 4]; got 5
+    """
+    codes = _ORTHANT_OF_QUADRANT[_as_codes("quadrants", quadrants, 1, 4)]
+    return int(codes) if codes.ndim == 0 else codes
+
+
+def orthant_to_quadrant(orthants: int | Iterable[int]) -> int | np.ndarray:
+    """Quadrant numbers 1..4 of 2-D orthant codes 0..3.
+
+    Examples
+    --------
+    >>> orthant_to_quadrant([0, 1, 2, 3])
+    array([1, 2, 4, 3])
+    """
+    quadrants = QUADRANT_OF_ORTHANT[_as_codes("orthants", orthants, 0, 3)]
+    return int(quadrants) if quadrants.ndim == 0 else quadrants
+
+
+def orthant_of(latents: np.ndarray) -> np.ndarray:
+    """Orthant code of each row of ``latents`` (bit ``i`` set when ``x_i < 0``).
+
+    Parameters
+    ----------
+    latents : ndarray, shape (trial, latent)
+
+    Returns
+    -------
+    ndarray of int64, shape (trial,)
+
+    Examples
+    --------
+    >>> orthant_of(np.array([[0.1, 0.2], [-0.1, 0.2], [0.1, -0.2], [-0.1, -0.2]]))
+    array([0, 1, 2, 3])
+    """
+    return orthant_codes(check_array("latents", latents, ndim=2))
+
+
+def orthant_codes(latents_bxd: np.ndarray) -> np.ndarray:
+    """:func:`orthant_of` without argument checks (the tasks' fast path)."""
+    return np.dot(latents_bxd < 0, _BIT_VALUES[: latents_bxd.shape[1]])
+
+
+def quadrant_codes(latents_bx2: np.ndarray) -> np.ndarray:
+    """:func:`quadrant_of` without argument checks (the tasks' fast path)."""
+    return QUADRANT_OF_ORTHANT[orthant_codes(latents_bx2)]
+
+
+def quadrant_of(latents: np.ndarray) -> np.ndarray:
+    """Quadrant number 1..4 of each row of 2-D ``latents`` (Q1 x>0,y>0; Q2 x<0,y>0; ...).
+
+    Examples
+    --------
+    >>> quadrant_of(np.array([[0.1, 0.2], [-0.1, 0.2], [-0.1, -0.2], [0.1, -0.2]]))
+    array([1, 2, 3, 4])
+    >>> quadrant_of(np.zeros((2, 3)))
+    Traceback (most recent call last):
+    ...
+    ValueError: latents must have shape ('any', 2) for quadrants; got array of shape (2, 3) and dtype float64
+    """
+    latents = np.asarray(latents)
+    if latents.ndim != 2 or latents.shape[1] != 2:
+        raise ValueError(f"latents must have shape ('any', 2) for quadrants; got {describe(latents)}")
+    return quadrant_codes(check_array("latents", latents))
+
+
+def check_orthants(orthants: Any, n_dims: int, name: str = "orthants") -> tuple[int, ...]:
+    """Validate a non-empty collection of distinct orthant codes for ``n_dims`` dims."""
+    if isinstance(orthants, (str, bytes)) or not isinstance(orthants, Iterable):
+        raise TypeError(f"{name} must be a sequence of orthant codes; got {describe(orthants)}")
+    codes = [check_int(f"{name} entry", code, minimum=0, maximum=2**n_dims - 1) for code in orthants]
+    if not codes:
+        raise ValueError(f"{name} must hold at least one orthant code; got an empty sequence")
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"{name} must hold distinct orthant codes; got {codes}")
+    return tuple(codes)
+
+
+def orthant_signs(orthants: Iterable[int], n_dims: int) -> np.ndarray:
+    """Sign pattern (+1 / -1) of each orthant code, shape (orthant, n_dims).
+
+    Examples
+    --------
+    >>> orthant_signs([0, 1, 3], 2)
+    array([[ 1.,  1.],
+           [-1.,  1.],
+           [-1., -1.]])
+    """
+    codes = np.asarray(check_orthants(orthants, n_dims))
+    bits = (codes[:, None] >> np.arange(n_dims)) & 1
+    return 1.0 - 2.0 * bits
+
+
+def copula_factor(n_dims: int, correlation: float) -> np.ndarray:
+    """Lower Cholesky factor of the equicorrelation matrix ``(1-ρ)I + ρ11ᵀ``.
+
+    Raises
+    ------
+    ValueError
+        If ``correlation`` is outside (-1/(D-1), 1), where the matrix is not positive
+        definite.
+    """
+    correlation = check_real("latent_correlation", correlation)
+    if n_dims > 1:
+        low = -1.0 / (n_dims - 1)
+        if not low < correlation < 1.0:
+            raise ValueError(
+                f"latent_correlation must lie in ({low:.6g}, 1) for {n_dims} latent dims; "
+                f"got {correlation}"
+            )
+    matrix = np.full((n_dims, n_dims), correlation) + (1.0 - correlation) * np.eye(n_dims)
+    return np.linalg.cholesky(matrix)
+
+
+class LatentPrior:
+    """The distribution of the latent ``x``, validated once and sampled fast.
+
+    Parameters
+    ----------
+    n_dims : int
+        Number of latent dimensions D (>= 1).
+    correlation : float
+        Equal pairwise correlation of the Gaussian copula (0 = independent uniforms).
+    orthants : sequence of int, optional
+        Orthant codes to restrict the box to; ``None`` means the whole box. Cannot be
+        combined with a non-zero correlation (the copula is not symmetric under
+        flipping single coordinates, so the magnitude/sign construction would not
+        preserve it).
+
+    Examples
+    --------
+    >>> prior = LatentPrior(2, orthants=[0, 3])
+    >>> x = prior.sample(np.random.default_rng(0), 1000)
+    >>> sorted(set(orthant_of(x).tolist()))
+    [0, 3]
+    """
+
+    def __init__(self, n_dims: int, correlation: float = 0.0, orthants: Iterable[int] | None = None):
+        self.n_dims = check_int("n_dims", n_dims, minimum=1)
+        self.correlation = check_real("latent_correlation", correlation)
+        self.orthants = None if orthants is None else check_orthants(orthants, self.n_dims)
+        if self.orthants is not None and self.correlation != 0.0:
+            raise ValueError(
+                f"orthants cannot be combined with latent_correlation != 0; got orthants="
+                f"{list(self.orthants)} and latent_correlation={self.correlation}"
+            )
+        self._factor = None if self.correlation == 0.0 else copula_factor(self.n_dims, self.correlation)
+        self._signs = None if self.orthants is None else orthant_signs(self.orthants, self.n_dims)
+
+    def sample(self, rng: np.random.Generator, n_trials: int) -> np.ndarray:
+        """Draw ``n_trials`` latents, shape (n_trials, n_dims), float64."""
+        if self._signs is not None:
+            # magnitudes on (0, 0.5]: strictly non-zero, so every sign is the orthant's
+            magnitude = 0.5 - 0.5 * rng.random((n_trials, self.n_dims))
+            return magnitude * self._signs[rng.integers(len(self._signs), size=n_trials)]
+        if self._factor is not None:
+            z = rng.standard_normal((n_trials, self.n_dims)) @ self._factor.T
+            return ndtr(z) - 0.5
+        return rng.random((n_trials, self.n_dims)) - 0.5
+
+
+def sample_latents(
+    rng: np.random.Generator,
+    n_trials: int,
+    n_dims: int,
+    *,
+    correlation: float = 0.0,
+    orthants: Iterable[int] | None = None,
+) -> np.ndarray:
+    """Draw latents from the box prior, the Gaussian copula or chosen orthants.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_trials, n_dims : int
+    correlation : float
+        Pairwise correlation of the Gaussian copula.
+    orthants : sequence of int, optional
+        Allowed orthant codes.
+
+    Returns
+    -------
+    ndarray, shape (n_trials, n_dims)
+
+    Raises
+    ------
+    TypeError
+        If ``rng`` is not a Generator.
+    ValueError
+        If a count is not positive, the correlation is out of range, or the orthant
+        codes are invalid.
+
+    Examples
+    --------
+    >>> x = sample_latents(np.random.default_rng(0), 4, 2, orthants=quadrant_to_orthant([2]))
+    >>> quadrant_of(x).tolist()
+    [2, 2, 2, 2]
+    """
+    check_type("rng", rng, np.random.Generator, "a numpy.random.Generator")
+    n_trials = check_int("n_trials", n_trials, minimum=1)
+    if orthants is not None:
+        orthants = np.atleast_1d(orthants).tolist()
+    return LatentPrior(n_dims, correlation, orthants).sample(rng, n_trials)
