@@ -8,11 +8,9 @@ lazily on first attribute access, so ``import neurodis`` stays fast.
 from __future__ import annotations
 
 import importlib
-import platform
-import sys
 from typing import Any
 
-from neurodis._version import __version__
+from neurodis._version import __version__, show_versions
 from neurodis.tasks import Task, Timing, list_tasks, make_task  # noqa: E402
 from neurodis.trials import (  # noqa: E402
     load_dataset,
@@ -36,6 +34,20 @@ _LAZY: dict[str, str] = {
     "load_model": "neurodis.models",
     "make_model": "neurodis.models",
     "save_model": "neurodis.models",
+    # the Numba simulator (numba, no torch)
+    "CTRNNWeights": "neurodis.simulator",
+    "simulate": "neurodis.simulator",
+    "simulate_autonomous": "neurodis.simulator",
+    # training (torch); the subpackage is `training` so `neurodis.train` stays the function
+    "EnsembleResult": "neurodis.training",
+    "TrainConfig": "neurodis.training",
+    "TrainResult": "neurodis.training",
+    "load_run": "neurodis.training",
+    "make_network": "neurodis.training",
+    "split_ensemble": "neurodis.training",
+    "train": "neurodis.training",
+    "train_ensemble": "neurodis.training",
+    "train_networks": "neurodis.training",
 }
 
 __all__ = [
@@ -65,16 +77,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
-
-
-def show_versions(file: Any = None) -> dict[str, str]:
-    """Print and return the versions of neurodis, Python and the core dependencies."""
-    versions = {"neurodis": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
-    for module in ("numpy", "numba", "scipy", "sklearn", "torch", "xarray", "matplotlib", "dask", "h5netcdf"):
-        try:
-            versions[module] = importlib.import_module(module).__version__
-        except ImportError:
-            versions[module] = "not installed"
-    for key, value in versions.items():
-        print(f"{key:>12}: {value}", file=file or sys.stdout)
-    return versions

@@ -135,7 +135,7 @@ class _Solver:
 
 
 def _provenance(rng: Any, generator: np.random.Generator) -> dict[str, Any]:
-    from neurodis import __version__
+    from neurodis._version import __version__
 
     return {**rng_provenance(rng, generator), "neurodis_version": __version__}
 

@@ -23,7 +23,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from neurodis import __version__
+from neurodis._version import __version__
 from neurodis._validation import check_type
 from neurodis.models._base import SequenceModel, list_models, make_model
 

@@ -406,7 +406,7 @@ def _as_trials(trials_or_inputs: Any, weights: CTRNNWeights) -> xr.Dataset:
 
 def _attrs(weights: CTRNNWeights, dtype: type[np.floating], noise_kind: str,
            provenance: Mapping[str, Any]) -> dict[str, Any]:
-    from neurodis import __version__
+    from neurodis._version import __version__
 
     return {
         "tau": weights.tau,

@@ -137,7 +137,7 @@ def reproduce(
         If the preset or an override key is unknown, or ``out`` holds a store of
         another neurodis version.
     """
-    from neurodis import show_versions
+    from neurodis._version import show_versions
 
     chosen = get_preset(preset)
     overrides = dict(overrides or {})

@@ -259,7 +259,7 @@ class PulsesTask(Task):
         ValueError
             If ``pulses`` is not a finite (trial, n_pulses) array with at least one trial.
         """
-        from neurodis import __version__
+        from neurodis._version import __version__
 
         generator = check_rng(rng)
         attrs: dict[str, Any] = {
