@@ -93,11 +93,18 @@ def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], rep
         loss, accuracy and accuracy relative to the ideal observer, and the training time.
     """
     import torch
+    from threadpoolctl import threadpool_limits
 
+    # one worker process per core: a second BLAS or torch thread only oversubscribes
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        return _train_and_measure(configs, run_dirs, report)
+
+
+def _train_and_measure(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
     from neurodis.models import save_model
     from neurodis.training import default_encoder, make_network, train, train_ensemble
 
-    torch.set_num_threads(1)  # one worker process per core: no oversubscription
     first = configs[0]
     task = build_task(first)
     config = _train_config(first)
