@@ -67,6 +67,282 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", required=True, help="registered task name (see `neurodis tasks`)")
+    parser.add_argument("--n-tasks", type=int, default=None, help="number of tasks N (task parameter n_tasks)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON",
+                        help="further task parameter, e.g. --param sigma=0.3 (repeatable)")
+    parser.add_argument("--arch", default="ctrnn", help="ctrnn, lstm, gru or transformer (default ctrnn)")
+    parser.add_argument("--units", type=int, default=64, help="hidden units (default 64)")
+    parser.add_argument("--batches", type=int, default=100_000, help="training batches (default 100000)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0, help="seed of network k is SEED + k")
+    parser.add_argument("--ensemble", type=int, default=1, metavar="K",
+                        help="train K networks (CTRNNs at once as one batched model)")
+    parser.add_argument("--checkpoint-every", type=int, default=1000)
+    parser.add_argument("--log-every", type=int, default=100)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--out", required=True, help="run folder")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@command("train", "train networks on a task (the paper's protocol) into a run folder", _train_arguments)
+def _train(args: argparse.Namespace) -> int:
+    import json
+
+    from neurodis.tasks import make_task
+    from neurodis.training import TrainConfig, train_networks
+
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--param must look like KEY=JSON; got {item!r}")
+        params[key] = json.loads(value)
+    if args.n_tasks is not None:
+        params["n_tasks"] = args.n_tasks
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    config = TrainConfig(n_batches=args.batches, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                         checkpoint_every=args.checkpoint_every, log_every=args.log_every, device=args.device)
+    results = train_networks(make_task(args.task, **params), config, n_networks=args.ensemble, arch=args.arch,
+                             n_units=args.units, out=args.out, resume=args.resume, progress=not args.quiet)
+    for result in results:
+        last = result.history.isel(batch=-1)
+        print(f"seed {result.config.seed}: loss {float(last['loss']):.4f}, decision accuracy "
+              f"{float(last['accuracy']):.3f} ({float(last['relative_accuracy']):.3f} of the ideal observer's) "
+              f"-> {result.paths.get('model', args.out)}")
+    return 0
+
+
+def _reproduce_arguments(parser: argparse.ArgumentParser) -> None:
+    from neurodis.sweeps.presets import PRESETS
+
+    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                        help="; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()))
+    parser.add_argument("--out", default=None, help="results folder (default ./neurodis-results/<preset>)")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of an existing Dask scheduler, or 'synchronous' (default: a "
+                             "LocalCluster sized to this machine)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes of the LocalCluster")
+    parser.add_argument("--batches", type=int, default=None, help="override the training length of every run")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+@command("reproduce", "run a preset sweep of the study: train, measure OOD generalization, "
+         "write a table and figures", _reproduce_arguments)
+def _reproduce(args: argparse.Namespace) -> int:
+    import time
+
+    from neurodis.sweeps.reproduce import reproduce, summary_table
+
+    overrides = {} if args.batches is None else {"n_batches": args.batches}
+    start = time.perf_counter()
+    results = reproduce(args.preset, out=args.out, scheduler=args.scheduler, n_workers=args.workers,
+                        overrides=overrides, progress=not args.no_progress)
+    print(summary_table(results).to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"\npreset {args.preset!r}: {time.perf_counter() - start:.0f} s; results in "
+          f"{results.attrs['store'].removesuffix('/store')}")
+    return 0
+
+
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="run folder of a network trained on the pulses task (`neurodis train`)")
+    parser.add_argument("--recording", required=True,
+                        help="LIP data folder (holding yates_lip_pulses/, or that folder, or its LIP.csv)")
+    parser.add_argument("--sessions", type=int, nargs="+", default=None, help="session indices (default: all 47)")
+    parser.add_argument("--states", default="window", choices=["window", "final", "pulses"],
+                        help="network states: mean over the 500 ms after the pulses (default), last step, per pulse")
+    parser.add_argument("--shuffles", type=int, default=100, help="trial shuffles in the shuffle null")
+    parser.add_argument("--untrained", type=int, default=20, help="untrained networks in the untrained null")
+    parser.add_argument("--no-kernel", action="store_true", help="skip the psychophysical kernels")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="folder for summary.nc, session_XX.nc and kernels.nc")
+
+
+@command("compare", "compare a trained pulse network with LIP recordings (kernels, predictivity)", _compare_arguments)
+def _compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from neurodis.analysis.comparison import compare_with_recording
+
+    result = compare_with_recording(args.run, args.recording, sessions=args.sessions, states=args.states,
+                                    n_shuffles=args.shuffles, n_untrained=args.untrained, rng=args.seed,
+                                    progress=True)
+    s = result.summary
+    print(f"median R² over {s.attrs['n_sessions']} sessions {s.attrs['median_score']:.4f} (shuffle null "
+          f"{s.attrs['median_shuffle']:.4f}, untrained {s.attrs.get('median_untrained', float('nan')):.4f}); "
+          f"beating the shuffle null at p < {s.attrs['alpha']}: {s.attrs['n_beat_shuffle']}, the untrained "
+          f"networks: {s.attrs.get('n_beat_untrained', 0)}")
+    paths = [] if args.out is None else result.save(args.out)
+    if not args.no_kernel:
+        from neurodis.analysis.psychophysics import compare_kernels, monkey_kernel, network_kernel
+        from neurodis.recordings import load_lip_behavior
+
+        folder = Path(args.recording)
+        behavior = load_lip_behavior(path=folder.parent if folder.is_file() else folder)
+        table = compare_kernels({"monkeys": monkey_kernel(behavior),
+                                 "network": network_kernel(args.run, behavior["pulses"], rng=args.seed)})
+        for source in table.source.values:
+            row = table.sel(source=source)
+            weights = " ".join(f"{w:.4f}" for w in row.weights.values)
+            print(f"kernel {source:>8}: {weights} (relative slope {float(row.relative_slope):+.3f})")
+        if args.out is not None:
+            from neurodis.trials import save_dataset
+
+            paths.append(save_dataset(table, Path(args.out) / "kernels.nc"))
+    if paths:
+        print(f"wrote {len(paths)} files to {args.out}")
+    return 0
+
+
+def _dynamics_arguments(parser: argparse.ArgumentParser, *, fixed_points: bool) -> None:
+    parser.add_argument("run", metavar="RUN_DIR", help="run folder written by `neurodis train` (or a member folder)")
+    parser.add_argument("--n-trials", type=int, default=256, help="noise-free trials simulated (default 256)")
+    if fixed_points:
+        parser.add_argument("--n-inits", type=int, default=128, help="starting points (default 128)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="folder for the netCDF file and figures (default RUN_DIR)")
+
+
+def _run_states(folder: str, n_trials: int, seed: int):
+    """The run, its trials (encoded) and the noise-free hidden states (trial, time, unit)."""
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+    import xarray as xr
+
+    from neurodis.training import load_run
+
+    if (Path(folder) / "ensemble.json").is_file():
+        members = sorted(p.name for p in Path(folder).glob("member_*"))
+        raise SystemExit(f"RUN_DIR must be a single run; {folder!r} is an ensemble, pass one of its members {members}")
+    try:
+        run = load_run(folder)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from err
+    trials = run.task.sample(n_trials, rng=seed, encoder=run.encoder)
+    if run.model.arch == "ctrnn":
+        from neurodis.simulator import simulate
+
+        states = simulate(run.model, trials, noise=False, dtype=np.float64)["rates"].values
+    else:  # zero input-noise draws: the noise-free forward pass of any model
+        inputs = torch.tensor(trials["inputs"].values, dtype=torch.float32)
+        with torch.no_grad():
+            states = run.model.eval()(inputs, input_noise=torch.zeros_like(inputs))[0].double().numpy()
+    rates = xr.DataArray(states, dims=("trial", "time", "unit"),
+                         coords={k: v for k, v in trials.coords.items() if set(v.dims) <= {"trial", "time"}})
+    return run, trials, rates
+
+
+def _save_figure(fig, path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+@command("fixed-points", "find fixed and slow points of a trained network under the zero-evidence input, "
+         "with their spectra; write netCDF and figures", lambda p: _dynamics_arguments(p, fixed_points=True))
+def _fixed_points(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    from neurodis.analysis import find_fixed_points, pca, zero_evidence_input
+    from neurodis.plotting import (
+        plot_amplification,
+        plot_eigenvalues,
+        plot_pc_trajectories,
+    )
+    from neurodis.trials import save_dataset
+
+    run, _, rates = _run_states(args.run, args.n_trials, args.seed)
+    found = find_fixed_points(run.model, zero_evidence_input(run.task, run.encoder), states=rates,
+                              n_inits=args.n_inits, rng=args.seed)
+    out = Path(args.out or args.run)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [save_dataset(found, out / "fixed_points.nc")]
+    for name, fig in (("eigenvalues", plot_eigenvalues(found)),
+                      ("eigenvalues_continuous", plot_eigenvalues(found, kind="continuous")),
+                      ("amplification", plot_amplification(found)),
+                      ("fixed_points_pcs", plot_pc_trajectories(
+                          pca(rates), color_by="quadrant" if "quadrant" in rates.coords else None,
+                          fixed_points=found["states"]))):
+        paths.append(out / f"{name}.png")
+        _save_figure(fig, paths[-1])
+    mu = found["eigenvalues_real"].values + 1j * found["eigenvalues_imag"].values
+    modulus, near_zero = np.abs(mu), (np.abs(mu - 1.0) < 0.05).sum(1)  # eigenvalues of J − I near 0
+    print(f"{found.sizes['fixed_point']} points from {found.attrs['n_inits']} starts "
+          f"({found.attrs['n_exact']} exact, {found.attrs['n_slow']} slow, {found.attrs['n_diverged']} diverged)")
+    print(f"{'#':>3} {'kind':>5} {'q':>9} {'merged':>6} {'stable':>6} {'max|mu|':>8} {'|mu-1|<.05':>10}")
+    for i in range(min(found.sizes["fixed_point"], 10)):
+        print(f"{i:>3} {found['kind'].values[i]:>5} {found['q'].values[i]:9.2e} {found['cluster_size'].values[i]:>6} "
+              f"{bool(found['stable_discrete'].values[i])!s:>6} {modulus[i, 0]:8.4f} {near_zero[i]:>10}")
+    print(f"wrote {len(paths)} files to {out}")
+    return 0
+
+
+@command("geometry", "PCA, participation ratio, sparseness and tuning maps of a trained network's "
+         "noise-free trajectories; write netCDF and figures", lambda p: _dynamics_arguments(p, fixed_points=False))
+def _geometry(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import xarray as xr
+
+    from neurodis.analysis import fraction_active, lifetime_sparseness, pca, tuning_maps
+    from neurodis.plotting import (
+        plot_explained_variance,
+        plot_pc_trajectories,
+        plot_tuning_maps,
+    )
+    from neurodis.trials import save_dataset
+
+    _, trials, rates = _run_states(args.run, args.n_trials, args.seed)
+    final = rates.isel(time=-1, drop=True)
+    components = pca(rates)
+    sparseness = lifetime_sparseness(final, silent="nan")
+    active = fraction_active(rates)
+    result = xr.Dataset({
+        "explained_variance_ratio": components["explained_variance_ratio"],
+        "participation_ratio": components["participation_ratio"],
+        "sparseness": sparseness["sparseness"], "mean_sparseness": sparseness["mean_sparseness"],
+        "mean_rate": active["mean_rate"], "fraction_active": active["fraction_active"],
+    }, attrs={"run": str(args.run), "n_trials": args.n_trials, "seed": args.seed, "state_time": "final step"})
+    out = Path(args.out or args.run)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [save_dataset(result, out / "geometry.nc")]
+    figures = [("explained_variance", plot_explained_variance(components)),
+               ("pc_trajectories", plot_pc_trajectories(
+                   components, color_by="quadrant" if "quadrant" in rates.coords else None))]
+    if trials.sizes.get("latent", 0) >= 2:
+        maps = tuning_maps(final, trials["latents"])
+        paths.append(save_dataset(maps, out / "tuning_maps.nc"))
+        figures.append(("tuning_maps", plot_tuning_maps(maps)))
+    for name, fig in figures:
+        paths.append(out / f"{name}.png")
+        _save_figure(fig, paths[-1])
+    ratio = components["explained_variance_ratio"].values
+    print(f"variance explained by PC1..3: {' '.join(f'{v:.3f}' for v in ratio[:3])} "
+          f"(first two: {ratio[:2].sum():.3f}); participation ratio {float(components['participation_ratio']):.2f}")
+    print(f"mean lifetime sparseness {float(sparseness['mean_sparseness']):.3f} over {sparseness.attrs['n_stimuli']} "
+          f"trials ({sparseness.attrs['n_silent']} silent units); fraction active {float(active['fraction_active']):.3f}")
+    print(f"wrote {len(paths)} files to {out}")
+    return 0
+
+
 @command("versions", "print the versions of neurodis and its dependencies", _no_arguments)
 def _versions(args: argparse.Namespace) -> int:
     from neurodis import show_versions

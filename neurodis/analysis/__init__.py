@@ -1,0 +1,103 @@
+"""Analyses: labelled data in, labelled results (xarray) out."""
+
+from neurodis.analysis.abstraction import ccgp, parallelism_score, shattering_dimensionality, sign_dichotomies
+from neurodis.analysis.decoding import (
+    Fold,
+    decode,
+    fit_decoder,
+    fit_decoder_adam,
+    fit_ood_decoders,
+    heldout_mask,
+    make_folds,
+    ood_generalization,
+    region_mask,
+)
+from neurodis.analysis.fixed_points import find_fixed_points, zero_evidence_input
+from neurodis.analysis.comparison import (
+    RecordingComparison,
+    compare_session,
+    compare_with_recording,
+    network_states,
+    untrained_copy,
+)
+from neurodis.analysis.geometry import (
+    fraction_active,
+    lifetime_sparseness,
+    participation_ratio,
+    pca,
+    tuning_maps,
+)
+from neurodis.analysis.psychophysics import (
+    compare_kernels,
+    monkey_kernel,
+    network_choices,
+    network_kernel,
+    psychophysical_kernel,
+)
+from neurodis.analysis.theory import (
+    evenly_spaced_normals,
+    ideal_observer,
+    logit_to_probit,
+    probit_to_logit,
+    r2_ceiling,
+    recover_latent,
+)
+from neurodis.analysis.similarity import (
+    cca,
+    dsa,
+    linear_cka,
+    procrustes_distance,
+    rdm,
+    ridge_predictivity,
+    rsa,
+    shape_distance,
+    svcca,
+)
+
+__all__ = [
+    "cca",
+    "ccgp",
+    "decode",
+    "dsa",
+    "evenly_spaced_normals",
+    "find_fixed_points",
+    "fit_decoder",
+    "fit_decoder_adam",
+    "fit_ood_decoders",
+    "Fold",
+    "fraction_active",
+    "heldout_mask",
+    "ideal_observer",
+    "lifetime_sparseness",
+    "linear_cka",
+    "logit_to_probit",
+    "make_folds",
+    "ood_generalization",
+    "parallelism_score",
+    "participation_ratio",
+    "pca",
+    "probit_to_logit",
+    "procrustes_distance",
+    "r2_ceiling",
+    "rdm",
+    "recover_latent",
+    "region_mask",
+    "ridge_predictivity",
+    "rsa",
+    "shape_distance",
+    "shattering_dimensionality",
+    "sign_dichotomies",
+    "svcca",
+    "tuning_maps",
+    "zero_evidence_input",
+    "RecordingComparison",
+    "compare_kernels",
+    "compare_session",
+    "compare_with_recording",
+    "monkey_kernel",
+    "network_choices",
+    "network_kernel",
+    "network_states",
+    "psychophysical_kernel",
+    "untrained_copy",
+]

@@ -1,0 +1,37 @@
+"""Training: the paper's protocol for one network, and ensembles trained at once.
+
+The package is named ``training`` (not ``train``) so that the public function
+``neurodis.train`` is never shadowed by a subpackage of the same name.
+
+Examples
+--------
+>>> from neurodis.training import TrainConfig
+>>> TrainConfig().lr
+0.001
+"""
+
+from neurodis.training.checkpoint import load_checkpoint
+from neurodis.training.config import TrainConfig
+from neurodis.training.ensemble import (
+    EnsembleResult,
+    StackedCTRNN,
+    split_ensemble,
+    train_ensemble,
+)
+from neurodis.training.loop import TrainResult, default_encoder, load_run, train
+from neurodis.training.runs import make_network, train_networks
+
+__all__ = [
+    "EnsembleResult",
+    "StackedCTRNN",
+    "TrainConfig",
+    "TrainResult",
+    "default_encoder",
+    "load_checkpoint",
+    "load_run",
+    "make_network",
+    "split_ensemble",
+    "train",
+    "train_ensemble",
+    "train_networks",
+]

@@ -1,0 +1,377 @@
+"""K independent CTRNNs trained at once as one batched model.
+
+The members' weights are stacked along a leading member axis (``weight_hh`` becomes
+``(K, n, n)``) and run with batched matmuls. Each member keeps its own task (the
+number of tasks may differ: outputs are padded to the widest member and the padding
+is masked out of the loss), encoder, data stream and noise stream, exactly those it
+would get trained alone with its seed. The loss is the *sum* of the members' masked
+mean losses, so each member's gradient is its solo gradient; Adam is elementwise, so
+each member's update is its solo update. Member ``k`` therefore follows the
+trajectory of ``train(tasks[k], models[k], replace(config, seed=seeds[k]))`` to float
+tolerance, at a fraction of the cost per network.
+
+:func:`split_ensemble` turns an ensemble checkpoint into ordinary single-network run
+folders (with single-network checkpoints that :func:`~neurodis.training.train` can
+resume).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
+
+from neurodis._validation import check_int, check_type
+from neurodis.tasks._base import Task, make_task
+from neurodis.tasks.encoders import Encoder
+from neurodis.training._engine import (
+    CTRNN_PARAMETERS,
+    CTRNNNetwork,
+    Engine,
+    check_member_model,
+    make_member,
+)
+from neurodis.training.checkpoint import (
+    CHECKPOINT_NAME,
+    decode_encoder,
+    load_checkpoint,
+    save_checkpoint,
+)
+from neurodis.training.config import TrainConfig
+from neurodis.training.history import History
+from neurodis.training.loop import (
+    _check_resume,
+    _existing_checkpoint,
+    _write_json,
+    check_device,
+    checkpoint_meta,
+    default_encoder,
+    history_attrs,
+    model_description,
+    resolve_loss,
+    write_run,
+)
+
+__all__ = ["EnsembleResult", "StackedCTRNN", "split_ensemble", "train_ensemble"]
+
+#: CTRNN config keys that may differ between members
+_FREE_KEYS = ("seed", "n_outputs")
+
+
+class StackedCTRNN(nn.Module):
+    """The parameters of K CTRNNs stacked along a leading member axis.
+
+    Parameters
+    ----------
+    models : sequence of CTRNN
+        Members with identical configs except ``seed`` and ``n_outputs``; readouts
+        are zero-padded to the widest member.
+
+    Raises
+    ------
+    TypeError
+        If a member is not a CTRNN.
+    ValueError
+        If the sequence is empty or members differ in anything but seed and width.
+
+    Examples
+    --------
+    >>> from neurodis.models import CTRNN
+    >>> stack = StackedCTRNN([CTRNN(3, 2, n_units=4, seed=0), CTRNN(3, 1, n_units=4, seed=1)])
+    >>> tuple(stack.params["weight_hh"].shape), tuple(stack.params["readout_weight"].shape)
+    ((2, 4, 4), (2, 2, 4))
+    >>> torch.equal(stack.member(1).weight_hh, CTRNN(3, 1, n_units=4, seed=1).weight_hh)
+    True
+    """
+
+    def __init__(self, models: Sequence[nn.Module]) -> None:
+        super().__init__()
+        models = list(models)
+        if not models:
+            raise ValueError("models must hold at least one CTRNN; got an empty sequence")
+        for k, model in enumerate(models):
+            if getattr(model, "arch", None) != "ctrnn" or [n for n, _ in model.named_parameters()] != list(CTRNN_PARAMETERS):
+                raise TypeError(f"models[{k}] must be a neurodis CTRNN; got {type(model).__name__}")
+        shared = {key: value for key, value in models[0].config.items() if key not in _FREE_KEYS}
+        for k, model in enumerate(models[1:], start=1):
+            for key, value in shared.items():
+                if model.config[key] != value:
+                    raise ValueError(f"models[{k}].config[{key!r}] must equal models[0]'s {value!r} "
+                                     f"(members may differ only in {list(_FREE_KEYS)}); got {model.config[key]!r}")
+        self.configs = [dict(model.config) for model in models]
+        n_out = max(model.n_outputs for model in models)
+        stacked = []  # a list keeps the CTRNN's order (a dict would be sorted by name)
+        for name, kernel in CTRNN_PARAMETERS.items():
+            tensors = [model.get_parameter(name).detach() for model in models]
+            if kernel.startswith("readout"):  # zero rows for the padded outputs
+                tensors = [torch.cat([t, t.new_zeros((n_out - t.shape[0], *t.shape[1:]))]) for t in tensors]
+            stacked.append((kernel, nn.Parameter(torch.stack(tensors).clone())))
+        self.params = nn.ParameterDict(stacked)
+
+    @property
+    def n_members(self) -> int:
+        """Number of stacked networks."""
+        return len(self.configs)
+
+    def member(self, k: int) -> nn.Module:
+        """Member ``k`` as an ordinary CTRNN (on the CPU, a copy of the weights)."""
+        from neurodis.models import CTRNN
+
+        k = check_int("k", k, minimum=0, maximum=self.n_members - 1)
+        model = CTRNN(**self.configs[k])
+        with torch.no_grad():
+            for name, kernel in CTRNN_PARAMETERS.items():
+                target = model.get_parameter(name)
+                target.copy_(self.params[kernel][k, : target.shape[0]].cpu())
+        return model
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """What :func:`train_ensemble` returns: one entry per member in each list.
+
+    Attributes
+    ----------
+    models : list of CTRNN
+        The trained members as ordinary CTRNNs (CPU).
+    histories : list of xarray.Dataset
+        Each member's training history (as :func:`~neurodis.training.train` gives).
+    encoders : list of Encoder or None
+    tasks : list of Task
+    seeds : list of int
+        Each member's run seed (its config is ``replace(config, seed=seeds[k])``).
+    config : TrainConfig
+    paths : list of pathlib.Path
+        The member run folders (empty when no ``out`` was given).
+    """
+
+    models: list[nn.Module]
+    histories: list[xr.Dataset]
+    encoders: list[Encoder | None]
+    tasks: list[Task]
+    seeds: list[int]
+    config: TrainConfig
+    paths: list[Path]
+
+
+def train_ensemble(
+    tasks: Task | Sequence[Task],
+    models: Sequence[nn.Module],
+    config: TrainConfig,
+    *,
+    seeds: Sequence[int] | None = None,
+    encoders: Sequence[Encoder | None] | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    callback: Callable[[int, np.ndarray], None] | None = None,
+) -> EnsembleResult:
+    """Train K CTRNNs at once; member k matches its solo run with seed ``seeds[k]``.
+
+    Parameters
+    ----------
+    tasks : Task or sequence of K Tasks
+        One task for all members, or one each (same inputs and number of steps;
+        the number of outputs may differ).
+    models : sequence of K CTRNN
+        Members (copied, never changed); identical configs except seed and width.
+    config : TrainConfig
+        Shared hyperparameters; member k runs with ``replace(config, seed=seeds[k])``.
+    seeds : sequence of K int, optional
+        Distinct run seeds; default ``config.seed + k``.
+    encoders : sequence of K Encoder or None, optional
+        Each member's frozen encoder; default :func:`default_encoder` per member seed.
+    out : path-like, optional
+        Ensemble folder: ``checkpoint.pt`` during training; at the end
+        ``ensemble.json`` and one single-network run folder per member
+        (``member_000`` …, see :func:`split_ensemble`).
+    resume : bool
+        Continue from ``out/checkpoint.pt``.
+    progress : bool
+        Show a progress bar.
+    callback : callable, optional
+        ``callback(batches_done, losses)`` after every batch, ``losses`` of shape (K,).
+
+    Returns
+    -------
+    EnsembleResult
+
+    Raises
+    ------
+    TypeError, ValueError, FileExistsError, FloatingPointError
+        As :func:`~neurodis.training.train`; also when members, tasks, seeds or
+        encoders do not fit together (the message says which).
+
+    Examples
+    --------
+    >>> from neurodis.tasks import make_task
+    >>> from neurodis.models import CTRNN
+    >>> tasks = [make_task("classification", n_tasks=n) for n in (2, 3)]
+    >>> models = [CTRNN(41, n, n_units=8, seed=k) for k, n in enumerate((2, 3))]
+    >>> config = TrainConfig(n_batches=2, batch_size=4, log_every=1, checkpoint_every=2)
+    >>> result = train_ensemble(tasks, models, config, progress=False)
+    >>> [h.sizes["output"] for h in result.histories], result.seeds
+    ([2, 3], [0, 1])
+    """
+    check_type("config", config, TrainConfig, "a TrainConfig")
+    models = list(check_type("models", models, (list, tuple), "a sequence of CTRNNs"))
+    n = len(models)
+    tasks = _per_member("tasks", tasks, n, Task)
+    seeds = _check_seeds(seeds, config, n)
+    device = check_device(config.device)
+    run = Path(out) if out is not None else None
+    state = _existing_checkpoint(run, resume)
+    if state is not None:
+        saved = [decode_encoder(m["encoder"]) for m in state["members"]]
+        if encoders is not None and list(encoders) != saved:
+            raise ValueError("cannot resume: the encoders differ from the checkpoint's; pass encoders=None")
+        encoders = saved
+        _check_resume(state, config, tasks, [model_description(m) for m in models])
+        if [m["seed"] for m in state["members"]] != seeds:
+            raise ValueError(f"cannot resume: seeds differ (checkpoint {[m['seed'] for m in state['members']]}, now {seeds})")
+    elif encoders is None:
+        encoders = [default_encoder(task, replace(config, seed=s)) for task, s in zip(tasks, seeds)]
+    encoders = _per_member("encoders", list(encoders), n, (Encoder, type(None)))
+    members = [make_member(t, e, s, config.device) for t, e, s in zip(tasks, encoders, seeds)]
+    for k, (member, model) in enumerate(zip(members, models)):
+        check_member_model(f"models[{k}]", member, model)
+    _check_compatible(members)
+    module = StackedCTRNN(models).to(device)
+    template = copy.deepcopy(models[0])
+    engine = Engine(members, CTRNNNetwork(lambda: dict(module.params), template), module, config,
+                    loss=resolve_loss(config, template), activate=template.readout.activate,
+                    n_outputs=max(len(t.output_names) for t in tasks))
+    if state is not None:
+        engine.load_state(state)
+    meta = checkpoint_meta("ensemble", config, members, [model_description(m) for m in models])
+
+    def save() -> None:
+        save_checkpoint({**meta, **engine.state()}, run / CHECKPOINT_NAME)
+
+    engine.run(save=None if run is None else save, progress=progress, label=f"train ×{n}", callback=callback)
+    trained = [module.member(k) for k in range(n)]
+    histories = [engine.history.to_dataset(k, t.output_names, history_attrs(replace(config, seed=s), t, m, e))
+                 for k, (t, m, e, s) in enumerate(zip(tasks, trained, encoders, seeds))]
+    paths = [] if run is None else split_ensemble(run)
+    return EnsembleResult(trained, histories, list(encoders), tasks, seeds, config, paths)
+
+
+def _per_member(name: str, value: Any, n: int, types: type | tuple[type, ...]) -> list[Any]:
+    values = [value] * n if isinstance(value, types) else list(value)
+    if len(values) != n:
+        raise ValueError(f"{name} must hold one entry per model ({n}); got {len(values)}")
+    for k, item in enumerate(values):
+        check_type(f"{name}[{k}]", item, types, " or ".join(t.__name__ for t in np.atleast_1d(types)))
+    return values
+
+
+def _check_seeds(seeds: Sequence[int] | None, config: TrainConfig, n: int) -> list[int]:
+    if seeds is None:
+        return [config.seed + k for k in range(n)]
+    seeds = [check_int(f"seeds[{k}]", s, minimum=0) for k, s in enumerate(seeds)]
+    if len(seeds) != n:
+        raise ValueError(f"seeds must hold one seed per model ({n}); got {len(seeds)}")
+    if len(set(seeds)) != n:
+        raise ValueError(f"seeds must be distinct (members would be copies); got {seeds}")
+    return seeds
+
+
+def _check_compatible(members: list) -> None:
+    """Members are stacked: same raw channels, number of steps and encoder shape."""
+    first = members[0]
+    shape = first.task.sample_arrays(1, np.random.default_rng(0)).inputs.shape[1:]
+    for k, member in enumerate(members[1:], start=1):
+        other = member.task.sample_arrays(1, np.random.default_rng(0)).inputs.shape[1:]
+        if member.task.input_names != first.task.input_names or other != shape:
+            raise ValueError(f"tasks[{k}] must have the inputs and steps of tasks[0] ({first.task.input_names}, "
+                             f"(time, input)={shape}); got {member.task.input_names}, {other}")
+        a, b = first.encoder, member.encoder
+        if (a is None) != (b is None) or (a is not None and (a.sizes, a.kind) != (b.sizes, b.kind)):
+            raise ValueError(f"encoders[{k}] must have the sizes and kind of encoders[0] "
+                             f"({None if a is None else (a.sizes, a.kind)}); "
+                             f"got {None if b is None else (b.sizes, b.kind)}")
+
+
+def split_ensemble(path: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Path]:
+    """Write each member of an ensemble checkpoint as an ordinary single-network run.
+
+    Parameters
+    ----------
+    path : path-like
+        An ensemble folder (or its ``checkpoint.pt``) written by :func:`train_ensemble`.
+    out : path-like, optional
+        Where to put the member folders ``member_000`` …; default the ensemble folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The member run folders; each holds what :func:`~neurodis.training.train`
+        writes, including a single-network checkpoint that ``train(...,
+        resume=True)`` continues exactly as the ensemble would have.
+
+    Raises
+    ------
+    ValueError
+        If the checkpoint is not an ensemble's.
+    """
+    from neurodis.models import CTRNN
+
+    state = load_checkpoint(path)
+    if state.get("kind") != "ensemble":
+        raise ValueError(f"path must hold an ensemble checkpoint; got kind {state.get('kind')!r}")
+    folder = Path(out) if out is not None else (Path(path) if Path(path).is_dir() else Path(path).parent)
+    config = TrainConfig.from_dict(json.loads(state["config"]))
+    history = History(len(state["members"]), state["history"]["correct"].shape[-1])
+    history.load_state_dict(state["history"])
+    paths = []
+    for k, saved in enumerate(state["members"]):
+        model_desc = json.loads(state["models"][k])
+        model = CTRNN(**model_desc["config"])
+        task_config = json.loads(saved["task"])
+        task = make_task(task_config.pop("task"), **task_config)
+        encoder = decode_encoder(saved["encoder"])
+        member_config = replace(config, seed=saved["seed"])
+        single = _member_state(state, k, model, history)
+        run = folder / f"member_{k:03d}"
+        save_checkpoint({
+            **{key: state[key] for key in ("format", "format_version", "batch", "elapsed", "neurodis_version")},
+            "kind": "single", "config": member_config.to_json(), "models": [state["models"][k]],
+            "members": [saved], **single,
+        }, run / CHECKPOINT_NAME)
+        model.load_state_dict(single["weights"])
+        member_history = history.to_dataset(k, task.output_names, history_attrs(member_config, task, model, encoder))
+        write_run(run, model=model, encoder=encoder, task=task, config=member_config, history=member_history,
+                  batches_done=int(state["batch"]))
+        paths.append(run)
+    _write_json({"kind": "ensemble", "train": config.to_dict(), "seeds": [m["seed"] for m in state["members"]],
+                 "members": [p.name for p in paths], "models": [json.loads(m) for m in state["models"]]},
+                folder / "ensemble.json")
+    return paths
+
+
+def _member_state(state: dict[str, Any], k: int, model: nn.Module, history: History) -> dict[str, Any]:
+    """Member k's weights, Adam state, random streams and history, as a solo run holds them."""
+    # Adam's parameter i is the ensemble's i-th stacked tensor (the order of the saved
+    # weights); in the solo run it is the CTRNN's parameter at position `solo[i]`
+    kernels = [key.removeprefix("params.") for key in state["weights"]]
+    names = {kernel: name for name, kernel in CTRNN_PARAMETERS.items()}
+    solo = [list(CTRNN_PARAMETERS).index(names[kernel]) for kernel in kernels]
+    rows = [model.get_parameter(names[kernel]).shape[0] for kernel in kernels]
+    weights = {names[kernel]: state["weights"][f"params.{kernel}"][k, :r].clone() for kernel, r in zip(kernels, rows)}
+    saved = state["optimizer"]
+    optimizer = {"param_groups": copy.deepcopy(saved["param_groups"]),
+                 "state": {solo[i]: {key: value.clone() if key == "step" else value[k, : rows[i]].clone()
+                                     for key, value in entry.items()}
+                           for i, entry in saved["state"].items()}}
+    return {"weights": weights, "optimizer": optimizer, "rng": [state["rng"][k]],
+            "history": history.member_state(k, model.n_outputs)}
+

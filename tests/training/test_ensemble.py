@@ -1,0 +1,147 @@
+"""Ensembles: each member follows its solo trajectory; resume, split and bad input."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from neurodis.models import CTRNN
+from neurodis.training import (
+    StackedCTRNN,
+    load_checkpoint,
+    load_run,
+    split_ensemble,
+    train,
+    train_ensemble,
+)
+from tests.training.conftest import (
+    same_weights,
+    tiny_config,
+    tiny_ctrnn,
+    tiny_encoder,
+    tiny_task,
+)
+
+WIDTHS = (2, 4, 3)  # different numbers of tasks: outputs are padded to 4 and masked
+
+
+def _members(**options):
+    tasks = [tiny_task(n) for n in WIDTHS]
+    models = [tiny_ctrnn(n, seed=10 + k, recurrent_noise=0.05, input_noise=0.02, **options)
+              for k, n in enumerate(WIDTHS)]
+    encoders = [tiny_encoder(k) for k in range(len(WIDTHS))]
+    return tasks, models, encoders
+
+
+def test_each_member_follows_its_solo_run_for_hundreds_of_batches():
+    tasks, models, encoders = _members()
+    config = tiny_config(n_batches=240, log_every=80, checkpoint_every=240, lr=3e-3, grad_clip=1.0)
+    ensemble = train_ensemble(tasks, models, config, seeds=[7, 3, 5], encoders=encoders, progress=False)
+    for k, seed in enumerate([7, 3, 5]):
+        solo = train(tasks[k], models[k], replace(config, seed=seed), encoder=encoders[k], progress=False)
+        for (name, a), b in zip(solo.model.named_parameters(), ensemble.models[k].parameters()):
+            torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=f"member {k} {name}")
+        np.testing.assert_allclose(ensemble.histories[k]["loss"], solo.history["loss"], rtol=1e-4)
+        assert ensemble.histories[k].sizes["output"] == WIDTHS[k]
+    assert not same_weights(ensemble.models[0], models[0])
+
+
+def test_interrupted_ensemble_resumes_identically_and_splits_into_resumable_runs(tmp_path):
+    tasks, models, encoders = _members()
+    config = tiny_config()
+    full = train_ensemble(tasks, models, config, encoders=encoders, progress=False)
+
+    def interrupt(batch, losses):
+        assert losses.shape == (3,)
+        if batch == 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_ensemble(tasks, models, config, encoders=encoders, out=tmp_path / "ens", progress=False,
+                       callback=interrupt)
+    # a snapshot of the unfinished ensemble, as ordinary single-network runs at batch 6
+    snapshots = split_ensemble(tmp_path / "ens", out=tmp_path / "split")
+    assert [p.name for p in snapshots] == ["member_000", "member_001", "member_002"]
+    assert load_checkpoint(snapshots[1])["batch"] == 6 and load_run(snapshots[1]).model.n_outputs == 4
+    solo = train(tasks[1], models[1], replace(config, seed=config.seed + 1), out=snapshots[1], resume=True,
+                 progress=False)
+    torch.testing.assert_close(solo.model.weight_hh, full.models[1].weight_hh, rtol=1e-5, atol=1e-6)
+
+    resumed = train_ensemble(tasks, models, config, out=tmp_path / "ens", resume=True, progress=False)
+    for a, b, ha, hb in zip(resumed.models, full.models, resumed.histories, full.histories):
+        assert same_weights(a, b)
+        xr.testing.assert_identical(ha.drop_vars("elapsed"), hb.drop_vars("elapsed"))
+    assert [p.name for p in resumed.paths] == ["member_000", "member_001", "member_002"]
+    assert same_weights(load_run(resumed.paths[2]).model, full.models[2])
+    assert (tmp_path / "ens" / "ensemble.json").is_file()
+
+
+def test_stacked_parameters_round_trip_members():
+    models = [tiny_ctrnn(n, seed=k) for k, n in enumerate(WIDTHS)]
+    stack = StackedCTRNN(models)
+    assert stack.n_members == 3 and tuple(stack.params["readout_weight"].shape) == (3, 4, 8)
+    assert torch.equal(stack.params["readout_weight"][0, 2:], torch.zeros(2, 8))  # padding
+    for k, model in enumerate(models):
+        assert same_weights(stack.member(k), model)
+    with pytest.raises(ValueError, match=r"k must be an integer in \[0, 2\]; got 3"):
+        stack.member(3)
+
+
+@pytest.mark.parametrize(
+    ("models", "error", "match"),
+    [
+        ([], ValueError, r"models must hold at least one CTRNN"),
+        ([torch.nn.Linear(2, 2)], TypeError, r"models\[0\] must be a neurodis CTRNN; got Linear"),
+        ([CTRNN(5, 3, n_units=8), CTRNN(5, 3, n_units=6)], ValueError,
+         r"models\[1\].config\['n_units'\] must equal models\[0\]'s 8 .*got 6"),
+    ],
+)
+def test_stacking_refuses_unlike_members(models, error, match):
+    with pytest.raises(error, match=match):
+        StackedCTRNN(models)
+
+
+def test_bad_ensembles_are_refused(tmp_path):
+    task, config = tiny_task(), tiny_config(n_batches=3, log_every=3, checkpoint_every=3)
+    two = [tiny_ctrnn(seed=0), tiny_ctrnn(seed=1)]
+    with pytest.raises(ValueError, match=r"seeds must be distinct .*got \[4, 4\]"):
+        train_ensemble(task, two, config, seeds=[4, 4])
+    with pytest.raises(ValueError, match=r"seeds must hold one seed per model \(2\); got 1"):
+        train_ensemble(task, two, config, seeds=[4])
+    with pytest.raises(ValueError, match=r"tasks must hold one entry per model \(2\); got 3"):
+        train_ensemble([task] * 3, two, config)
+    with pytest.raises(TypeError, match=r"tasks\[1\] must be Task; got str"):
+        train_ensemble([task, "task"], two, config)
+    with pytest.raises(TypeError, match=r"models must be a sequence of CTRNNs; got CTRNN"):
+        train_ensemble(task, two[0], config)
+    with pytest.raises(ValueError, match=r"tasks\[1\] must have the inputs and steps of tasks\[0\]"):
+        train_ensemble([task, tiny_task(timing={"stimulus": 300.0})], two, config, encoders=[tiny_encoder()] * 2)
+    with pytest.raises(ValueError, match=r"encoders\[1\] must have the sizes and kind of encoders\[0\]"):
+        wide = [tiny_ctrnn(), CTRNN(5, 3, n_units=8, seed=1)]
+        train_ensemble(task, wide, config, encoders=[tiny_encoder(), replace_kind(tiny_encoder())])
+    with pytest.raises(ValueError, match=r"models\[1\].n_outputs must equal the task's 3 outputs; got 2"):
+        train_ensemble(task, [tiny_ctrnn(), tiny_ctrnn(2)], config, encoders=[tiny_encoder()] * 2)
+
+
+def replace_kind(encoder):
+    from neurodis.tasks import Encoder
+
+    return Encoder(n_dims=encoder.n_dims, hidden=encoder.hidden, n_out=encoder.n_out, kind="quadratic")
+
+
+def test_resume_and_split_refuse_mismatches(tmp_path):
+    task, config = tiny_task(), tiny_config(n_batches=3, log_every=3, checkpoint_every=3)
+    two = [tiny_ctrnn(seed=0), tiny_ctrnn(seed=1)]
+    encoders = [tiny_encoder(0), tiny_encoder(1)]
+    train_ensemble(task, two, config, encoders=encoders, out=tmp_path / "ens", progress=False)
+    with pytest.raises(ValueError, match=r"cannot resume: seeds differ \(checkpoint \[1, 2\], now \[5, 6\]\)"):
+        train_ensemble(task, two, config, seeds=[5, 6], out=tmp_path / "ens", resume=True, progress=False)
+    with pytest.raises(ValueError, match=r"cannot resume: the encoders differ"):
+        train_ensemble(task, two, config, encoders=encoders[::-1], out=tmp_path / "ens", resume=True)
+    train(task, two[0], config, encoder=encoders[0], out=tmp_path / "solo", progress=False)
+    with pytest.raises(ValueError, match=r"path must hold an ensemble checkpoint; got kind 'single'"):
+        split_ensemble(tmp_path / "solo")
