@@ -166,6 +166,13 @@ class SequenceModel(nn.Module):
             return None
         return draws if draws is not None else randn_like_on(shape, generator, like)
 
+    def _with_input_noise(
+        self, u_bxtxi: torch.Tensor, draws: torch.Tensor | None, generator: torch.Generator, scale: float = 1.0
+    ) -> torch.Tensor:
+        """``u + scale · input_noise · ζ``, with ζ the given draws or fresh ones (``u`` when the level is 0)."""
+        zeta = self._noise("input_noise", draws, self.input_noise, self.n_inputs, generator, u_bxtxi)
+        return u_bxtxi if zeta is None else u_bxtxi + (scale * self.input_noise) * zeta
+
 
 def register_model(cls: type[S]) -> type[S]:
     """Class decorator adding a :class:`SequenceModel` subclass to the registry under ``cls.arch``."""

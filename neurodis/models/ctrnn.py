@@ -256,10 +256,8 @@ class CTRNN(SequenceModel):
         u_bxtxi = self._check_inputs(inputs)
         generator = self._resolve_generator(generator)
         scale = math.sqrt(2.0 / self.alpha)
-        zeta = self._noise("input_noise", input_noise, self.input_noise, self.n_inputs, generator, u_bxtxi)
+        u_bxtxi = self._with_input_noise(u_bxtxi, input_noise, generator, scale)  # ζ is drawn before ξ
         xi = self._noise("recurrent_noise", recurrent_noise, self.recurrent_noise, self.n_units, generator, u_bxtxi)
-        if zeta is not None:
-            u_bxtxi = u_bxtxi + (scale * self.input_noise) * zeta
         # the input drive of every step in one matmul; the loop only adds the recurrence
         drive_bxtxn = F.linear(u_bxtxi, self.weight_ih, self.bias)
         if xi is not None:

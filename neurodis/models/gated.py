@@ -128,9 +128,7 @@ class _GatedRNN(SequenceModel):
             raise ValueError(
                 f"recurrent_noise must be None for {self.arch} (hidden-state noise is not supported); got a tensor"
             )
-        zeta = self._noise("input_noise", input_noise, self.input_noise, self.n_inputs, generator, u_bxtxi)
-        if zeta is not None:
-            u_bxtxi = u_bxtxi + self.input_noise * zeta
+        u_bxtxi = self._with_input_noise(u_bxtxi, input_noise, generator)
         hidden = None if initial_state is None else self._hidden(initial_state, u_bxtxi.shape[0], u_bxtxi)
         states_bxtxn, _ = self.rnn(u_bxtxi, hidden)
         return states_bxtxn, self.readout(states_bxtxn)

@@ -256,9 +256,7 @@ class CausalTransformer(SequenceModel):
             if value is not None:
                 raise ValueError(f"{name} must be None for a transformer; got {type(value).__name__}")
         n_steps = u_bxtxi.shape[1]
-        zeta = self._noise("input_noise", input_noise, self.input_noise, self.n_inputs, generator, u_bxtxi)
-        if zeta is not None:
-            u_bxtxi = u_bxtxi + self.input_noise * zeta
+        u_bxtxi = self._with_input_noise(u_bxtxi, input_noise, generator)
         h_bxtxd = self.input_proj(u_bxtxi)
         if self.positional is not None:
             if n_steps > self.max_len:

@@ -16,6 +16,7 @@ import xarray as xr
 
 from neurodis._validation import check_real, check_type, describe
 from neurodis.analysis.theory import r2_ceiling
+from neurodis.plotting._common import figure_axes
 
 __all__ = ["plot_decoder_angle_vs_tasks", "plot_r2_vs_tasks"]
 
@@ -39,14 +40,6 @@ def _summary(results: xr.Dataset, variable: str) -> tuple[np.ndarray, np.ndarray
     flat = values.values.reshape(values.sizes[N_TASKS], -1)
     q25, median, q75 = np.nanpercentile(flat, [25, 50, 75], axis=1)
     return np.asarray(values[N_TASKS].values, dtype=float), median, q25, q75
-
-
-def _axes(ax: Any) -> Any:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        return plt.subplots(figsize=(3.2, 2.6), constrained_layout=True)[1]
-    return ax
 
 
 def _series(ax: Any, x: np.ndarray, median: np.ndarray, q25: np.ndarray, q75: np.ndarray, **style: Any) -> None:
@@ -118,7 +111,7 @@ def plot_r2_vs_tasks(
     ['ceiling']
     """
     n_tasks, median, q25, q75 = _summary(results, variable)
-    ax = _axes(ax)
+    ax = figure_axes(ax, figsize=(3.2, 2.6))[1]
     _series(ax, n_tasks, median, q25, q75, label="out of distribution", color="C0")
     if reference and f"id_{variable}" in results:
         _, id_median, id_q25, id_q75 = _summary(results, f"id_{variable}")
@@ -185,7 +178,7 @@ def plot_decoder_angle_vs_tasks(
     'angle between decoder axes (°)'
     """
     n_tasks, median, q25, q75 = _summary(results, variable)
-    ax = _axes(ax)
+    ax = figure_axes(ax, figsize=(3.2, 2.6))[1]
     _series(ax, n_tasks, median, q25, q75, label="held-out folds", color="C0")
     if reference and f"id_{variable}" in results:
         _, id_median, id_q25, id_q75 = _summary(results, f"id_{variable}")

@@ -21,6 +21,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from neurodis._validation import check_dims, check_in, check_int, check_real, check_type, describe
+from neurodis.plotting._common import figure_axes
 from neurodis.trials import FIXED_POINT, MODE, TIME, UNIT
 
 __all__ = [
@@ -32,15 +33,6 @@ __all__ = [
 ]
 
 COMPONENT = "component"
-
-
-def _axes(ax: Any, **subplot: Any) -> tuple[Figure, Any]:
-    """The figure and axes to draw on: ``ax`` when given, else a new figure."""
-    if ax is None:
-        fig, ax = plt.subplots(subplot_kw=subplot or None)
-        return fig, ax
-    check_type("ax", ax, plt.Axes, "a matplotlib Axes")
-    return ax.figure, ax
 
 
 def _variable(name: str, ds: Any, variable: str, dims: tuple[str, ...]) -> xr.DataArray:
@@ -96,7 +88,7 @@ def plot_pc_trajectories(
     ]
     if len(picked) != 3:
         raise ValueError(f"components must name 3 components; got {list(components)}")
-    fig, ax = _axes(ax, projection="3d")
+    fig, ax = figure_axes(ax, projection="3d")
     if getattr(ax, "name", "") != "3d":
         raise ValueError(f"ax must be a 3-D Axes (projection='3d'); got a {ax.name!r} Axes")
     others = [d for d in projections.dims if d not in (TIME, COMPONENT)]
@@ -185,7 +177,7 @@ def plot_explained_variance(result: xr.Dataset, *, cumulative: bool = True, ax: 
     4
     """
     ratio = _variable("result", result, "explained_variance_ratio", (COMPONENT,))
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     number = np.arange(1, ratio.size + 1)
     ax.bar(number, ratio.values, color="tab:blue", label="per component")
     if cumulative:
@@ -330,7 +322,7 @@ def plot_eigenvalues(
     """
     check_in("kind", kind, ("discrete", "continuous"))
     mu = _eigenvalues(fixed_points).values.ravel()
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     if kind == "discrete":
         values, stable = mu, np.abs(mu) < 1
         angle = np.linspace(0, 2 * np.pi, 361)
@@ -397,7 +389,7 @@ def plot_amplification(
         "fixed_points", fixed_points, "amplification", (FIXED_POINT, MODE)
     ).values.ravel()
     bins = check_int("bins", bins, minimum=1)
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     finite = amplification[np.isfinite(amplification) & (amplification > 0 if log else True)]
     if log and finite.size:
         low, high = np.log10(finite.min()), np.log10(finite.max())

@@ -16,7 +16,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from neurodis._validation import check_int, check_type, describe
-from neurodis.plotting.geometry import _axes
+from neurodis.plotting._common import figure_axes
 
 __all__ = ["plot_kernels", "plot_null", "plot_rdms"]
 
@@ -147,7 +147,7 @@ def plot_null(result: xr.Dataset, *, bins: int = 30, ax: Any = None) -> Figure:
     null = null[np.isfinite(null)]
     if null.size == 0:
         raise ValueError("result['null'] must hold finite null draws to plot; it is empty (null=None?)")
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     ax.hist(null, bins=bins, color="0.7", label=f"null ({result.attrs.get('null', 'n/a')}, n={null.size})")
     score = float(result["score"])
     ax.axvline(score, color="C3", lw=2, label=f"observed = {score:.3g}")
@@ -191,7 +191,7 @@ def plot_kernels(kernels: xr.DataArray, *, ax: Any = None) -> Figure:
     others = [d for d in kernels.dims if d != PULSE]
     if PULSE not in kernels.dims or len(others) > 1:
         raise ValueError(f"kernels must have a {PULSE!r} dim and at most one other dim; got {describe(kernels)}")
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     pulses = kernels[PULSE].values
     if others:
         for label in kernels[others[0]].values:

@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from neurodis._validation import check_array, check_int, check_real, check_type
+from neurodis._validation import check_array, check_int, check_real
 from neurodis.tasks._base import Task, Timing, TrialBatch, register_task
+from neurodis.tasks._evidence import check_sample_args, draw_evidence
 from neurodis.tasks.classification import (
     _orthant_coords,
     _set,
@@ -167,14 +168,10 @@ class AccumulationTask(Task):
 
     def sample_arrays(self, n_trials: int, rng: np.random.Generator) -> TrialBatch:
         """Draw ``n_trials`` trials as raw float64 arrays (vectorised over trials)."""
-        n_trials = check_int("n_trials", n_trials, minimum=1)
-        check_type("rng", rng, np.random.Generator, "a numpy.random.Generator")
-        n_dims, stim = self.n_dims, self._stim
-        x_bxd = self._prior.sample(rng, n_trials)
-        observed = self._noise_model._draw(rng, (n_trials, stim.stop - stim.start, n_dims))
-        observed += x_bxd[:, None, :]
-        inputs = np.zeros((n_trials, self._n_steps, n_dims))
-        inputs[:, stim] = observed
+        n_trials = check_sample_args(n_trials, rng)
+        x_bxd, observed = draw_evidence(self._prior, self._noise_model, self._stim, n_trials, rng)
+        inputs = np.zeros((n_trials, self._n_steps, self.n_dims))
+        inputs[:, self._stim] = observed
         # the running sum is linear: accumulate the D stimulus channels, then project
         targets = _absorb_bxtxn(np.cumsum(inputs, axis=1) @ self._normals.T, self.bound)
         mask = np.ones(targets.shape)

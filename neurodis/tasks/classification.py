@@ -84,6 +84,7 @@ from neurodis._validation import (
 )
 from neurodis._version import __version__
 from neurodis.tasks._base import Task, Timing, TrialBatch, register_task
+from neurodis.tasks._evidence import check_sample_args, draw_evidence, tile
 from neurodis.tasks.latents import (
     QUADRANT_OF_ORTHANT,
     LatentPrior,
@@ -446,21 +447,15 @@ class ClassificationTask(Task):
     # ---------------------------------------------------------------- sampling
     def sample_arrays(self, n_trials: int, rng: np.random.Generator) -> TrialBatch:
         """Draw ``n_trials`` sequences as raw float64 arrays (vectorised over trials)."""
-        n_trials = check_int("n_trials", n_trials, minimum=1)
-        check_type("rng", rng, np.random.Generator, "a numpy.random.Generator")
+        n_trials = check_sample_args(n_trials, rng)
         k, n_dims, n_steps = self.trials_per_sequence, self.n_dims, self._n_steps
-        stim, dec, m = self._stim, self._dec, n_trials * k
-        x_mxd = self._prior.sample(rng, m)
-        observed = self._noise_model._draw(rng, (m, stim.stop - stim.start, n_dims))
-        observed += x_mxd[:, None, :]
-        inputs = np.empty((m, n_steps, 1 + n_dims))
-        inputs[...] = self._inputs_txi
-        inputs[:, stim, 1:] = observed
-        targets = np.empty((m, n_steps, self.n_tasks))
-        targets[...] = self._targets_txn
-        targets[:, dec] = self._labels(x_mxd)[:, None, :]
-        mask = np.empty_like(targets)
-        mask[...] = self._mask_txn
+        m = n_trials * k
+        x_mxd, observed = draw_evidence(self._prior, self._noise_model, self._stim, m, rng)
+        inputs = tile(self._inputs_txi, m)
+        inputs[:, self._stim, 1:] = observed
+        targets = tile(self._targets_txn, m)
+        targets[:, self._dec] = self._labels(x_mxd)[:, None, :]
+        mask = tile(self._mask_txn, m)
         coords = _orthant_coords(x_mxd, n_trials, k)
         if k == 1:
             return TrialBatch(inputs, targets, mask, x_mxd, coords)

@@ -20,6 +20,7 @@ import numpy as np
 
 from neurodis._validation import check_int, check_type
 from neurodis.tasks._base import Task, Timing, TrialBatch, register_task
+from neurodis.tasks._evidence import check_sample_args, draw_evidence, tile
 from neurodis.tasks.classification import _orthant_coords, _set, coerce_timing
 from neurodis.tasks.latents import LatentPrior, check_orthants
 from neurodis.tasks.noise import NoiseModel, coerce_noise
@@ -120,17 +121,11 @@ class RegressionTask(Task):
 
     def sample_arrays(self, n_trials: int, rng: np.random.Generator) -> TrialBatch:
         """Draw ``n_trials`` trials as raw float64 arrays (vectorised over trials)."""
-        n_trials = check_int("n_trials", n_trials, minimum=1)
-        check_type("rng", rng, np.random.Generator, "a numpy.random.Generator")
-        n_dims, n_steps, stim = self.n_dims, self._n_steps, self._stim
-        x_bxd = self._prior.sample(rng, n_trials)
-        observed = self._noise_model._draw(rng, (n_trials, stim.stop - stim.start, n_dims))
-        observed += x_bxd[:, None, :]
-        inputs = np.empty((n_trials, n_steps, 1 + n_dims))
-        inputs[...] = self._inputs_txi
-        inputs[:, stim, 1:] = observed
-        targets = np.zeros((n_trials, n_steps, n_dims))
+        n_trials = check_sample_args(n_trials, rng)
+        x_bxd, observed = draw_evidence(self._prior, self._noise_model, self._stim, n_trials, rng)
+        inputs = tile(self._inputs_txi, n_trials)
+        inputs[:, self._stim, 1:] = observed
+        targets = np.zeros((n_trials, self._n_steps, self.n_dims))
         targets[:, self._dec] = x_bxd[:, None, :]
-        mask = np.empty_like(targets)
-        mask[...] = self._mask_txd
+        mask = tile(self._mask_txd, n_trials)
         return TrialBatch(inputs, targets, mask, x_bxd, _orthant_coords(x_bxd, n_trials, 1))

@@ -94,4 +94,6 @@ def test_plots_reject_bad_input(results):
         plot_r2_vs_tasks(results.drop_attrs())
     with pytest.raises(ValueError, match="ceiling must be a finite real number"):
         plot_r2_vs_tasks(results, ceiling=float("nan"))
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
+        plot_decoder_angle_vs_tasks(results, ax="left")
     plt.close("all")

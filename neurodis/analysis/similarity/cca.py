@@ -149,14 +149,9 @@ def cca(
         Representations with a ``unit`` dim and the same, aligned sample dims.
     n_components : int, optional
         Average only the leading correlations (default: all ``min(r_x, r_y)``).
-    null : {"shuffle"}, sequence of DataArray or None
-        Null distribution (see :func:`~neurodis.analysis.similarity.linear_cka`).
-    n_shuffles : int
-        Number of shuffles.
-    shuffle_dim : str, optional
-        Dim to shuffle (default ``condition``, else ``trial``, else the first sample dim).
-    rng : int, Generator, SeedSequence or None
-        Source of randomness for the null.
+    null, n_shuffles, shuffle_dim, rng
+        The null distribution and its randomness, as in
+        :func:`~neurodis.analysis.similarity.linear_cka`.
 
     Returns
     -------

@@ -111,14 +111,9 @@ def shape_distance(
         Representations with a ``unit`` dim and the same, aligned sample dims.
     alpha : float
         0 (full whitening, CCA-like) … 1 (angular Procrustes).
-    null : {"shuffle"}, sequence of DataArray or None
-        Null distribution (see :func:`~neurodis.analysis.similarity.linear_cka`).
-    n_shuffles : int
-        Number of shuffles.
-    shuffle_dim : str, optional
-        Dim to shuffle (default ``condition``, else ``trial``, else the first sample dim).
-    rng : int, Generator, SeedSequence or None
-        Source of randomness for the null.
+    null, n_shuffles, shuffle_dim, rng
+        The null distribution and its randomness, as in
+        :func:`~neurodis.analysis.similarity.linear_cka`.
 
     Returns
     -------

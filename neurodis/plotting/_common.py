@@ -1,0 +1,47 @@
+"""Figure and axes set-up shared by every plotting module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from neurodis._validation import check_type
+
+__all__ = ["figure_axes"]
+
+
+def figure_axes(ax: Any, *, figsize: tuple[float, float] | None = None, **subplot: Any) -> tuple[Figure, Any]:
+    """The figure and axes to draw on: ``ax`` when given, else a new figure.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes or None
+        Axes to draw on; ``None`` makes a new figure with one axes.
+    figsize : (float, float), optional
+        Size of a new figure in inches (default matplotlib's); a new figure of a given
+        size uses the constrained layout so its labels fit.
+    **subplot
+        Keywords for a new axes (e.g. ``projection="3d"``).
+
+    Returns
+    -------
+    (Figure, Axes)
+
+    Raises
+    ------
+    TypeError
+        If ``ax`` is neither ``None`` nor a matplotlib Axes.
+
+    Examples
+    --------
+    >>> fig, ax = figure_axes(None)
+    >>> figure_axes(ax)[0] is fig
+    True
+    """
+    if ax is None:
+        layout = {"figsize": figsize, "constrained_layout": True} if figsize is not None else {}
+        return plt.subplots(subplot_kw=subplot or None, **layout)
+    check_type("ax", ax, plt.Axes, "a matplotlib Axes")
+    return ax.figure, ax
