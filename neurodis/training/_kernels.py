@@ -1,11 +1,11 @@
 """Raw torch kernels of the trainer: a stack of K CTRNNs run as one batched model.
 
 Arrays carry the member axis first and are time-major inside a member,
-``(K, time, batch, ·)``, so the input projection and the readout of all steps are
-single batched matmuls over ``(K, time·batch, ·)`` views. The recurrence itself runs
-on ``(time, K, batch, n)`` copies, whose per-step slices (taken with ``unbind``:
-indexing ``x[:, t]`` would make autograd scatter into a full zero tensor every step)
-are contiguous, so each step is one batched gemm for all members.
+``(K, time, batch, ·)``, so the input projection, the readout and the recurrent
+weight gradient of all steps are single batched matmuls over ``(K, time·batch, ·)``
+views, and each step of the recurrence is one batched gemm for all members (its
+slices are taken with ``unbind``: indexing ``x[:, t]`` under autograd would scatter
+into a full zero tensor at every step).
 
 The recurrence ``r_t = decay·r_{t-1} + α f(drive_t + r_{t-1} W_hhᵀ)`` (``r_0 = 0``;
 ``decay = 1-α`` for a leaky network, 1 otherwise) is a custom autograd function: its
@@ -39,68 +39,80 @@ ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor],
 class _Recurrence(torch.autograd.Function):
     """Rates of K stacked CTRNNs from their input drive; hand-written backward.
 
-    Inside, tensors are time-major, ``(time, K, batch, n)``, so every step's slice is
-    contiguous and each step is one batched gemm (a member-major slice has a batch
-    stride that makes torch fall back to one matmul per member). For K = 1 the two
-    layouts coincide and no copy is made.
+    Storage is member-major, ``(K, time, batch, n)``, like the projections that feed
+    and read it, so no large transposing copy is ever made. A step's slice of such
+    storage is a batch of matrices with an unusual batch stride, into which torch's
+    batched gemm cannot write directly (it would fall back to one matmul per member):
+    each step therefore computes into a fresh contiguous tensor and copies it into
+    its slot, unless the slot is contiguous already (K = 1), when it writes in place.
+    Rates are stored after a zero step, ``r_0``, so ``r_{t-1}`` of every step is one
+    view for the weight gradient.
     """
 
     @staticmethod
     def forward(ctx, drive_kxtxbxn, weight_hh_kxnxn, alpha, leaky, activation):  # type: ignore[override]
         f = ACTIVATIONS[activation][0]
-        drive_txkxbxn = drive_kxtxbxn.transpose(0, 1).contiguous()
-        rates_txkxbxn = torch.empty_like(drive_txkxbxn)
+        n_members, n_steps, n_batch, n_units = drive_kxtxbxn.shape
+        store_kxtxbxn = drive_kxtxbxn.new_empty((n_members, n_steps + 1, n_batch, n_units))
+        store_kxtxbxn[:, 0].zero_()
         # with α = 1 and a leak the rate is the activation itself: store it once
         direct = leaky and alpha == 1.0
-        acts_txkxbxn = rates_txkxbxn if direct else torch.empty_like(drive_txkxbxn)
+        acts_kxtxbxn = store_kxtxbxn[:, 1:] if direct else torch.empty_like(drive_kxtxbxn)
         w_t_kxnxn = weight_hh_kxnxn.transpose(1, 2)
         r_kxbxn = None
-        for drive_kxbxn, act_kxbxn, rate_kxbxn in zip(drive_txkxbxn.unbind(0), acts_txkxbxn.unbind(0),
-                                                      rates_txkxbxn.unbind(0)):
+        for drive_kxbxn, act_slot, rate_slot in zip(drive_kxtxbxn.unbind(1), acts_kxtxbxn.unbind(1),
+                                                    store_kxtxbxn[:, 1:].unbind(1)):
+            in_place = act_slot.is_contiguous()
             if r_kxbxn is None:  # r_0 = 0: the first pre-activation is the drive
-                act_kxbxn.copy_(drive_kxbxn)
+                act = act_slot.copy_(drive_kxbxn) if in_place else drive_kxbxn.clone()
             else:
-                torch.baddbmm(drive_kxbxn, r_kxbxn, w_t_kxnxn, out=act_kxbxn)
-            f(act_kxbxn)
-            if not direct:
+                act = (torch.baddbmm(drive_kxbxn, r_kxbxn, w_t_kxnxn, out=act_slot) if in_place
+                       else torch.baddbmm(drive_kxbxn, r_kxbxn, w_t_kxnxn))
+            f(act)
+            if not in_place:
+                act_slot.copy_(act)
+            if direct:
+                r_kxbxn = act
+            else:
                 if r_kxbxn is None:
-                    torch.mul(act_kxbxn, alpha, out=rate_kxbxn)
+                    r_kxbxn = act * alpha
                 elif leaky:
-                    torch.lerp(r_kxbxn, act_kxbxn, alpha, out=rate_kxbxn)
+                    r_kxbxn = torch.lerp(r_kxbxn, act, alpha)
                 else:
-                    torch.add(r_kxbxn, act_kxbxn, alpha=alpha, out=rate_kxbxn)
-            r_kxbxn = rate_kxbxn
-        ctx.save_for_backward(weight_hh_kxnxn, rates_txkxbxn, acts_txkxbxn)
+                    r_kxbxn = torch.add(r_kxbxn, act, alpha=alpha)
+                rate_slot.copy_(r_kxbxn)
+        ctx.save_for_backward(weight_hh_kxnxn, store_kxtxbxn, acts_kxtxbxn)
         ctx.alpha, ctx.leaky, ctx.activation = alpha, leaky, activation
-        return rates_txkxbxn.transpose(0, 1)
+        return store_kxtxbxn[:, 1:]
 
     @staticmethod
     def backward(ctx, grad_rates_kxtxbxn):  # type: ignore[override]
-        weight_hh_kxnxn, rates_txkxbxn, acts_txkxbxn = ctx.saved_tensors
+        weight_hh_kxnxn, store_kxtxbxn, acts_kxtxbxn = ctx.saved_tensors
         alpha, leaky = ctx.alpha, ctx.leaky
         fprime = ACTIVATIONS[ctx.activation][1]
         decay = 1.0 - alpha if leaky else 1.0
-        n_steps, n_members, n_batch, n_units = rates_txkxbxn.shape
-        grads = grad_rates_kxtxbxn.transpose(0, 1).contiguous().unbind(0)
-        acts = acts_txkxbxn.unbind(0)
-        grad_drive_txkxbxn = torch.empty_like(rates_txkxbxn)
-        outs = grad_drive_txkxbxn.unbind(0)
+        n_members, n_steps, n_batch, n_units = acts_kxtxbxn.shape
+        grads, acts = grad_rates_kxtxbxn.unbind(1), acts_kxtxbxn.unbind(1)
+        grad_drive_kxtxbxn = grad_rates_kxtxbxn.new_empty((n_members, n_steps, n_batch, n_units))
+        slots = grad_drive_kxtxbxn.unbind(1)
         total_kxbxn = grads[-1]  # ∂L/∂r_t, through the readout and all later steps
         for t in range(n_steps - 1, -1, -1):
-            d_kxbxn = fprime(total_kxbxn, acts[t], outs[t])
+            in_place = slots[t].is_contiguous()
+            d_kxbxn = fprime(total_kxbxn, acts[t], slots[t] if in_place else torch.empty_like(acts[t]))
             if alpha != 1.0:
                 d_kxbxn.mul_(alpha)
+            if not in_place:
+                slots[t].copy_(d_kxbxn)
             if t > 0:
                 base = grads[t - 1] if decay == 0.0 else torch.add(grads[t - 1], total_kxbxn, alpha=decay)
                 total_kxbxn = torch.baddbmm(base, d_kxbxn, weight_hh_kxnxn)
         grad_w = None
         if ctx.needs_input_grad[1]:
-            # ∂L/∂W = Σ_t d_tᵀ r_{t-1} (r_0 = 0): one matmul per member over all later steps
-            rows = (n_steps - 1) * n_batch
-            d_kxmxn = grad_drive_txkxbxn[1:].transpose(0, 1).reshape(n_members, rows, n_units)
-            r_kxmxn = rates_txkxbxn[:-1].transpose(0, 1).reshape(n_members, rows, n_units)
-            grad_w = torch.bmm(d_kxmxn.transpose(1, 2), r_kxmxn)
-        return grad_drive_txkxbxn.transpose(0, 1), grad_w, None, None, None
+            # ∂L/∂W = Σ_t d_tᵀ r_{t-1}: one matmul per member over all steps (r_0 = 0)
+            rows = n_steps * n_batch
+            grad_w = torch.bmm(grad_drive_kxtxbxn.view(n_members, rows, n_units).transpose(1, 2),
+                               store_kxtxbxn[:, :-1].reshape(n_members, rows, n_units))
+        return grad_drive_kxtxbxn, grad_w, None, None, None
 
 
 def recurrent_rates(
