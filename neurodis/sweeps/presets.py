@@ -103,7 +103,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="quick",
             description="the paper's Fig. 3 trend (N = 2..24, CTRNN, 3 seeds) at reduced training length",
-            base={"n_batches": 20_000, "eval_trials": 1000},
+            base={"n_batches": 10_000, "eval_trials": 1000},
             grid={"n_tasks": _N_TASKS, "seed": [0, 1, 2]},
         ),
         Preset(
