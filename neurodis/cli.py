@@ -201,6 +201,67 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_single_run(folder: str):
+    """The single-network run in ``folder``; a clear exit for ensembles and missing runs."""
+    from pathlib import Path
+
+    from neurodis.training import load_run
+
+    if (Path(folder) / "ensemble.json").is_file():
+        members = sorted(p.name for p in Path(folder).glob("member_*"))
+        raise SystemExit(f"RUN_DIR must be a single run; {folder!r} is an ensemble, pass one of its members {members}")
+    try:
+        return load_run(folder)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from err
+
+
+def _generalize_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN_DIR", help="run folder written by `neurodis train` (or a member folder)")
+    parser.add_argument("--n-trials", type=int, default=2000, help="training trials sampled per fold (default 2000)")
+    parser.add_argument("--folds", default="quadrant", choices=["quadrant", "orthant", "halfspace"])
+    parser.add_argument("--time", default="decision",
+                        help="decoded step: 'decision' (default), a step index, or 'all' (time-resolved)")
+    parser.add_argument("--authors-default", action="store_true",
+                        help="also score the authors' default evaluation (folds Q2, Q4 tested on Q1/Q3 trials)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="netCDF file to write (default RUN_DIR/generalization.nc)")
+
+
+@command("generalize", "out-of-distribution decoder generalization of a trained network "
+         "(held-out quadrants), written to netCDF", _generalize_arguments)
+def _generalize(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from neurodis.analysis import ood_generalization, r2_ceiling
+    from neurodis.trials import save_dataset
+
+    run = _load_single_run(args.run)
+    if args.time in ("decision", "all"):
+        time: str | int = args.time
+    elif args.time.lstrip("-").isdigit():
+        time = int(args.time)
+    else:
+        raise SystemExit(f"--time must be 'decision', 'all' or a step index; got {args.time!r}")
+    options = {"folds": args.folds, "n_trials": args.n_trials, "n_test": max(args.n_trials // 2, 1),
+               "time": time, "rng": args.seed}
+    result = ood_generalization(run.model, run.task, run.encoder, **options)
+    if args.authors_default:
+        authors = ood_generalization(run.model, run.task, run.encoder, evaluation="authors_default", **options)
+        result["authors_r2_paper"] = authors["r2_paper"].variable
+    path = save_dataset(result, Path(args.out) if args.out else Path(args.run) / "generalization.nc")
+    last = {"time": -1} if "time" in result.dims else {}
+    table = result.isel(last) if last else result
+    print(f"{'held out':<10}{'r2_paper':>10}{'r2':>8}{'angle':>8}" + (f"{'authors':>10}" if args.authors_default else ""))
+    for i, fold in enumerate(table["heldout"].values):
+        row = table.isel(fold=i)
+        extra = f"{float(row['authors_r2_paper']):>10.3f}" if args.authors_default else ""
+        print(f"{fold:<10}{float(row['r2_paper']):>10.3f}{float(row['r2']):>8.3f}{float(row['angle']):>8.1f}{extra}")
+    ceiling = r2_ceiling(result.attrs["sigma"], int(result.attrs["n_steps"]), free_rt=bool(result.attrs["free_rt"]))
+    print(f"in distribution: r2_paper {float(table['id_r2_paper']):.3f}; ceiling {ceiling:.3f}; wrote {path}")
+    return 0
+
+
 def _dynamics_arguments(parser: argparse.ArgumentParser, *, fixed_points: bool) -> None:
     parser.add_argument("run", metavar="RUN_DIR", help="run folder written by `neurodis train` (or a member folder)")
     parser.add_argument("--n-trials", type=int, default=256, help="noise-free trials simulated (default 256)")
@@ -218,15 +279,7 @@ def _run_states(folder: str, n_trials: int, seed: int):
     import torch
     import xarray as xr
 
-    from neurodis.training import load_run
-
-    if (Path(folder) / "ensemble.json").is_file():
-        members = sorted(p.name for p in Path(folder).glob("member_*"))
-        raise SystemExit(f"RUN_DIR must be a single run; {folder!r} is an ensemble, pass one of its members {members}")
-    try:
-        run = load_run(folder)
-    except FileNotFoundError as err:
-        raise SystemExit(str(err)) from err
+    run = _load_single_run(folder)
     trials = run.task.sample(n_trials, rng=seed, encoder=run.encoder)
     if run.model.arch == "ctrnn":
         from neurodis.simulator import simulate
