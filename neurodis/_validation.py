@@ -33,9 +33,6 @@ __all__ = [
     "rng_provenance",
 ]
 
-RNGLike = "int | numpy.random.Generator | numpy.random.SeedSequence | None"
-
-
 class NeurodisWarning(UserWarning):
     """Warnings issued by neurodis (errors in the test suite)."""
 
