@@ -131,7 +131,24 @@ def _reproduce_arguments(parser: argparse.ArgumentParser) -> None:
                              "LocalCluster sized to this machine)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes of the LocalCluster")
     parser.add_argument("--batches", type=int, default=None, help="override the training length of every run")
+    parser.add_argument("--select", action="append", default=[], metavar="KEY=V1,V2",
+                        help="keep only these values of a swept key, e.g. --select network=ctrnn (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _parse_select(preset: str, items: list[str]) -> dict[str, list]:
+    """``KEY=V1,V2`` strings as a selection of the preset's own grid values."""
+    from neurodis.sweeps.presets import get_preset
+
+    grid = get_preset(preset).grid
+    select = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not values:
+            raise SystemExit(f"--select must look like KEY=V1,V2; got {item!r}")
+        options = {str(v): v for v in grid.get(key, [])}
+        select[key] = [options.get(v, v) for v in values.split(",")]
+    return select
 
 
 @command("reproduce", "run a preset sweep of the study: train, measure OOD generalization, "
@@ -144,7 +161,8 @@ def _reproduce(args: argparse.Namespace) -> int:
     overrides = {} if args.batches is None else {"n_batches": args.batches}
     start = time.perf_counter()
     results = reproduce(args.preset, out=args.out, scheduler=args.scheduler, n_workers=args.workers,
-                        overrides=overrides, progress=not args.no_progress)
+                        overrides=overrides, select=_parse_select(args.preset, args.select),
+                        progress=not args.no_progress)
     print(summary_table(results).to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"\npreset {args.preset!r}: {time.perf_counter() - start:.0f} s; results in "
           f"{results.attrs['store'].removesuffix('/store')}")

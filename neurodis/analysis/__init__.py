@@ -11,6 +11,7 @@ from neurodis.analysis.decoding import (
     make_folds,
     ood_generalization,
     region_mask,
+    regression_states,
 )
 from neurodis.analysis.fixed_points import find_fixed_points, zero_evidence_input
 from neurodis.analysis.comparison import (
@@ -77,6 +78,7 @@ __all__ = [
     "participation_ratio",
     "pca",
     "probit_to_logit",
+    "regression_states",
     "procrustes_distance",
     "r2_ceiling",
     "rdm",

@@ -11,7 +11,11 @@ import numpy as np
 
 from neurodis.analysis.theory import VAR_UNIFORM
 
-__all__ = ["adam_init", "adam_linear", "axis_angles", "fit_linear", "predict", "scores"]
+__all__ = ["RIDGE_GRID", "adam_init", "adam_linear", "axis_angles", "fit_linear", "fit_ridge_cv", "predict", "scores"]
+
+#: Ridge penalties tried by :func:`fit_ridge_cv`, relative to the mean eigenvalue of the
+#: centred Gram matrix (so the grid means the same for any scale of the states).
+RIDGE_GRID = 10.0 ** np.arange(-6.0, 1.5, 0.5)
 
 
 def fit_linear(x_bxnxu: np.ndarray, y_nxd: np.ndarray, alpha: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +49,64 @@ def fit_linear(x_bxnxu: np.ndarray, y_nxd: np.ndarray, alpha: float = 0.0) -> tu
     w_bxuxd = v_bxuxu @ (f_bxu[:, :, None] * (np.swapaxes(v_bxuxu, 1, 2) @ xty_bxuxd))
     b_bxd = y_mean_d[None, :] - np.einsum("bu,bud->bd", x_mean_bxu, w_bxuxd)
     return w_bxuxd, b_bxd
+
+
+def _centred_eigh(x_bxnxu: np.ndarray, y_nxd: np.ndarray):
+    x_mean_bxu, y_mean_d = x_bxnxu.mean(axis=1), y_nxd.mean(axis=0)
+    xct_bxuxn = np.swapaxes(x_bxnxu - x_mean_bxu[:, None, :], 1, 2)
+    lam_bxu, v_bxuxu = np.linalg.eigh(xct_bxuxn @ np.swapaxes(xct_bxuxn, 1, 2))
+    vty_bxuxd = np.swapaxes(v_bxuxu, 1, 2) @ (xct_bxuxn @ (y_nxd - y_mean_d))
+    return x_mean_bxu, y_mean_d, np.maximum(lam_bxu, 0.0), v_bxuxu, vty_bxuxd
+
+
+def _ridge_path(x_bxnxu: np.ndarray, y_nxd: np.ndarray, alpha_bxa: np.ndarray):
+    """Ridge decoders for several penalties per problem from one eigendecomposition:
+    ``w_bxaxuxd``, ``b_bxaxd``."""
+    x_mean_bxu, y_mean_d, lam_bxu, v_bxuxu, vty_bxuxd = _centred_eigh(x_bxnxu, y_nxd)
+    f_bxaxu = 1.0 / (lam_bxu[:, None, :] + alpha_bxa[:, :, None])
+    w_bxaxuxd = np.einsum("bij,baj,bjd->baid", v_bxuxu, f_bxaxu, vty_bxuxd)
+    b_bxaxd = y_mean_d - np.einsum("bu,baud->bad", x_mean_bxu, w_bxaxuxd)
+    return w_bxaxuxd, b_bxaxd
+
+
+def fit_ridge_cv(
+    x_bxnxu: np.ndarray, y_nxd: np.ndarray, groups_n: np.ndarray, grid: np.ndarray = RIDGE_GRID
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ridge decoders whose penalty is chosen by leaving one group (orthant) out.
+
+    For an out-of-distribution test the penalty must be chosen for extrapolation, not
+    interpolation: each candidate is scored by fitting on all training groups but one
+    and predicting the left-out group (its squared error summed over groups), and the
+    winner is refit on every training trial. The test region is never seen. Penalties
+    are ``grid`` times the mean eigenvalue of the centred Gram matrix of the training
+    trials; each of the ``b`` problems chooses its own.
+
+    Returns
+    -------
+    w_bxuxd, b_bxd, alpha_b
+        Decoders and the chosen absolute penalties.
+
+    Raises
+    ------
+    ValueError
+        If the training trials hold fewer than two groups.
+    """
+    labels = np.unique(groups_n)
+    if labels.size < 2:
+        raise ValueError(f"method='ridge_cv' needs training trials from at least 2 orthants to choose "
+                         f"its penalty by leaving one out; got {labels.size}")
+    xc_bxnxu = x_bxnxu - x_bxnxu.mean(axis=1, keepdims=True)
+    scale_b = np.einsum("bnu,bnu->b", xc_bxnxu, xc_bxnxu) / x_bxnxu.shape[2]
+    alpha_bxa = scale_b[:, None] * np.asarray(grid)[None, :]
+    sse_bxa = np.zeros_like(alpha_bxa)
+    for label in labels:
+        out = groups_n == label
+        w_bxaxuxd, b_bxaxd = _ridge_path(x_bxnxu[:, ~out], y_nxd[~out], alpha_bxa)
+        pred_bxaxnxd = np.einsum("bnu,baud->band", x_bxnxu[:, out], w_bxaxuxd) + b_bxaxd[:, :, None, :]
+        sse_bxa += np.sum((pred_bxaxnxd - y_nxd[out]) ** 2, axis=(2, 3))
+    alpha_b = alpha_bxa[np.arange(alpha_bxa.shape[0]), np.argmin(sse_bxa, axis=1)]
+    w_bx1xuxd, b_bx1xd = _ridge_path(x_bxnxu, y_nxd, alpha_b[:, None])
+    return w_bx1xuxd[:, 0], b_bx1xd[:, 0], alpha_b
 
 
 def predict(x_bxnxu: np.ndarray, w_bxuxd: np.ndarray, b_bxd: np.ndarray) -> np.ndarray:

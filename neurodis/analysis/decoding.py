@@ -78,11 +78,12 @@ __all__ = [
     "fit_ood_decoders",
     "heldout_mask",
     "make_folds",
+    "regression_states",
     "ood_generalization",
     "region_mask",
 ]
 
-METHODS = ("lstsq", "ridge", "adam")
+METHODS = ("lstsq", "ridge", "ridge_cv", "adam")
 
 
 def _check_states(states: Any) -> tuple[xr.DataArray, bool]:
@@ -122,15 +123,24 @@ class _Solver:
         check_int("batch_size", self.batch_size, minimum=1)
         check_real("lr", self.lr, minimum=0.0, strict_minimum=True)
 
-    def fit(self, x_bxnxu: np.ndarray, y_nxd: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def fit(
+        self, x_bxnxu: np.ndarray, y_nxd: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Decoders ``w_bxuxd, b_bxd`` and the ridge penalty of each problem (NaN for Adam)."""
+        n_problems = x_bxnxu.shape[0]
         if self.method == "adam":
             init = kernels.adam_init(rng, *x_bxnxu.shape, y_nxd.shape[1], self.n_batches, self.batch_size)
-            return kernels.adam_linear(x_bxnxu, y_nxd, *init, lr=self.lr)
-        return kernels.fit_linear(x_bxnxu, y_nxd, alpha=self.alpha if self.method == "ridge" else 0.0)
+            return (*kernels.adam_linear(x_bxnxu, y_nxd, *init, lr=self.lr), np.full(n_problems, np.nan))
+        if self.method == "ridge_cv":
+            return kernels.fit_ridge_cv(x_bxnxu, y_nxd, orthant_of(y_nxd))
+        alpha = self.alpha if self.method == "ridge" else 0.0
+        return (*kernels.fit_linear(x_bxnxu, y_nxd, alpha=alpha), np.full(n_problems, alpha))
 
     def attrs(self) -> dict[str, Any]:
         if self.method == "adam":
             return {"method": "adam", "n_batches": self.n_batches, "batch_size": self.batch_size, "lr": self.lr}
+        if self.method == "ridge_cv":
+            return {"method": "ridge_cv", "ridge_grid_relative": kernels.RIDGE_GRID.tolist()}
         return {"method": self.method, "alpha": self.alpha if self.method == "ridge" else 0.0}
 
 
@@ -158,9 +168,11 @@ def fit_decoder(
     states : DataArray (trial, unit) or (trial, time, unit)
         With a time dim, one decoder is fit per time step.
     latents : DataArray (trial, latent)
-    method : {"lstsq", "ridge", "adam"}
+    method : {"lstsq", "ridge", "ridge_cv", "adam"}
         Closed-form least squares, ridge (penalty ``alpha`` on the weights, not the
-        bias), or Adam on minibatches (see :func:`fit_decoder_adam`).
+        bias), ridge with the penalty chosen by leaving one orthant of the given
+        trials out (for extrapolation), or Adam on minibatches (see
+        :func:`fit_decoder_adam`).
     alpha : float
         Ridge penalty (> 0), used by ``"ridge"`` only.
     n_batches, batch_size, lr
@@ -194,7 +206,7 @@ def fit_decoder(
     solver = _Solver(method, alpha, n_batches, batch_size, lr)
     generator = check_rng(rng)
     attrs = {**solver.attrs(), **_provenance(rng, generator)}
-    w_bxuxd, b_bxd = solver.fit(_as_batch(states, has_time), latents.values, generator)
+    w_bxuxd, b_bxd, _ = solver.fit(_as_batch(states, has_time), latents.values, generator)
     return _decoder_dataset(w_bxuxd, b_bxd, states, latents, has_time, attrs)
 
 
@@ -325,7 +337,11 @@ def fit_ood_decoders(
         sampled separately. They are checked: training trials must lie in the fold's
         training orthants and test trials in its test orthants (the held-out region
         under ``"heldout"``), otherwise ``ValueError``.
-    method : {"lstsq", "ridge", "adam"}
+    method : {"lstsq", "ridge", "ridge_cv", "adam"}
+        As in :func:`fit_decoder`. ``"ridge_cv"`` chooses each fold's penalty by
+        leaving out one of its *training* orthants at a time (never the test region):
+        unregularised decoders extrapolate poorly into a held-out quadrant along
+        directions of the states that barely vary in the training quadrants.
     alpha : float
         Ridge penalty (``method="ridge"``).
     n_batches, batch_size, lr
@@ -345,6 +361,7 @@ def fit_ood_decoders(
         latent, ``weights (fold, latent, [time,] unit)``, ``bias``, ``angle`` (mean
         pairwise angle between decoder axes, degrees), ``n_train``, ``n_test``,
         ``test_in_heldout`` (fraction of test trials inside the held-out region),
+        ``alpha`` (the ridge penalty used: 0 for least squares, NaN for Adam),
         ``trial_role (fold, trial)`` (0 unused, 1 train, 2 test: which trials each fold
         used, auditable against ``latents (trial, latent)``, also returned);
         fold coords ``heldout``, ``test_region``, ``test_is_heldout``. The reference:
@@ -417,11 +434,11 @@ def _score_fold(
             f"min_trials_per_fold={min_trials} needs at least {min_trials} of each "
             f"(states has {codes.size} trials; sample more)"
         )
-    w_bxuxd, b_bxd = solver.fit(x_bxnxu[:, train], y_nxd[train], rng)
+    w_bxuxd, b_bxd, alpha_b = solver.fit(x_bxnxu[:, train], y_nxd[train], rng)
     mse_bxd, r2p_b, r2_b = kernels.scores(kernels.predict(x_bxnxu[:, test], w_bxuxd, b_bxd), y_nxd[test])
     return {
         "weights": w_bxuxd, "bias": b_bxd, "mse": mse_bxd, "r2_paper": r2p_b, "r2": r2_b,
-        "angle": kernels.axis_angles(w_bxuxd), "n_train": train.size, "n_test": test.size,
+        "angle": kernels.axis_angles(w_bxuxd), "alpha": alpha_b, "n_train": train.size, "n_test": test.size,
         "test_in_heldout": float(np.isin(codes[test], fold.heldout).mean()),
     }
 
@@ -441,12 +458,12 @@ def _in_distribution(
     pred_bxnxd = np.empty((x_bxnxu.shape[0],) + y_nxd.shape)
     for part, fit_rng in zip(np.array_split(split_rng.permutation(n_trials), n_splits), fit_rngs[:-1], strict=True):
         train = np.setdiff1d(np.arange(n_trials), part)
-        w_bxuxd, b_bxd = solver.fit(x_bxnxu[:, train], y_nxd[train], fit_rng)
+        w_bxuxd, b_bxd, _ = solver.fit(x_bxnxu[:, train], y_nxd[train], fit_rng)
         pred_bxnxd[:, part] = kernels.predict(x_bxnxu[:, part], w_bxuxd, b_bxd)
     mse_bxd, r2p_b, r2_b = kernels.scores(pred_bxnxd, y_nxd)
-    w_bxuxd, b_bxd = solver.fit(x_bxnxu, y_nxd, fit_rngs[-1])
+    w_bxuxd, b_bxd, alpha_b = solver.fit(x_bxnxu, y_nxd, fit_rngs[-1])
     return {"weights": w_bxuxd, "bias": b_bxd, "mse": mse_bxd, "r2_paper": r2p_b, "r2": r2_b,
-            "angle": kernels.axis_angles(w_bxuxd)}
+            "angle": kernels.axis_angles(w_bxuxd), "alpha": alpha_b}
 
 
 def _labelled(name: str, array: np.ndarray, has_time: bool) -> tuple[tuple[str, ...], np.ndarray]:
@@ -468,7 +485,7 @@ def _ood_dataset(
     states: xr.DataArray, latents: xr.DataArray, role: np.ndarray, has_time: bool, attrs: dict[str, Any],
 ) -> xr.Dataset:
     data: dict[str, Any] = {}
-    for name in ("weights", "bias", "mse", "r2_paper", "r2", "angle"):
+    for name in ("weights", "bias", "mse", "r2_paper", "r2", "angle", "alpha"):
         dims, _ = _labelled(name, reference[name], has_time)
         data[name] = (("fold", *dims), np.stack([_labelled(name, fold[name], has_time)[1] for fold in scored]))
         data[f"id_{name}"] = _labelled(name, reference[name], has_time)
@@ -609,6 +626,71 @@ def ood_generalization(
         n_test_per_fold=n_test,
     )
     return result
+
+
+def regression_states(
+    model: Any,
+    task: Any,
+    encoder: Any = None,
+    *,
+    n_trials: int = 8000,
+    time: str | int = "decision",
+    batch_size: int = 4096,
+    rng: Any = None,
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """States of a frozen network on regression trials spread over the whole latent box.
+
+    One simulation serves every fold and evaluation: pass the result to
+    :func:`fit_ood_decoders`, which partitions the trials by orthant (each fold trains
+    on the trials outside its held-out region and tests on those inside).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any neurodis model.
+    task : Task
+        The ``"regression"`` task or the task the network was trained on.
+    encoder : Encoder, optional
+        The network's frozen input encoder.
+    n_trials : int
+        Trials, uniform over the box.
+    time : "decision", int or "all"
+        As in :func:`ood_generalization`.
+    batch_size : int
+        Trials per forward pass.
+    rng : int, Generator, SeedSequence or None
+        Seeds the trials and the network noise.
+
+    Returns
+    -------
+    states : DataArray (trial, unit) or (trial, time, unit)
+    latents : DataArray (trial, latent)
+
+    Examples
+    --------
+    >>> from neurodis.models import CTRNN
+    >>> from neurodis.tasks import make_task
+    >>> task = make_task("classification", n_tasks=3)
+    >>> states, latents = regression_states(CTRNN(3, 3, n_units=8, seed=0), task, n_trials=40, rng=0)
+    >>> states.dims, latents.dims
+    (('trial', 'unit'), ('trial', 'latent'))
+    """
+    import torch
+
+    from neurodis.tasks import Task
+
+    check_type("model", model, torch.nn.Module, "a torch.nn.Module (a neurodis model)")
+    check_type("task", task, Task, "a neurodis Task")
+    n_trials = check_int("n_trials", n_trials, minimum=1)
+    regression = dataclasses.replace(_regression_task(task), orthants=None)
+    step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
+    sample_rng, noise_rng = check_rng(rng).spawn(2)
+    trials = regression.sample(n_trials, rng=sample_rng, encoder=encoder)
+    generator = torch.Generator().manual_seed(int(noise_rng.integers(2**63)))
+    states = _run(model, trials["inputs"].values, trials[TIME], step, generator, batch_size)
+    latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT),
+                           coords={LATENT: trials[LATENT].values})
+    return states, latents
 
 
 def _regression_task(task: Any) -> Any:

@@ -1,7 +1,7 @@
 """The sweep job of ``reproduce``: train a group of networks, then measure each one.
 
-A group is the runs of one ensemble (configs that differ only in ``seed``): CTRNNs are
-trained at once as a batched ensemble that checkpoints into the store (so a killed job
+A group is the runs of one ensemble (see :func:`~neurodis.sweeps.presets.ensemble_key`):
+CTRNNs are trained at once as a batched ensemble that checkpoints into the store (so a killed job
 resumes), other architectures one after the other. Each trained network is saved into
 its run folder (weights, encoder) and measured: out-of-distribution decoder
 generalization on truly held-out quadrants, the same under the authors' default
@@ -35,7 +35,7 @@ def build_task(config: Mapping[str, Any]):
 
     return make_task(
         config["task"], n_tasks=config["n_tasks"], n_dims=config["n_dims"], sigma=config["sigma"],
-        noise=config["noise"], latent_correlation=config["latent_correlation"],
+        noise=config["noise"], latent_correlation=config["latent_correlation"], loss_mask=config["loss_mask"],
         timing=Timing(dt=config["dt"]),
     )
 
@@ -52,19 +52,32 @@ def _train_config(config: Mapping[str, Any]):
 
 
 def measure_network(model, task, encoder, *, n_trials: int, seed: int) -> xr.Dataset:
-    """OOD generalization (true and authors' default evaluation) of one trained network."""
-    from neurodis.analysis import ood_generalization
+    """OOD generalization of one trained network from one simulation of ``n_trials`` trials.
 
-    heldout = ood_generalization(model, task, encoder, n_trials=n_trials, n_test=n_trials // 2, rng=seed)
-    authors = ood_generalization(model, task, encoder, n_trials=n_trials, n_test=n_trials // 2,
-                                 evaluation="authors_default", rng=seed)
+    The trials cover the latent box uniformly; every fold trains its decoder on the
+    trials outside its held-out quadrant and tests on those inside. Three decoders are
+    scored on the same states: least squares (``r2_paper``, the paper's estimator),
+    ridge with the penalty chosen on the training quadrants (``ridge_r2_paper``), and
+    least squares under the authors' default evaluation (``authors_r2_paper``).
+    """
+    from neurodis.analysis import fit_ood_decoders, regression_states
+
+    states, latents = regression_states(model, task, encoder, n_trials=n_trials, rng=seed)
+    heldout = fit_ood_decoders(states, latents, rng=seed)
+    ridge = fit_ood_decoders(states, latents, method="ridge_cv", rng=seed)
+    authors = fit_ood_decoders(states, latents, evaluation="authors_default", rng=seed)
     keep = ["r2_paper", "r2", "angle", "id_r2_paper", "id_r2", "id_angle"]
     result = heldout[keep].drop_vars([c for c in heldout[keep].coords if c not in ("fold", "heldout")])
+    for name in ("r2_paper", "angle", "id_r2_paper", "alpha"):
+        result[f"ridge_{name}"] = ridge[name].reset_coords(drop=True)
+    result["ridge_r2_paper"].attrs["long_name"] = (
+        "r2_paper of ridge decoders whose penalty was chosen by leaving one training quadrant out"
+    )
     result["authors_r2_paper"] = ("fold", authors["r2_paper"].values)
     result["authors_r2_paper"].attrs["long_name"] = (
         "r2_paper under the authors' default evaluation (folds Q2 and Q4 tested on Q1/Q3 trials)"
     )
-    result.attrs.update({k: heldout.attrs[k] for k in ("sigma", "n_steps", "free_rt") if k in heldout.attrs})
+    result.attrs.update(sigma=task.sigma, n_steps=task.timing.steps("stimulus"), free_rt=0, eval_trials=n_trials)
     return result
 
 
@@ -79,8 +92,9 @@ def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], rep
     Parameters
     ----------
     configs : list of dict
-        Run configs (keys of :data:`neurodis.sweeps.presets.RUN_DEFAULTS`) that differ
-        only in ``seed``.
+        Run configs (keys of :data:`neurodis.sweeps.presets.RUN_DEFAULTS`) of one
+        :func:`~neurodis.sweeps.presets.ensemble_key` group (CTRNNs that may differ in
+        seed, number of tasks and noise; or a single run of another network).
     run_dirs : list of str
         Their run folders; each receives ``model/`` and ``encoder.json``.
     report : callable
@@ -103,16 +117,16 @@ def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], rep
 
 def _train_and_measure(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
     from neurodis.models import save_model
+    from neurodis.sweeps.presets import network_spec
     from neurodis.training import default_encoder, make_network, train, train_ensemble
 
-    first = configs[0]
-    task = build_task(first)
-    config = _train_config(first)
+    tasks = [build_task(c) for c in configs]
+    config = _train_config(configs[0])
     seeds = [int(c["seed"]) for c in configs]
-    encoders = [default_encoder(task, replace(config, seed=s)) for s in seeds]
-    options = {"tau": first["tau"], "leaky": first["leaky"]} if first["arch"] == "ctrnn" else {}
-    models = [make_network(task, first["arch"], encoder=e, n_units=first["n_units"], seed=s, **options)
-              for e, s in zip(encoders, seeds)]
+    encoders = [default_encoder(t, replace(config, seed=s)) for t, s in zip(tasks, seeds)]
+    arch, options = network_spec(configs[0])
+    models = [make_network(t, arch, encoder=e, n_units=c["n_units"], seed=s, **options)
+              for t, e, c, s in zip(tasks, encoders, configs, seeds)]
     every = max(1, config.n_batches // 50)
 
     def callback(batch: int, losses: Any) -> None:
@@ -120,21 +134,21 @@ def _train_and_measure(configs: list[dict[str, Any]], run_dirs: list[str], repor
             report({"batch": f"{batch}/{config.n_batches}", "loss": f"{float(np.mean(losses)):.4f}"})
 
     start = time.perf_counter()
-    if first["arch"] == "ctrnn":
+    if arch == "ctrnn":
         folder = _ensemble_dir(run_dirs)
-        trained = train_ensemble(task, models, config, seeds=seeds, encoders=encoders, out=folder,
+        trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
                                  resume=(folder / "checkpoint.pt").exists(), progress=False, callback=callback)
         pairs = list(zip(trained.models, trained.histories))
     else:
         pairs = []
-        for model, encoder, seed, run_dir in zip(models, encoders, seeds, run_dirs):
+        for task, model, encoder, seed, run_dir in zip(tasks, models, encoders, seeds, run_dirs):
             folder = Path(run_dir) / "training"
             single = train(task, model, replace(config, seed=seed), encoder=encoder, out=folder,
                            resume=(folder / "checkpoint.pt").exists(), progress=False)
             pairs.append((single.model, single.history))
     seconds = (time.perf_counter() - start) / len(configs)
     results = []
-    for (model, history), encoder, run_config, run_dir in zip(pairs, encoders, configs, run_dirs):
+    for (model, history), task, encoder, run_config, run_dir in zip(pairs, tasks, encoders, configs, run_dirs):
         save_model(model, Path(run_dir) / "model")
         if encoder is not None:
             encoder.save(Path(run_dir) / "encoder.json")

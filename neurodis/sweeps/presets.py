@@ -1,8 +1,11 @@
 """The presets of ``neurodis reproduce``: each a grid of runs over the paper's protocol.
 
 A run's config is a flat dict of JSON values (see :data:`RUN_DEFAULTS`); a preset lays a
-grid over those defaults. Runs that differ only in ``seed`` train
-together as one ensemble (see :func:`ensemble_key`).
+grid over those defaults. The ``network`` key names a model of :data:`NETWORKS`; a
+preset's ``variant`` key names one of its own sets of overrides (for studies that change
+one training choice at a time). CTRNN runs that differ only in seed, number of tasks or
+noise train together as one ensemble (see :func:`ensemble_key`); other networks train
+one per job.
 """
 
 from __future__ import annotations
@@ -14,7 +17,16 @@ from typing import Any
 from neurodis._validation import check_in
 from neurodis.sweeps.grid import expand_grid
 
-__all__ = ["PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset"]
+__all__ = ["NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset", "network_spec"]
+
+#: The networks of the ``network`` key: (registered arch, constructor options).
+NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ctrnn": ("ctrnn", {"leaky": True}),
+    "ctrnn_nonleaky": ("ctrnn", {"leaky": False}),
+    "lstm": ("lstm", {}),
+    "gru": ("gru", {}),
+    "transformer": ("transformer", {}),
+}
 
 #: Every key a run config may hold, with the paper's values (SCIENCE.md §1-5).
 RUN_DEFAULTS: dict[str, Any] = {
@@ -25,32 +37,55 @@ RUN_DEFAULTS: dict[str, Any] = {
     "noise": "gaussian",
     "latent_correlation": 0.0,
     "encoder": "relu",
-    "arch": "ctrnn",
+    "loss_mask": "paper",
+    "network": "ctrnn",
     "n_units": 64,
-    "leaky": True,
     "tau": 100.0,
+    "recurrent_noise": 0.0,
     "dt": 100.0,
     "n_batches": 100_000,
     "batch_size": 16,
     "lr": 1e-3,
     "seed": 0,
-    "eval_trials": 2000,
+    "eval_trials": 8000,
+    "variant": "",
 }
 
-#: Keys whose values may differ inside one ensemble (everything else must match).
-ENSEMBLE_FREE_KEYS = ("seed",)
+#: Keys whose values may differ inside one CTRNN ensemble (the stacked networks share
+#: their shape, inputs and encoder sizes; the task's boundaries and noise may differ).
+ENSEMBLE_FREE_KEYS = ("seed", "n_tasks", "sigma", "latent_correlation", "eval_trials", "variant")
 
 
-def ensemble_key(config: Mapping[str, Any]) -> tuple:
-    """Runs with equal keys share a network shape and train as one ensemble.
+def network_spec(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The registered arch and constructor options of a run config's ``network``.
 
     Examples
     --------
-    >>> a = {**RUN_DEFAULTS, "seed": 0}; b = {**RUN_DEFAULTS, "seed": 1}
+    >>> network_spec({**RUN_DEFAULTS, "network": "ctrnn_nonleaky"})
+    ('ctrnn', {'leaky': False, 'tau': 100.0, 'recurrent_noise': 0.0})
+    >>> network_spec({**RUN_DEFAULTS, "network": "lstm"})
+    ('lstm', {})
+    """
+    check_in("network", config["network"], sorted(NETWORKS))
+    arch, options = NETWORKS[config["network"]]
+    if arch == "ctrnn":
+        options = {**options, "tau": config["tau"], "recurrent_noise": config["recurrent_noise"]}
+    return arch, dict(options)
+
+
+def ensemble_key(config: Mapping[str, Any]) -> tuple:
+    """Runs with equal keys train as one ensemble (CTRNNs); other networks train alone.
+
+    Examples
+    --------
+    >>> a = {**RUN_DEFAULTS, "seed": 0}; b = {**RUN_DEFAULTS, "seed": 1, "n_tasks": 3}
     >>> ensemble_key(a) == ensemble_key(b)
     True
+    >>> ensemble_key({**a, "network": "lstm"}) == ensemble_key({**b, "network": "lstm"})
+    False
     """
-    return tuple(sorted((k, v) for k, v in config.items() if k not in ENSEMBLE_FREE_KEYS))
+    free = ENSEMBLE_FREE_KEYS if network_spec(config)[0] == "ctrnn" else ()
+    return tuple(sorted((k, v) for k, v in config.items() if k not in free))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,33 +101,73 @@ class Preset:
         Values laid over :data:`RUN_DEFAULTS` for every run.
     grid : dict of str to list
         The swept keys; they become the dims of the collected results.
+    network_batches : dict of str to int
+        Training length of particular networks (the paper trains transformers for
+        2e4 batches, the others for 1e5), unless ``n_batches`` is overridden.
+    variants : dict of str to dict
+        Named sets of run-config values for the ``variant`` key of ``grid``.
     """
 
     name: str
     description: str
     base: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)
+    network_batches: dict[str, int] = field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        unknown = sorted((set(self.base) | set(self.grid)) - set(RUN_DEFAULTS))
+        keys = set(self.base) | set(self.grid)
+        for values in self.variants.values():
+            keys |= set(values)
+        unknown = sorted(keys - set(RUN_DEFAULTS))
         if unknown:
             raise ValueError(f"preset {self.name!r} keys must be among {sorted(RUN_DEFAULTS)}; got unknown {unknown}")
+        for name in self.grid.get("network", []):
+            check_in(f"preset {self.name!r} network", name, sorted(NETWORKS))
+        for name in self.grid.get("variant", []):
+            check_in(f"preset {self.name!r} variant", name, sorted(self.variants))
 
     @property
     def dims(self) -> list[str]:
         """The swept keys, in grid order."""
         return list(self.grid)
 
-    def configs(self, **overrides: Any) -> list[dict[str, Any]]:
-        """The run configs, with ``overrides`` replacing base values (e.g. ``n_batches``)."""
+    def configs(self, *, select: Mapping[str, list[Any]] | None = None, **overrides: Any) -> list[dict[str, Any]]:
+        """The run configs, with ``overrides`` replacing base values (e.g. ``n_batches``).
+
+        Parameters
+        ----------
+        select : mapping of str to list, optional
+            Keep only these values of swept keys (e.g. ``{"network": ["ctrnn"]}``).
+        **overrides
+            Run-config values replacing the preset's.
+
+        Examples
+        --------
+        >>> configs = get_preset("fig3").configs(select={"network": ["transformer"]})
+        >>> len(configs), configs[0]["n_batches"]
+        (25, 20000)
+        """
         unknown = sorted(set(overrides) - set(RUN_DEFAULTS))
         if unknown:
             raise ValueError(f"overrides must be run keys among {sorted(RUN_DEFAULTS)}; got unknown {unknown}")
         clash = sorted(set(overrides) & set(self.grid))
         if clash:
             raise ValueError(f"overrides must not replace swept keys of preset {self.name!r}; got {clash}")
-        base = {k: v for k, v in {**RUN_DEFAULTS, **self.base, **overrides}.items() if k not in self.grid}
-        return expand_grid(base, self.grid)
+        grid = dict(self.grid)
+        for key, values in (select or {}).items():
+            check_in(f"select key of preset {self.name!r}", key, list(self.grid))
+            for value in values:
+                check_in(f"select[{key!r}] value", value, list(self.grid[key]))
+            grid[key] = [v for v in self.grid[key] if v in values]
+        base = {k: v for k, v in {**RUN_DEFAULTS, **self.base, **overrides}.items() if k not in grid}
+        configs = []
+        for config in expand_grid(base, grid):
+            config.update(self.variants.get(config["variant"], {}))
+            if config["network"] in self.network_batches and "n_batches" not in overrides:
+                config["n_batches"] = self.network_batches[config["network"]]
+            configs.append(config)
+        return configs
 
 
 _N_TASKS = [2, 3, 6, 12, 24]
@@ -108,14 +183,19 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             name="fig3",
-            description="the paper's Fig. 3 protocol: 1e5 batches, 5 seeds, leaky and non-leaky CTRNN",
-            grid={"n_tasks": _N_TASKS, "leaky": [True, False], "seed": [0, 1, 2, 3, 4]},
+            description="the paper's Fig. 3 protocol: 1e5 batches (transformer 2e4), 5 seeds, "
+                        "CTRNN, non-leaky CTRNN, LSTM and transformer",
+            grid={"network": ["ctrnn", "ctrnn_nonleaky", "lstm", "transformer"], "n_tasks": _N_TASKS,
+                  "seed": [0, 1, 2, 3, 4]},
+            network_batches={"transformer": 20_000},
         ),
         Preset(
             name="dims",
-            description="latent dimensionality D = 2..10 against N = 3..12 tasks",
+            description="latent dimensionality D = 2..10 against N = 3..12 tasks, CTRNN and transformer",
             base={"n_batches": 30_000},
-            grid={"n_dims": [2, 4, 6, 8, 10], "n_tasks": [3, 6, 9, 12], "seed": [0, 1, 2]},
+            grid={"network": ["ctrnn", "transformer"], "n_dims": [2, 4, 6, 8, 10], "n_tasks": [3, 6, 9, 12],
+                  "seed": [0, 1, 2]},
+            network_batches={"transformer": 6_000},
         ),
         Preset(
             name="noise",
@@ -128,6 +208,20 @@ PRESETS: dict[str, Preset] = {
             description="ReLU versus quadratic frozen encoder across N",
             base={"n_batches": 30_000},
             grid={"encoder": ["relu", "quadratic"], "n_tasks": _N_TASKS, "seed": [0, 1, 2]},
+        ),
+        Preset(
+            name="training",
+            description="beyond the paper: which training choice lifts the true OOD r2 (N = 24, 3e4 batches)",
+            base={"n_batches": 30_000},
+            grid={"variant": ["paper", "decision_loss", "recurrent_noise", "alpha_half", "n_tasks_48"],
+                  "seed": [0, 1, 2]},
+            variants={
+                "paper": {},
+                "decision_loss": {"loss_mask": "decision"},
+                "recurrent_noise": {"recurrent_noise": 0.05},
+                "alpha_half": {"tau": 200.0},
+                "n_tasks_48": {"n_tasks": 48},
+            },
         ),
         Preset(
             name="correlation",

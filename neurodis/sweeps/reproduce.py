@@ -35,6 +35,7 @@ _COLUMNS = {
     ("r2_paper", "median"): "ood_r2",
     ("r2_paper", "q25"): "ood_r2_q25",
     ("r2_paper", "q75"): "ood_r2_q75",
+    ("ridge_r2_paper", "median"): "ood_r2_ridge",
     ("authors_r2_paper", "median"): "authors_eval_r2",
     ("id_r2_paper", "median"): "id_r2",
     ("angle", "median"): "angle_deg",
@@ -54,7 +55,8 @@ def summary_table(results: xr.Dataset):
     -------
     pandas.DataFrame
         Indexed by the swept dims other than ``seed``; columns ``ood_r2``,
-        ``ood_r2_q25``, ``ood_r2_q75``, ``authors_eval_r2``, ``id_r2``, ``angle_deg``,
+        ``ood_r2_q25``, ``ood_r2_q75`` (least-squares decoders), ``ood_r2_ridge``
+        (ridge decoders, penalty chosen on the training quadrants), ``authors_eval_r2``, ``id_r2``, ``angle_deg``,
         ``acc_vs_ideal`` and ``ceiling`` (the r² ceiling of the run's noise).
     """
     from neurodis.analysis import r2_ceiling
@@ -106,6 +108,7 @@ def reproduce(
     scheduler: str | None = None,
     n_workers: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    select: Mapping[str, list[Any]] | None = None,
     progress: bool = True,
 ) -> xr.Dataset:
     """Run a preset sweep end to end and write its results folder.
@@ -123,6 +126,8 @@ def reproduce(
         Worker processes of the LocalCluster.
     overrides : mapping, optional
         Run-config values replacing the preset's (e.g. ``{"n_batches": 500}``).
+    select : mapping of str to list, optional
+        Keep only these values of swept keys (e.g. ``{"network": ["ctrnn"]}``).
     progress : bool
         Show the sweep's progress bar.
 
@@ -141,14 +146,15 @@ def reproduce(
 
     chosen = get_preset(preset)
     overrides = dict(overrides or {})
-    configs = chosen.configs(**overrides)
+    select = {key: list(values) for key, values in (select or {}).items()}
+    configs = chosen.configs(select=select, **overrides)
     folder = Path(out) if out is not None else Path("neurodis-results") / chosen.name
     store = RunStore(folder / "store")
     with open(os.devnull, "w") as sink:
         versions = show_versions(file=sink)
     write_json(folder / "reproduce.json", {
         "preset": chosen.name, "description": chosen.description, "overrides": overrides,
-        "dims": chosen.dims, "configs": configs, "versions": versions, "command": sys.argv,
+        "select": select, "dims": chosen.dims, "configs": configs, "versions": versions, "command": sys.argv,
     })
     run_sweep(configs, train_and_generalize, store, group_by=ensemble_key, scheduler=scheduler,
               n_workers=n_workers, progress=progress)

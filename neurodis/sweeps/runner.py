@@ -27,7 +27,7 @@ from neurodis._validation import check_int, check_real, describe
 from neurodis.sweeps.store import RunStore
 from neurodis.trials import save_dataset
 
-__all__ = ["PROGRESS_TOPIC", "group_configs", "run_sweep"]
+__all__ = ["PROGRESS_TOPIC", "balance_groups", "group_configs", "run_sweep"]
 
 PROGRESS_TOPIC = "neurodis-progress"
 Report = Callable[[Mapping[str, Any]], None]
@@ -51,6 +51,32 @@ def group_configs(
     for config in configs:
         groups.setdefault(by(config), []).append(dict(config))
     return list(groups.values())
+
+
+def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int) -> list[list[dict[str, Any]]]:
+    """Halve the largest groups until every one of ``n_slots`` workers has a group.
+
+    One ensemble of 25 networks on one of two workers would leave the other idle; two
+    ensembles of 13 and 12 keep both busy (a larger ensemble costs less per network,
+    so groups are split no further than needed).
+
+    Examples
+    --------
+    >>> [len(g) for g in balance_groups([list(range(25))], 2)]
+    [13, 12]
+    >>> [len(g) for g in balance_groups([list(range(3)), list(range(2))], 2)]
+    [3, 2]
+    """
+    n_slots = check_int("n_slots", n_slots, minimum=1)
+    groups = [list(g) for g in groups]
+    while 0 < len(groups) < n_slots:
+        largest = max(range(len(groups)), key=lambda k: len(groups[k]))
+        group = groups[largest]
+        if len(group) < 2:
+            break
+        half = (len(group) + 1) // 2
+        groups[largest:largest + 1] = [group[:half], group[half:]]
+    return groups
 
 
 def _report_from_worker(message: Mapping[str, Any]) -> None:
@@ -117,7 +143,9 @@ def run_sweep(
     store : RunStore
         Where runs live; finished runs are skipped.
     group_by : callable, optional
-        Key function: configs with equal keys go to one job (e.g. an ensemble).
+        Key function: configs with equal keys go to one job (e.g. an ensemble); on a
+        cluster, groups are halved while workers would otherwise sit idle
+        (:func:`balance_groups`).
     scheduler : str, optional
         ``None`` for a LocalCluster sized to the machine, ``"synchronous"`` to run in
         this process, or the address of an existing Dask scheduler.
@@ -165,6 +193,8 @@ def run_sweep(
 
             client = _connect(scheduler, n_workers, connect_timeout, stack)
             client.subscribe_topic(PROGRESS_TOPIC, lambda event: show(event[1]))
+            n_slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            groups = balance_groups(groups, max(1, n_slots))
             futures = {}
             for group in groups:
                 dirs = [str(store.prepare(c)) for c in group]

@@ -187,7 +187,8 @@ def train_ensemble(
     config : TrainConfig
         Shared hyperparameters; member k runs with ``replace(config, seed=seeds[k])``.
     seeds : sequence of K int, optional
-        Distinct run seeds; default ``config.seed + k``.
+        Run seeds; default ``config.seed + k``. Members with equal tasks need distinct
+        seeds (they would be copies); members with different tasks may share one.
     encoders : sequence of K Encoder or None, optional
         Each member's frozen encoder; default :func:`default_encoder` per member seed.
     out : path-like, optional
@@ -226,7 +227,7 @@ def train_ensemble(
     models = list(check_type("models", models, (list, tuple), "a sequence of CTRNNs"))
     n = len(models)
     tasks = _per_member("tasks", tasks, n, Task)
-    seeds = _check_seeds(seeds, config, n)
+    seeds = _check_seeds(seeds, config, tasks)
     device = check_device(config.device)
     run = Path(out) if out is not None else None
     state = _existing_checkpoint(run, resume)
@@ -274,14 +275,16 @@ def _per_member(name: str, value: Any, n: int, types: type | tuple[type, ...]) -
     return values
 
 
-def _check_seeds(seeds: Sequence[int] | None, config: TrainConfig, n: int) -> list[int]:
+def _check_seeds(seeds: Sequence[int] | None, config: TrainConfig, tasks: list[Task]) -> list[int]:
+    n = len(tasks)
     if seeds is None:
         return [config.seed + k for k in range(n)]
     seeds = [check_int(f"seeds[{k}]", s, minimum=0) for k, s in enumerate(seeds)]
     if len(seeds) != n:
         raise ValueError(f"seeds must hold one seed per model ({n}); got {len(seeds)}")
-    if len(set(seeds)) != n:
-        raise ValueError(f"seeds must be distinct (members would be copies); got {seeds}")
+    members = [(json.dumps(task.config(), sort_keys=True), seed) for task, seed in zip(tasks, seeds)]
+    if len(set(members)) != n:
+        raise ValueError(f"seeds must be distinct among members with equal tasks (they would be copies); got {seeds}")
     return seeds
 
 

@@ -461,3 +461,50 @@ def test_ood_generalization_rejects_bad_input(task_and_encoder):
         ood_generalization(model, task, encoder, n_trials=50, n_test=30, batch_size=0)
     with pytest.raises(ValueError, match="folds='quadrant' needs latents with 2 dims; got 3"):
         ood_generalization(model, neurodis.make_task("regression", n_dims=3), encoder)
+
+
+def _relu_features(rng: np.random.Generator, n: int) -> tuple[xr.DataArray, xr.DataArray]:
+    """Noisy random ReLU features of x (units that switch on in some quadrants only)."""
+    x = _latents(rng, n)
+    units = np.maximum(x.values @ rng.normal(size=(2, 30)) + rng.uniform(-0.5, 0.5, 30), 0)
+    return xr.DataArray(units + 0.01 * rng.normal(size=(n, 30)), dims=("trial", "unit")), x
+
+
+def test_ridge_cv_chooses_the_penalty_a_brute_force_leave_one_orthant_out_chooses():
+    rng = np.random.default_rng(3)
+    states, x = _relu_features(rng, 600)
+    x_1xnxu, y = states.values[None], x.values
+    w, b, alpha = kernels.fit_ridge_cv(x_1xnxu, y, quadrant_of(y))
+    # second implementation: fit_linear for every penalty and every left-out quadrant
+    centred = x_1xnxu[0] - x_1xnxu[0].mean(axis=0)
+    grid = kernels.RIDGE_GRID * np.sum(centred**2) / centred.shape[1]
+    sse = []
+    for penalty in grid:
+        total = 0.0
+        for q in np.unique(quadrant_of(y)):
+            out = quadrant_of(y) == q
+            wq, bq = kernels.fit_linear(x_1xnxu[:, ~out], y[~out], alpha=penalty)
+            total += np.sum((kernels.predict(x_1xnxu[:, out], wq, bq) - y[out]) ** 2)
+        sse.append(total)
+    assert alpha[0] == pytest.approx(grid[int(np.argmin(sse))], rel=1e-12)
+    w_ref, b_ref = kernels.fit_linear(x_1xnxu, y, alpha=alpha[0])
+    np.testing.assert_allclose(w, w_ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(b, b_ref, rtol=1e-8, atol=1e-10)
+
+
+def test_ridge_cv_never_looks_at_the_held_out_quadrant():
+    rng = np.random.default_rng(4)
+    states, x = _relu_features(rng, 800)
+    ridge = fit_ood_decoders(states, x, method="ridge_cv", rng=0)
+    q3 = quadrant_of(x.values) == 3
+    scrambled = states.copy(data=np.where(q3[:, None], rng.normal(size=states.shape) * 50, states.values))
+    again = fit_ood_decoders(scrambled, x, method="ridge_cv", rng=0)
+    fold = list(ridge["heldout"].values).index("Q3")
+    np.testing.assert_array_equal(again["weights"][fold], ridge["weights"][fold])
+    np.testing.assert_array_equal(again["alpha"][fold], ridge["alpha"][fold])
+    assert not np.array_equal(again["weights"][fold - 1], ridge["weights"][fold - 1])  # Q3 trains the others
+    assert np.all(ridge["alpha"] > 0) and ridge.attrs["method"] == "ridge_cv"
+    assert float(fit_ood_decoders(states, x, rng=0)["alpha"].max()) == 0.0
+    q1 = np.flatnonzero((x.values > 0).all(axis=1))
+    with pytest.raises(ValueError, match=r"method='ridge_cv' needs training trials from at least 2 orthants .*; got 1"):
+        fit_decoder(states.isel(trial=q1), x.isel(trial=q1), method="ridge_cv")

@@ -14,7 +14,7 @@ from neurodis.sweeps.reproduce import reproduce, summary_table
 from neurodis.trials import load_dataset
 
 TINY = Preset(name="tiny", description="two N, two seeds, a few batches",
-              base={"n_batches": 20, "eval_trials": 200, "n_units": 16},
+              base={"n_batches": 20, "eval_trials": 400, "n_units": 16},
               grid={"n_tasks": [2, 6], "seed": [0, 1]})
 
 
@@ -40,13 +40,36 @@ def test_presets_expand_to_their_grids():
     assert all(set(c) == set(RUN_DEFAULTS) for c in configs)
     assert quick.configs(n_batches=7)[0]["n_batches"] == 7
     fig3 = get_preset("fig3").configs()
-    assert len(fig3) == 50 and all(c["n_batches"] == 100_000 for c in fig3)
+    assert len(fig3) == 100
+    batches = {(c["network"], c["n_batches"]) for c in fig3}
+    assert batches == {("ctrnn", 100_000), ("ctrnn_nonleaky", 100_000), ("lstm", 100_000), ("transformer", 20_000)}
+    only = get_preset("fig3").configs(select={"network": ["ctrnn"]}, n_batches=50)
+    assert len(only) == 25 and {(c["network"], c["n_batches"]) for c in only} == {("ctrnn", 50)}
 
 
-def test_ensembles_group_only_runs_that_differ_in_seed():
-    configs = get_preset("quick").configs()
-    groups = {ensemble_key(c) for c in configs}
-    assert len(groups) == 5  # one ensemble of 3 seeds per number of tasks
+def test_variants_lay_their_values_over_the_run():
+    configs = {(c["variant"], c["seed"]): c for c in get_preset("training").configs()}
+    assert configs["paper", 0]["loss_mask"] == "paper" and configs["decision_loss", 0]["loss_mask"] == "decision"
+    assert configs["alpha_half", 1]["tau"] == 200.0 and configs["n_tasks_48", 2]["n_tasks"] == 48
+    assert configs["recurrent_noise", 0]["recurrent_noise"] > 0
+
+
+def test_ctrnns_of_any_n_and_seed_share_an_ensemble_other_networks_train_alone():
+    assert len({ensemble_key(c) for c in get_preset("quick").configs()}) == 1
+    # the paper protocol and N = 48 stack; a changed loss mask, tau or noise does not
+    assert len({ensemble_key(c) for c in get_preset("training").configs()}) == 4
+    transformers = get_preset("fig3").configs(select={"network": ["transformer"]})
+    assert len({ensemble_key(c) for c in transformers}) == 25
+
+
+def test_balanced_groups_keep_every_worker_busy_and_lose_no_run():
+    from neurodis.sweeps.runner import balance_groups
+
+    runs = [{"seed": k} for k in range(7)]
+    groups = balance_groups([runs[:6], runs[6:]], 3)
+    assert sorted(len(g) for g in groups) == [1, 3, 3]
+    assert sorted(r["seed"] for g in groups for r in g) == list(range(7))
+    assert balance_groups([runs[:1]], 4) == [runs[:1]]
 
 
 @pytest.mark.parametrize(
@@ -59,6 +82,14 @@ def test_ensembles_group_only_runs_that_differ_in_seed():
          r"overrides must be run keys among \[.*\]; got unknown \['width'\]"),
         (lambda: get_preset("quick").configs(seed=3), ValueError,
          r"overrides must not replace swept keys of preset 'quick'; got \['seed'\]"),
+        (lambda: get_preset("fig3").configs(select={"width": [1]}), ValueError,
+         r"select key of preset 'fig3' must be one of \[.*'network'.*\]; got 'width'"),
+        (lambda: get_preset("fig3").configs(select={"network": ["gpt"]}), ValueError,
+         r"select\['network'\] value must be one of \[.*'lstm'.*\]; got 'gpt'"),
+        (lambda: Preset(name="x", description="", grid={"network": ["gpt"]}), ValueError,
+         r"preset 'x' network must be one of \[.*'ctrnn'.*\]; got 'gpt'"),
+        (lambda: Preset(name="x", description="", grid={"variant": ["a"]}), ValueError,
+         r"preset 'x' variant must be one of \[\]; got 'a'"),
     ],
 )
 def test_preset_errors(call, error, match):
@@ -98,7 +129,8 @@ def test_stored_results_are_reproduced_by_the_saved_networks(tiny_run):
                             seed=config["seed"])
     stored = store.load_result(config)
     np.testing.assert_array_equal(again["r2_paper"].values, stored["r2_paper"].values)
-    np.testing.assert_array_equal(again["authors_r2_paper"].values, stored["authors_r2_paper"].values)
+    for name in ("authors_r2_paper", "ridge_r2_paper", "ridge_alpha"):
+        np.testing.assert_array_equal(again[name].values, stored[name].values)
 
 
 def test_summary_table_statistics_match_numpy(tiny_run):
@@ -113,7 +145,11 @@ def test_summary_table_statistics_match_numpy(tiny_run):
 
 def test_reproduce_verb_prints_the_table(tiny, tmp_path, capsys):
     assert main(["reproduce", "--preset", "tiny", "--out", str(tmp_path / "cli"), "--scheduler",
-                 "synchronous", "--batches", "10", "--no-progress"]) == 0
+                 "synchronous", "--batches", "10", "--select", "n_tasks=6", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "ood_r2" in out and "ceiling" in out and "preset 'tiny'" in out
+    assert "ood_r2" in out and "ood_r2_ridge" in out and "ceiling" in out and "preset 'tiny'" in out
+    meta = json.loads((tmp_path / "cli" / "reproduce.json").read_text())
+    assert meta["select"] == {"n_tasks": [6]} and {c["n_tasks"] for c in meta["configs"]} == {6}
+    with pytest.raises(SystemExit, match=r"--select must look like KEY=V1,V2; got 'n_tasks'"):
+        main(["reproduce", "--preset", "tiny", "--select", "n_tasks", "--no-progress"])
     assert set(PRESETS) >= {"quick", "fig3", "dims", "noise", "encoder", "correlation"}

@@ -50,6 +50,18 @@ def test_each_member_follows_its_solo_run_for_hundreds_of_batches():
     assert not same_weights(ensemble.models[0], models[0])
 
 
+def test_members_with_different_tasks_may_share_a_seed():
+    # a sweep trains N = 2, 4, 3 with the same seed in one ensemble: each is still its solo run
+    tasks, models, encoders = _members()
+    config = tiny_config(n_batches=60, log_every=20, checkpoint_every=60, lr=3e-3)
+    ensemble = train_ensemble(tasks, models, config, seeds=[5, 5, 5], encoders=encoders, progress=False)
+    for k in range(len(WIDTHS)):
+        solo = train(tasks[k], models[k], replace(config, seed=5), encoder=encoders[k], progress=False)
+        np.testing.assert_allclose(ensemble.histories[k]["loss"], solo.history["loss"], rtol=1e-4)
+    with pytest.raises(ValueError, match=r"seeds must be distinct among members with equal tasks .*got \[5, 5\]"):
+        train_ensemble([tasks[0], tasks[0]], models[:1] * 2, config, seeds=[5, 5], progress=False)
+
+
 def test_interrupted_ensemble_resumes_identically_and_splits_into_resumable_runs(tmp_path):
     tasks, models, encoders = _members()
     config = tiny_config()
