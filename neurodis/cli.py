@@ -236,22 +236,72 @@ def _load_single_run(folder: str):
 
 def _generalize_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN_DIR", help="run folder written by `neurodis train` (or a member folder)")
-    parser.add_argument("--n-trials", type=int, default=2000, help="training trials sampled per fold (default 2000)")
+    parser.add_argument("--n-trials", "--trials", dest="n_trials", type=int, default=8000,
+                        help="trials simulated once over the whole latent box; every fold trains on those outside "
+                        "its held-out region and tests on those inside (default 8000)")
     parser.add_argument("--folds", default="quadrant", choices=["quadrant", "orthant", "halfspace"])
     parser.add_argument("--time", default="decision",
                         help="decoded step: 'decision' (default), a step index, or 'all' (time-resolved)")
     parser.add_argument("--authors-default", action="store_true",
                         help="also score the authors' default evaluation (folds Q2, Q4 tested on Q1/Q3 trials)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="SeedSequence(SEED).spawn(2): the simulation, then the decoder fits (default 0)")
     parser.add_argument("--out", default=None, help="netCDF file to write (default RUN_DIR/generalization.nc)")
 
 
+#: What `neurodis generalize` writes besides the least-squares variables: prefix -> decoder.
+GENERALIZE_DECODERS = {
+    "ridge_": "ridge, penalty chosen by leaving one training orthant out (method='ridge_cv'), held-out test",
+    "authors_": "least squares under the authors' default evaluation (folds Q2, Q4 tested on Q1/Q3 trials)",
+}
+
+
+def _score_decoders(states, latents, *, folds: str, authors: bool, rng):
+    """Least squares (every variable of fit_ood_decoders), ``ridge_*`` and optionally
+    ``authors_*`` variables, all from the same states and the same decoder seed."""
+    import json
+
+    from neurodis.analysis import fit_ood_decoders
+
+    result = fit_ood_decoders(states, latents, folds=folds, rng=rng)
+    ridge = fit_ood_decoders(states, latents, folds=folds, method="ridge_cv", rng=rng)
+    solver = ["r2_paper", "r2", "mse", "weights", "bias", "angle", "alpha"]
+    for name in solver + [f"id_{name}" for name in solver]:
+        result[f"ridge_{name}"] = ridge[name].reset_coords(drop=True)
+    result["ridge_r2_paper"].attrs["long_name"] = GENERALIZE_DECODERS["ridge_"]
+    decoders = {"": "least squares, held-out test", "ridge_": GENERALIZE_DECODERS["ridge_"]}
+    if authors:
+        slip = fit_ood_decoders(states, latents, folds=folds, evaluation="authors_default", rng=rng)
+        for name in ("r2_paper", "r2", "mse", "weights", "bias", "angle", "n_train", "n_test", "test_in_heldout",
+                     "trial_role", "test_region", "test_is_heldout"):
+            result[f"authors_{name}"] = slip[name].reset_coords(drop=True)
+        result["authors_r2_paper"].attrs["long_name"] = GENERALIZE_DECODERS["authors_"]
+        result.attrs["authors_evaluation_note"] = slip.attrs["evaluation_note"]
+        decoders["authors_"] = GENERALIZE_DECODERS["authors_"]
+    result.attrs["decoders"] = json.dumps(decoders)
+    result.attrs["ridge_grid_relative"] = ridge.attrs["ridge_grid_relative"]
+    return result
+
+
 @command("generalize", "out-of-distribution decoder generalization of a trained network "
-         "(held-out quadrants), written to netCDF", _generalize_arguments)
+         "(held-out quadrants; least squares, ridge and optionally the authors' evaluation), written to netCDF",
+         _generalize_arguments)
 def _generalize(args: argparse.Namespace) -> int:
+    """One simulation (``regression_states``) scored by every decoder.
+
+    ``generalization.nc`` holds the :func:`~neurodis.analysis.fit_ood_decoders` result
+    of least squares (``r2_paper``, ``weights``, ``trial_role``, ...), the same
+    solver-dependent variables of ridge prefixed ``ridge_`` and, with
+    ``--authors-default``, the evaluation-dependent ones prefixed ``authors_``; attrs
+    ``decoders`` (prefix -> decoder), the run's model/task/encoder, the decoded step and
+    ``sigma``, ``n_steps``, ``free_rt`` for the r² ceiling.
+    """
+    import json
     from pathlib import Path
 
-    from neurodis.analysis import ood_generalization, r2_ceiling
+    import numpy as np
+
+    from neurodis.analysis import regression_states
     from neurodis.trials import save_dataset
 
     run = _load_single_run(args.run)
@@ -261,23 +311,42 @@ def _generalize(args: argparse.Namespace) -> int:
         time = int(args.time)
     else:
         raise SystemExit(f"--time must be 'decision', 'all' or a step index; got {args.time!r}")
-    options = {"folds": args.folds, "n_trials": args.n_trials, "n_test": max(args.n_trials // 2, 1),
-               "time": time, "rng": args.seed}
-    result = ood_generalization(run.model, run.task, run.encoder, **options)
-    if args.authors_default:
-        authors = ood_generalization(run.model, run.task, run.encoder, evaluation="authors_default", **options)
-        result["authors_r2_paper"] = authors["r2_paper"].variable
+    if args.authors_default and args.folds != "quadrant":
+        raise SystemExit(f"--authors-default needs --folds quadrant (the published run's folds); got {args.folds!r}")
+    simulation_rng, fit_rng = np.random.SeedSequence(args.seed).spawn(2)
+    states, latents = regression_states(run.model, run.task, run.encoder, n_trials=args.n_trials, time=time,
+                                        rng=simulation_rng)
+    result = _score_decoders(states, latents, folds=args.folds, authors=args.authors_default, rng=fit_rng)
+    timing = run.task.timing
+    result.attrs.update(
+        seed=args.seed, run=str(Path(args.run).resolve()), n_trials=args.n_trials,
+        model=json.dumps({"arch": run.model.arch, **run.model.config}, sort_keys=True),
+        task=json.dumps(run.task.config(), sort_keys=True),
+        encoder=json.dumps(run.encoder.config(), sort_keys=True) if run.encoder is not None else "",
+        decoded_step=timing.decision_index if time == "decision" else time,
+        sigma=run.task.sigma, n_steps=timing.steps("stimulus"), free_rt=int(getattr(run.task, "free_rt", False)),
+    )
     path = save_dataset(result, Path(args.out) if args.out else Path(args.run) / "generalization.nc")
-    last = {"time": -1} if "time" in result.dims else {}
-    table = result.isel(last) if last else result
-    print(f"{'held out':<10}{'r2_paper':>10}{'r2':>8}{'angle':>8}" + (f"{'authors':>10}" if args.authors_default else ""))
+    _print_generalization(result, path)
+    return 0
+
+
+def _print_generalization(result, path) -> None:
+    """A table of r2_paper per fold for every decoder (the last step when time-resolved)."""
+    from neurodis.analysis import r2_ceiling
+
+    table = result.isel(time=-1) if "time" in result.dims else result
+    authors = "authors_r2_paper" in table
+    print(f"{'held out':<10}{'lstsq':>8}{'ridge':>8}" + (f"{'authors':>9}" if authors else "")
+          + f"{'r2':>8}{'angle':>8}{'ridge α':>10}")
     for i, fold in enumerate(table["heldout"].values):
         row = table.isel(fold=i)
-        extra = f"{float(row['authors_r2_paper']):>10.3f}" if args.authors_default else ""
-        print(f"{fold:<10}{float(row['r2_paper']):>10.3f}{float(row['r2']):>8.3f}{float(row['angle']):>8.1f}{extra}")
+        extra = f"{float(row['authors_r2_paper']):>9.3f}" if authors else ""
+        print(f"{fold:<10}{float(row['r2_paper']):>8.3f}{float(row['ridge_r2_paper']):>8.3f}{extra}"
+              f"{float(row['r2']):>8.3f}{float(row['angle']):>8.1f}{float(row['ridge_alpha']):>10.2g}")
     ceiling = r2_ceiling(result.attrs["sigma"], int(result.attrs["n_steps"]), free_rt=bool(result.attrs["free_rt"]))
-    print(f"in distribution: r2_paper {float(table['id_r2_paper']):.3f}; ceiling {ceiling:.3f}; wrote {path}")
-    return 0
+    print(f"r2_paper (1 - MSE/(1/12)); in distribution: lstsq {float(table['id_r2_paper']):.3f}, "
+          f"ridge {float(table['ridge_id_r2_paper']):.3f}; ceiling {ceiling:.3f}; wrote {path}")
 
 
 def _dynamics_arguments(parser: argparse.ArgumentParser, *, fixed_points: bool) -> None:

@@ -97,6 +97,9 @@ def fit_ridge_cv(
                          f"its penalty by leaving one out; got {labels.size}")
     xc_bxnxu = x_bxnxu - x_bxnxu.mean(axis=1, keepdims=True)
     scale_b = np.einsum("bnu,bnu->b", xc_bxnxu, xc_bxnxu) / x_bxnxu.shape[2]
+    # constant states (e.g. steps before the stimulus) have no scale: any positive
+    # penalty then gives the same zero weights, a zero one would divide 0 by 0
+    scale_b = np.where(scale_b > 0, scale_b, 1.0)
     alpha_bxa = scale_b[:, None] * np.asarray(grid)[None, :]
     sse_bxa = np.zeros_like(alpha_bxa)
     for label in labels:

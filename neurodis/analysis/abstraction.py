@@ -317,7 +317,7 @@ def ccgp(
     *,
     conditions: Labels | Mapping[str, Labels] | None = None,
     n_held_out: int = 1,
-    splits: str = "all",
+    splits: str = "matched",
     max_splits: int = 100,
     max_dichotomies: int = 100,
     classifier: str = "svm",
@@ -349,16 +349,20 @@ def ccgp(
         else the combinations of the dichotomies (e.g. the four quadrants).
     n_held_out : int
         Conditions held out per side (1 in the paper).
-    splits : {"all", "matched"}
-        ``"all"`` (the paper): every choice of held-out conditions. ``"matched"``: only
-        choices whose held-out conditions pair up across the sides with equal values
-        of every other dichotomy, i.e. train on some levels of the other variables and
-        test on the rest. Use ``"matched"`` for a 2 x 2 design such as the quadrant
-        dichotomies ``x0>0``, ``x1>0``: there ``"all"`` also trains on diagonal pairs of
-        quadrants, which differ in both variables, and even a perfectly factorised
-        square then scores 1 on the dichotomy with the larger coding vector and 0.5 on
-        the other. With three or more binary variables both choices reach 1 on a
-        factorised geometry.
+    splits : {"matched", "all"}
+        ``"matched"`` (default): only choices whose held-out conditions pair up across
+        the sides with equal values of every other given dichotomy, i.e. train on some
+        levels of the other variables and test on the rest. ``"all"`` (the paper's
+        procedure): every choice of held-out conditions. They differ on a 2 x 2 design
+        such as the quadrant dichotomies ``x0>0``, ``x1>0`` of :func:`sign_dichotomies`:
+        ``"all"`` also trains on diagonal pairs of quadrants, which differ in both
+        variables, so even a perfectly factorised square scores 1 on the dichotomy with
+        the larger coding vector and 0.5 on the other, while ``"matched"`` gives 1 for
+        both. With three or more binary variables both reach 1 on a factorised
+        geometry. Matching needs named variables: with the default ``dichotomies``
+        (every balanced dichotomy) nothing is matched on and every choice is used
+        (the ``config`` attr then records ``"splits": "all"``); a dichotomy with no matched choice
+        (e.g. the XOR of two given dichotomies) raises ``ValueError``.
     max_splits, max_dichotomies : int
         Caps on the splits per dichotomy and on the default dichotomies.
     classifier : {"svm", "logistic"}
@@ -396,13 +400,15 @@ def ccgp(
     >>> states = xr.DataArray(x @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(size=(80, 5)),
     ...                       dims=("trial", "unit"))
     >>> labels = {"a": x[:, 0] > 0, "b": x[:, 1] > 0}
-    >>> ccgp(states, labels, splits="matched", n_null=0, rng=0)["ccgp"].values
+    >>> ccgp(states, labels, n_null=0, rng=0)["ccgp"].values
     array([1., 1.])
     """
     _check_classifier(classifier, C)
     _check_counts(n_null, max_dichotomies)
     n_held_out = check_int("n_held_out", n_held_out, minimum=1)
-    check_in("splits", splits, ("all", "matched"))
+    check_in("splits", splits, ("matched", "all"))
+    if dichotomies is None:  # no variables named to match the held-out conditions on
+        splits = "all"
     max_splits = check_int("max_splits", max_splits, minimum=1)
     check_in("null", null, ("geometric", "shuffle"))
     generator = check_rng(rng)

@@ -21,6 +21,11 @@ from neurodis.plotting._common import figure_axes
 __all__ = ["plot_decoder_angle_vs_tasks", "plot_r2_vs_tasks"]
 
 N_TASKS = "n_tasks"
+#: Further decoders drawn by plot_r2_vs_tasks: variable prefix, legend label, style.
+_DECODERS = (
+    ("ridge_", "ridge, out of distribution", {"color": "C1", "linestyle": "--"}),
+    ("authors_", "authors' evaluation", {"color": "C3", "linestyle": ":"}),
+)
 
 
 def _summary(results: xr.Dataset, variable: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -65,6 +70,7 @@ def plot_r2_vs_tasks(
     n_steps: int | None = None,
     free_rt: bool | None = None,
     reference: bool = True,
+    decoders: bool = True,
     ax: Any = None,
 ) -> Any:
     """Out-of-distribution r² (median, IQR) versus the number of tasks, with the ceiling.
@@ -87,6 +93,11 @@ def plot_r2_vs_tasks(
         else False.
     reference : bool
         Also draw the in-distribution reference ``id_<variable>`` when present.
+    decoders : bool
+        Also draw, when present, ``ridge_<variable>`` (ridge decoders whose penalty was
+        chosen on the training quadrants) and ``authors_<variable>`` (least squares
+        under the authors' default evaluation, where folds Q2 and Q4 were tested on
+        Q1/Q3 trials), as written by ``neurodis generalize`` and the sweeps.
     ax : matplotlib Axes, optional
 
     Returns
@@ -113,6 +124,9 @@ def plot_r2_vs_tasks(
     n_tasks, median, q25, q75 = _summary(results, variable)
     ax = figure_axes(ax, figsize=(3.2, 2.6))[1]
     _series(ax, n_tasks, median, q25, q75, label="out of distribution", color="C0")
+    for prefix, label, style in _DECODERS if decoders else ():
+        if f"{prefix}{variable}" in results:
+            _series(ax, n_tasks, *_summary(results, f"{prefix}{variable}")[1:], label=label, **style)
     if reference and f"id_{variable}" in results:
         _, id_median, id_q25, id_q75 = _summary(results, f"id_{variable}")
         _series(ax, n_tasks, id_median, id_q25, id_q75, label="in distribution", color="C7")

@@ -1,20 +1,24 @@
-"""The sweep job of ``reproduce``: train a group of networks, then measure each one.
+"""The sweep jobs of ``reproduce``: train a group of networks, then measure each one.
 
 A group is the runs of one ensemble (see :func:`~neurodis.sweeps.presets.ensemble_key`):
 CTRNNs are trained at once as a batched ensemble that checkpoints into the store (so a killed job
 resumes), other architectures one after the other. Each trained network is saved into
-its run folder (weights, encoder) and measured: out-of-distribution decoder
+its run folder (weights, encoder) and measured. :func:`run_group` does the training and
+saving for every kind of job; a job differs only in its measurement. The job of this
+module, :func:`train_and_generalize`, measures out-of-distribution decoder
 generalization on truly held-out quadrants, the same under the authors' default
 evaluation for comparison, the in-distribution reference, decoder angles and the final
-training accuracy relative to the ideal observer.
+training accuracy relative to the ideal observer (the other jobs are in
+:mod:`neurodis.sweeps.studies`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +27,49 @@ import xarray as xr
 
 from neurodis.sweeps.runner import Report
 
-__all__ = ["build_task", "measure_network", "train_and_generalize"]
+__all__ = ["TrainedNetwork", "build_task", "measure_network", "run_group", "train_and_generalize"]
 
 #: Training-history variables whose final value is kept in the run's result.
 _FINAL_HISTORY = ("loss", "accuracy", "relative_accuracy")
 
+#: Run-config keys passed to a task that has a field of that name.
+_TASK_KEYS = ("n_tasks", "n_dims", "sigma", "noise", "latent_correlation", "loss_mask")
+
 
 def build_task(config: Mapping[str, Any]):
-    """The classification task of a run config."""
-    from neurodis.tasks import Timing, make_task
+    """The task of a run config: its ``task`` built from the run keys it has fields for.
 
-    return make_task(
-        config["task"], n_tasks=config["n_tasks"], n_dims=config["n_dims"], sigma=config["sigma"],
-        noise=config["noise"], latent_correlation=config["latent_correlation"], loss_mask=config["loss_mask"],
-        timing=Timing(dt=config["dt"]),
-    )
+    The task's own default timing is kept, with the run's ``dt``. A run key the task
+    has no field for must keep its default value (it would otherwise be ignored).
+
+    Raises
+    ------
+    ValueError
+        If a run key the task does not take differs from its default.
+
+    Examples
+    --------
+    >>> from neurodis.sweeps.presets import RUN_DEFAULTS
+    >>> task = build_task({**RUN_DEFAULTS, "task": "accumulation", "n_tasks": 6})
+    >>> task.name, task.n_tasks, task.timing.n_steps
+    ('accumulation', 6, 20)
+    """
+    from neurodis.sweeps.presets import RUN_DEFAULTS
+    from neurodis.tasks import make_task
+
+    default = make_task(config["task"])
+    fields = {f.name for f in dataclasses.fields(default)}
+    params = {key: config[key] for key in _TASK_KEYS if key in fields}
+    ignored = {k: config[k] for k in _TASK_KEYS if k not in fields and config[k] != RUN_DEFAULTS[k]}
+    if ignored:
+        defaults = {k: RUN_DEFAULTS[k] for k in ignored}
+        raise ValueError(
+            f"run keys {sorted(ignored)} do not apply to task {config['task']!r} and must keep their "
+            f"defaults {defaults}; got {ignored}"
+        )
+    if "timing" in fields:
+        params["timing"] = replace(default.timing, dt=config["dt"])
+    return make_task(config["task"], **params)
 
 
 def _train_config(config: Mapping[str, Any]):
@@ -81,13 +113,47 @@ def measure_network(model, task, encoder, *, n_trials: int, seed: int) -> xr.Dat
     return result
 
 
+@dataclass(frozen=True)
+class TrainedNetwork:
+    """One trained, saved network of a group, as a measurement receives it.
+
+    Attributes
+    ----------
+    config : dict
+        The run config.
+    run_dir : pathlib.Path
+        The run folder (holding ``model/`` and ``encoder.json``).
+    task : Task
+        The trained task (:func:`build_task`).
+    encoder : Encoder or None
+        The network's frozen input encoder.
+    model : torch.nn.Module
+        The trained network.
+    """
+
+    config: dict[str, Any]
+    run_dir: Path
+    task: Any
+    encoder: Any
+    model: Any
+
+
+#: A measurement: one trained network in, its result Dataset out.
+Measure = Callable[[TrainedNetwork], xr.Dataset]
+
+
 def _ensemble_dir(run_dirs: list[str]) -> Path:
     digest = hashlib.sha256("\n".join(sorted(Path(d).name for d in run_dirs)).encode()).hexdigest()[:16]
     return Path(run_dirs[0]).parent.parent / "ensembles" / digest
 
 
-def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
-    """Train the networks of one group and measure each (a :func:`run_sweep` job).
+def run_group(
+    configs: list[dict[str, Any]], run_dirs: list[str], report: Report, measure: Measure
+) -> list[xr.Dataset]:
+    """Train the networks of one group, save each into its run folder and measure it.
+
+    The shared body of every :func:`~neurodis.sweeps.runner.run_sweep` job of
+    ``reproduce``; runs single-threaded (one worker process per core).
 
     Parameters
     ----------
@@ -99,12 +165,15 @@ def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], rep
         Their run folders; each receives ``model/`` and ``encoder.json``.
     report : callable
         Receives progress messages (``batch``, ``loss``).
+    measure : callable
+        Module-level ``measure(TrainedNetwork) -> Dataset``.
 
     Returns
     -------
     list of xarray.Dataset
-        One result per run (see :func:`measure_network`), with the final training
-        loss, accuracy and accuracy relative to the ideal observer, and the training time.
+        One result per run: the measurement, with the final training ``final_loss``,
+        ``final_accuracy`` and ``final_relative_accuracy`` (to the ideal observer) and
+        ``train_seconds``.
     """
     import torch
     from threadpoolctl import threadpool_limits
@@ -112,10 +181,25 @@ def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], rep
     # one worker process per core: a second BLAS or torch thread only oversubscribes
     torch.set_num_threads(1)
     with threadpool_limits(limits=1):
-        return _train_and_measure(configs, run_dirs, report)
+        return _train_and_measure(configs, run_dirs, report, measure)
 
 
-def _train_and_measure(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
+def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
+    """Train the networks of one group and measure their OOD generalization (a job).
+
+    :func:`run_group` with :func:`measure_network` on ``eval_trials`` trials.
+    """
+    return run_group(configs, run_dirs, report, _generalization)
+
+
+def _generalization(network: TrainedNetwork) -> xr.Dataset:
+    return measure_network(network.model, network.task, network.encoder, n_trials=network.config["eval_trials"],
+                           seed=network.config["seed"])
+
+
+def _train_and_measure(
+    configs: list[dict[str, Any]], run_dirs: list[str], report: Report, measure: Measure
+) -> list[xr.Dataset]:
     from neurodis.models import save_model
     from neurodis.sweeps.presets import network_spec
     from neurodis.training import default_encoder, make_network, train, train_ensemble
@@ -152,7 +236,7 @@ def _train_and_measure(configs: list[dict[str, Any]], run_dirs: list[str], repor
         save_model(model, Path(run_dir) / "model")
         if encoder is not None:
             encoder.save(Path(run_dir) / "encoder.json")
-        result = measure_network(model, task, encoder, n_trials=run_config["eval_trials"], seed=run_config["seed"])
+        result = measure(TrainedNetwork(dict(run_config), Path(run_dir), task, encoder, model))
         for name in _FINAL_HISTORY:
             result[f"final_{name}"] = ((), float(history[name].values[-1]))
         result["train_seconds"] = ((), seconds)

@@ -17,7 +17,11 @@ from typing import Any
 from neurodis._validation import check_in
 from neurodis.sweeps.grid import expand_grid
 
-__all__ = ["NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset", "network_spec"]
+__all__ = ["JOBS", "NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset", "network_spec"]
+
+#: The kinds of job a preset may run (each with its own measurement, table and figures;
+#: see :data:`neurodis.sweeps.reproduce.JOB_KINDS`).
+JOBS = ("generalization", "free_rt", "attractor")
 
 #: The networks of the ``network`` key: (registered arch, constructor options).
 NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -27,6 +31,9 @@ NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
     "gru": ("gru", {}),
     "transformer": ("transformer", {}),
 }
+
+#: Version of the run-config schema below; a store of runs with another schema is refused.
+CONFIG_SCHEMA = 2
 
 #: Every key a run config may hold, with the paper's values (SCIENCE.md §1-5).
 RUN_DEFAULTS: dict[str, Any] = {
@@ -106,6 +113,11 @@ class Preset:
         2e4 batches, the others for 1e5), unless ``n_batches`` is overridden.
     variants : dict of str to dict
         Named sets of run-config values for the ``variant`` key of ``grid``.
+    job : str
+        What is measured on every trained network, one of :data:`JOBS`:
+        ``"generalization"`` (OOD decoding at the decision step), ``"free_rt"`` (OOD
+        decoding against trial duration) or ``"attractor"`` (fixed points, spectra and
+        geometry).
     """
 
     name: str
@@ -114,8 +126,10 @@ class Preset:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     network_batches: dict[str, int] = field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    job: str = "generalization"
 
     def __post_init__(self) -> None:
+        check_in(f"preset {self.name!r} job", self.job, JOBS)
         keys = set(self.base) | set(self.grid)
         for values in self.variants.values():
             keys |= set(values)
@@ -228,6 +242,21 @@ PRESETS: dict[str, Preset] = {
             description="latent correlation rho = 0..0.99 (Gaussian copula), N = 24",
             base={"n_batches": 30_000},
             grid={"latent_correlation": [0.0, 0.5, 0.9, 0.99], "seed": [0, 1, 2]},
+        ),
+        Preset(
+            name="free-rt",
+            description="free reaction time: OOD r2 against trial duration T for bounded-accumulator "
+                        "(free RT) and classification (fixed RT) CTRNNs, N = 24, with the ceiling 1 - 0.48/(T+1)",
+            base={"n_batches": 30_000},
+            grid={"task": ["accumulation", "classification"], "seed": [0, 1, 2]},
+            job="free_rt",
+        ),
+        Preset(
+            name="attractor",
+            description="fixed points, spectra and geometry of CTRNNs trained on N = 24 versus N = 2 tasks",
+            base={"n_batches": 30_000, "eval_trials": 512},
+            grid={"n_tasks": [2, 24], "seed": [0, 1, 2]},
+            job="attractor",
         ),
     )
 }

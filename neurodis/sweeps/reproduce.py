@@ -6,7 +6,8 @@ The results folder is self-describing::
     OUT/store/           the run store (one folder per run: config, weights, result)
     OUT/results.nc       all runs' results along the preset's dims
     OUT/table.csv        the printed summary table
-    OUT/figures/*.png    r² and decoder angle versus the number of tasks (and others)
+    OUT/figures/*.png    the figures of the preset's job kind (e.g. r² and decoder angle
+                         versus the number of tasks)
 
 Re-running the same command skips finished runs and resumes interrupted ones.
 """
@@ -15,90 +16,85 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
+from neurodis._validation import check_in
 from neurodis.sweeps.jobs import train_and_generalize
-from neurodis.sweeps.presets import ensemble_key, get_preset
+from neurodis.sweeps.presets import CONFIG_SCHEMA, ensemble_key, get_preset
 from neurodis.sweeps.runner import run_sweep
 from neurodis.sweeps.store import RunStore, write_json
+from neurodis.sweeps.studies import train_and_find_attractors, train_and_time
+from neurodis.sweeps.summaries import (
+    attractor_figures,
+    attractor_table,
+    free_rt_figures,
+    free_rt_table,
+    generalization_figures,
+    generalization_table,
+)
 from neurodis.trials import save_dataset
 
-__all__ = ["reproduce", "summary_table"]
+__all__ = ["JOB_KINDS", "JobKind", "reproduce", "summary_table"]
 
-#: Summary columns: (result variable, statistic) -> column name.
-_COLUMNS = {
-    ("r2_paper", "median"): "ood_r2",
-    ("r2_paper", "q25"): "ood_r2_q25",
-    ("r2_paper", "q75"): "ood_r2_q75",
-    ("ridge_r2_paper", "median"): "ood_r2_ridge",
-    ("authors_r2_paper", "median"): "authors_eval_r2",
-    ("id_r2_paper", "median"): "id_r2",
-    ("angle", "median"): "angle_deg",
-    ("final_relative_accuracy", "mean"): "acc_vs_ideal",
+@dataclass(frozen=True)
+class JobKind:
+    """What a preset's ``job`` runs: the sweep job, its summary table and its figures.
+
+    Attributes
+    ----------
+    job : callable
+        Module-level ``job(configs, run_dirs, report) -> [Dataset]`` (see
+        :func:`~neurodis.sweeps.runner.run_sweep`).
+    table : callable
+        ``table(results) -> pandas.DataFrame`` over the collected results.
+    figures : callable
+        ``figures(results, folder) -> [paths]`` writing PNGs into ``folder``.
+    """
+
+    job: Callable[..., list[xr.Dataset]]
+    table: Callable[[xr.Dataset], Any]
+    figures: Callable[[xr.Dataset, Path], list[Path]]
+
+
+#: The job kinds of :data:`neurodis.sweeps.presets.JOBS`.
+JOB_KINDS: dict[str, JobKind] = {
+    "generalization": JobKind(train_and_generalize, generalization_table, generalization_figures),
+    "free_rt": JobKind(train_and_time, free_rt_table, free_rt_figures),
+    "attractor": JobKind(train_and_find_attractors, attractor_table, attractor_figures),
 }
 
 
-def summary_table(results: xr.Dataset):
-    """One row per swept condition: OOD r² (median, IQR over seeds × folds) and friends.
+def summary_table(results: xr.Dataset, job: str | None = None):
+    """The summary table of collected results, one row per swept condition.
 
     Parameters
     ----------
     results : xarray.Dataset
-        Collected results with a ``seed`` dim and a ``fold`` dim.
+        Collected results (``OUT/results.nc``).
+    job : str, optional
+        The job kind (:data:`JOB_KINDS`) that produced them; default
+        ``results.attrs["job"]``, or ``"generalization"`` when absent.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by the swept dims other than ``seed``; columns ``ood_r2``,
-        ``ood_r2_q25``, ``ood_r2_q75`` (least-squares decoders), ``ood_r2_ridge``
-        (ridge decoders, penalty chosen on the training quadrants), ``authors_eval_r2``, ``id_r2``, ``angle_deg``,
-        ``acc_vs_ideal`` and ``ceiling`` (the r² ceiling of the run's noise).
+        See :func:`~neurodis.sweeps.summaries.generalization_table`,
+        :func:`~neurodis.sweeps.summaries.free_rt_table` and
+        :func:`~neurodis.sweeps.summaries.attractor_table`.
+
+    Raises
+    ------
+    ValueError
+        If ``job`` is not a known job kind.
     """
-    from neurodis.analysis import r2_ceiling
-
-    reduce_dims = [d for d in ("seed", "fold") if d in results.dims]
-    columns = {}
-    for (name, stat), column in _COLUMNS.items():
-        values = results[name]
-        dims = [d for d in reduce_dims if d in values.dims]
-        if stat == "mean":
-            columns[column] = values.mean(dims)
-        else:
-            q = {"median": 0.5, "q25": 0.25, "q75": 0.75}[stat]
-            columns[column] = values.quantile(q, dim=dims).drop_vars("quantile")
-    table = xr.Dataset(columns)
-    sigma = results["sigma"] if "sigma" in results.coords else results.attrs["sigma"]
-    table["ceiling"] = xr.apply_ufunc(
-        np.vectorize(lambda s: r2_ceiling(float(s), int(results.attrs["n_steps"]))), sigma
-    )
-    frame = table.to_dataframe()
-    return frame[[c for c in (*_COLUMNS.values(), "ceiling") if c in frame.columns]]
-
-
-def _figures(results: xr.Dataset, folder: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
-
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    if "n_tasks" in results.dims:
-        for name, plot in (("r2_vs_tasks", plot_r2_vs_tasks), ("angle_vs_tasks", plot_decoder_angle_vs_tasks)):
-            extra = [d for d in results.dims if d not in ("n_tasks", "seed", "fold")]
-            subset = results.isel({d: 0 for d in extra}) if extra else results
-            figure = plot(subset)
-            paths.append(folder / f"{name}.png")
-            figure.savefig(paths[-1], dpi=120, bbox_inches="tight")
-            plt.close(figure)
-    return paths
+    job = results.attrs.get("job", "generalization") if job is None else job
+    check_in("job", job, sorted(JOB_KINDS))
+    return JOB_KINDS[job].table(results)
 
 
 def reproduce(
@@ -149,19 +145,19 @@ def reproduce(
     select = {key: list(values) for key, values in (select or {}).items()}
     configs = chosen.configs(select=select, **overrides)
     folder = Path(out) if out is not None else Path("neurodis-results") / chosen.name
-    store = RunStore(folder / "store")
+    store = RunStore(folder / "store", schema=CONFIG_SCHEMA)
     with open(os.devnull, "w") as sink:
         versions = show_versions(file=sink)
     write_json(folder / "reproduce.json", {
-        "preset": chosen.name, "description": chosen.description, "overrides": overrides,
+        "preset": chosen.name, "description": chosen.description, "job": chosen.job, "overrides": overrides,
         "select": select, "dims": chosen.dims, "configs": configs, "versions": versions, "command": sys.argv,
     })
-    run_sweep(configs, train_and_generalize, store, group_by=ensemble_key, scheduler=scheduler,
+    kind = JOB_KINDS[chosen.job]
+    run_sweep(configs, kind.job, store, group_by=ensemble_key, scheduler=scheduler,
               n_workers=n_workers, progress=progress)
     results = store.collect(configs, dims=chosen.dims)
-    results.attrs.update({"preset": chosen.name, "description": chosen.description})
+    results.attrs.update({"preset": chosen.name, "description": chosen.description, "job": chosen.job})
     save_dataset(results, folder / "results.nc")
-    table = summary_table(results)
-    table.to_csv(folder / "table.csv", float_format="%.4f")
-    _figures(results, folder / "figures")
+    kind.table(results).to_csv(folder / "table.csv", float_format="%.4f")
+    kind.figures(results, folder / "figures")
     return results

@@ -6,6 +6,7 @@ labels on conditions at random positions, or the XOR dichotomy of a square.
 """
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -38,6 +39,10 @@ def _labels(corners_kxd, cond):
     return {f"v{i}": corners_kxd[cond, i] > 0 for i in range(corners_kxd.shape[1])}
 
 
+def _splits(result):
+    return json.loads(result.attrs["config"])["splits"]
+
+
 def _centroid_states(centres_kxn):
     """Condition-averaged states, one sample per condition (like a recording)."""
     k = len(centres_kxn)
@@ -50,8 +55,12 @@ def test_factorised_cube_generalizes_and_is_parallel(rng):
     states, cond = _trials(rng, corners @ _embedding(rng, 3), 10, noise=0.2)
     labels = _labels(corners, cond)
     score = ccgp(states, labels, n_null=0, rng=rng)
-    assert set(score["n_splits"].values) == {16}  # 4 x 4 ways to hold out one condition per side
+    # default "matched": the held-out pair shares the other two variables (4 choices)
+    assert set(score["n_splits"].values) == {4} and _splits(score) == "matched"
     assert np.all(score["ccgp"].values > 0.95)
+    paper = ccgp(states, labels, splits="all", n_null=0, rng=rng)
+    assert set(paper["n_splits"].values) == {16}  # 4 x 4 ways to hold out one condition per side
+    assert np.all(paper["ccgp"].values > 0.95)  # with three variables "all" also reaches 1
     parallel = parallelism_score(states, labels, n_null=0, rng=rng)
     assert set(parallel["n_pairings"].values) == {24}  # 4! pairings
     # coding vectors v + e with |v| = 2 and centroid-difference noise e of variance
@@ -82,19 +91,33 @@ def test_noise_free_factorised_parallelism_is_exactly_one(rng):
     np.testing.assert_allclose(result["parallelism"].values, 1.0, rtol=0, atol=1e-12)
 
 
-def test_square_all_splits_closed_form(rng):
-    """With one held-out quadrant per side, the paper's averaging also trains on diagonal
-    pairs: training (+,+) vs (-,-) gives the axis w0 + w1, on which the held-out (+,-)
-    lies at |w0|² - |w1|². With |w0| = 2|w1| the x0 dichotomy is right on every split
-    (CCGP 1) and the x1 dichotomy wrong on both diagonal splits (CCGP 0.5)."""
+def test_square_matched_default_and_all_splits_closed_form(rng):
+    """A factorised square. The default ("matched") holds out one quadrant per side with
+    the same value of the other variable (2 choices) and scores 1 on both dichotomies.
+    The paper's "all" averaging also trains on diagonal pairs: training (+,+) vs (-,-)
+    gives the axis w0 + w1, on which the held-out (+,-) lies at |w0|² - |w1|². With
+    |w0| = 2|w1| the x0 dichotomy is right on every split (CCGP 1) and the x1 dichotomy
+    wrong on both diagonal splits (CCGP 0.5)."""
     corners = _corners(2)
     w = _embedding(rng, 2) * np.array([[2.0], [1.0]])
     states, cond = _trials(rng, corners @ w, 20, noise=0.05)
-    score = ccgp(states, _labels(corners, cond), n_null=0, rng=rng)
-    np.testing.assert_allclose(score["ccgp"].values, [1.0, 0.5], atol=0.02)
-    matched = ccgp(states, _labels(corners, cond), splits="matched", n_null=0, rng=rng)
-    assert list(matched["n_splits"].values) == [2, 2]
+    matched = ccgp(states, _labels(corners, cond), n_null=0, rng=rng)
+    assert list(matched["n_splits"].values) == [2, 2] and _splits(matched) == "matched"
     np.testing.assert_allclose(matched["ccgp"].values, 1.0, atol=0.02)
+    paper = ccgp(states, _labels(corners, cond), splits="all", n_null=0, rng=rng)
+    assert list(paper["n_splits"].values) == [4, 4] and _splits(paper) == "all"
+    np.testing.assert_allclose(paper["ccgp"].values, [1.0, 0.5], atol=0.02)
+
+
+def test_default_dichotomies_have_nothing_to_match_on(rng):
+    """Without named dichotomies (every balanced dichotomy of the square, XOR included)
+    the default uses every choice of held-out conditions, as the paper does."""
+    corners = _corners(2)
+    states, cond = _trials(rng, corners @ _embedding(rng, 2), 6, noise=0.1)
+    score = ccgp(states, conditions="condition_id", n_null=0, rng=0)
+    assert score.sizes["dichotomy"] == 3 and _splits(score) == "all"
+    assert list(score["n_splits"].values) == [4, 4, 4]
+    xr.testing.assert_identical(score, ccgp(states, conditions="condition_id", splits="all", n_null=0, rng=0))
 
 
 def test_quadrant_dichotomies_of_continuous_latents(rng):
@@ -136,7 +159,7 @@ def test_random_positions_generalize_at_chance():
         rng = np.random.default_rng([20250101, seed])
         centres = rng.normal(size=(8, 50)) * np.sqrt(4 / 50)  # same scale as the unit cube edges
         states, cond = _trials(rng, centres, 4, noise=0.05)
-        scores.append(ccgp(states, _labels(corners, cond), n_null=0, rng=rng)["ccgp"].values)
+        scores.append(ccgp(states, _labels(corners, cond), splits="all", n_null=0, rng=rng)["ccgp"].values)
         parallel.append(parallelism_score(states, _labels(corners, cond), n_null=0)["parallelism"].values)
     # each dichotomy's CCGP averages 32 held-out condition predictions, so its sd is at
     # most 0.5 / sqrt(2) for fully dependent splits and the mean of 18 has sd <= 0.12

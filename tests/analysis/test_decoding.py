@@ -508,3 +508,92 @@ def test_ridge_cv_never_looks_at_the_held_out_quadrant():
     q1 = np.flatnonzero((x.values > 0).all(axis=1))
     with pytest.raises(ValueError, match=r"method='ridge_cv' needs training trials from at least 2 orthants .*; got 1"):
         fit_decoder(states.isel(trial=q1), x.isel(trial=q1), method="ridge_cv")
+
+
+# ------------------------------------------------------------------ Adam vs closed form on a trained network
+@pytest.fixture(scope="module")
+def trained_states():
+    """States of a small CTRNN trained inside the test (N = 6 tasks, 32 units, 300
+    batches). σ = 0.1 over 5 steps gives the paper's posterior variance σ²/T = 0.002
+    (σ = 0.2 over 20 steps) at a quarter of the cost; the network reaches the ideal
+    observer's in-distribution r² (≈ 0.97) but, like the paper's networks, extrapolates
+    along directions that barely vary in any three quadrants."""
+    from neurodis.analysis import regression_states
+    from neurodis.training import TrainConfig, make_network, train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        task = neurodis.make_task("classification", n_tasks=6, sigma=0.1, timing={"stimulus": 500.0})
+        encoder = Encoder(hidden=(16,), n_out=8, seed=3)
+        config = TrainConfig(n_batches=300, batch_size=16, lr=1e-2, log_every=300, checkpoint_every=300, seed=0)
+        run = train(task, make_network(task, encoder=encoder, n_units=32, seed=0), config, encoder=encoder,
+                    progress=False)
+        return regression_states(run.model, task, encoder, n_trials=2000, rng=1)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _whitened_leading_components(states: xr.DataArray, min_variance: float = 1e-2) -> xr.DataArray:
+    """Principal components of the states holding more than ``min_variance`` of the
+    leading variance, scaled to unit variance (label-free, over every quadrant): the
+    directions the states resolve. Least squares with a bias is invariant to the
+    scaling; plain gradient methods are not, and converge fast once it is done."""
+    centred = states.values - states.values.mean(axis=0)
+    variance, axes = np.linalg.eigh(centred.T @ centred / centred.shape[0])
+    keep = variance > min_variance * variance[-1]
+    return xr.DataArray(centred @ axes[:, keep] / np.sqrt(variance[keep]), dims=("trial", "unit"))
+
+
+def test_authors_adam_and_closed_form_in_distribution_on_a_trained_network(trained_states):
+    """In distribution the authors' procedure (Adam, lr 3e-3, 1000 batches of 16) sits a
+    minibatch-noise floor below the least-squares optimum: constant-rate Adam keeps
+    jittering around it, by ~lr per weight. On this small network the floor is ≈ 0.018
+    on the raw units (0.004-0.009 measured on a fully trained N = 24 CTRNN); 16× larger
+    batches bring it within 0.01, and on the whitened leading components (few weights,
+    well scaled) the authors' own settings agree within 0.01."""
+    states, latents = trained_states
+    exact = fit_ood_decoders(states, latents, id_splits=2, rng=0)
+    authors = fit_ood_decoders(states, latents, method="adam", n_batches=1000, batch_size=16, lr=3e-3,
+                               id_splits=2, rng=0)
+    quieter = fit_ood_decoders(states, latents, method="adam", n_batches=3000, batch_size=256, lr=3e-3,
+                               id_splits=2, rng=0)
+    assert float(exact["id_r2_paper"]) > 0.95  # a trained network: near the ideal observer
+    gap, quieter_gap = (float(exact["id_r2_paper"] - fit["id_r2_paper"]) for fit in (authors, quieter))
+    assert 0.0 < gap < 0.03
+    assert abs(quieter_gap) < 0.01 and quieter_gap < gap
+    components = _whitened_leading_components(states)
+    exact_pc = fit_ood_decoders(components, latents, id_splits=2, rng=0)
+    authors_pc = fit_ood_decoders(components, latents, method="adam", n_batches=1000, id_splits=2, rng=0)
+    assert float(authors_pc["id_r2_paper"]) == pytest.approx(float(exact_pc["id_r2_paper"]), abs=0.01)
+
+
+def test_adam_run_to_convergence_matches_the_closed_form_on_every_heldout_fold(trained_states):
+    """Adam and least squares solve the same problem. Where the training quadrants
+    determine the decoder (whitened leading components), Adam run to convergence
+    (2000 batches of 1024, lr 3e-3) scores every held-out quadrant within 0.01 of the
+    closed form. The held-out score is very sensitive to the weights (an error of 0.01
+    per weight moves it by ~0.03 here), which is why early-stopped Adam, and any
+    decoder on the raw units, where the training quadrants barely excite some
+    directions the held-out one uses, differ per fold far more than in distribution."""
+    states, latents = trained_states
+    components = _whitened_leading_components(states)
+    exact = fit_ood_decoders(components, latents, id_splits=2, rng=0)
+    converged = fit_ood_decoders(components, latents, method="adam", n_batches=2000, batch_size=1024, lr=3e-3,
+                                 id_splits=2, rng=0)
+    assert np.all(exact["r2_paper"] > 0.8)
+    np.testing.assert_allclose(converged["r2_paper"].values, exact["r2_paper"].values, atol=0.01)
+    assert float(converged["id_r2_paper"]) == pytest.approx(float(exact["id_r2_paper"]), abs=0.002)
+
+
+def test_ridge_cv_on_constant_states_predicts_the_training_mean(rng):
+    """Steps before the stimulus: every trial has the same state, so every decoder
+    predicts the training mean (no division by a zero penalty)."""
+    latents = _latents(rng, 400)
+    states = xr.DataArray(np.ones((400, 5)), dims=("trial", "unit"))
+    with np.errstate(all="raise"):
+        ridge = fit_ood_decoders(states, latents, method="ridge_cv", rng=0)
+    exact = fit_ood_decoders(states, latents, rng=0)
+    np.testing.assert_array_equal(ridge["weights"].values, 0.0)
+    np.testing.assert_allclose(ridge["r2_paper"].values, exact["r2_paper"].values, atol=1e-12)
+    assert np.all(np.isfinite(ridge["r2_paper"].values)) and np.all(ridge["alpha"].values > 0)

@@ -1,9 +1,13 @@
-"""The `generalize` verb writes what the library computes for a saved run."""
+"""The `generalize` verb simulates a saved run once and writes what the library
+computes from those states for every decoder."""
+
+import json
 
 import numpy as np
 import pytest
 
-from neurodis.analysis import ood_generalization
+import neurodis.analysis
+from neurodis.analysis import fit_ood_decoders, regression_states
 from neurodis.cli import main
 from neurodis.models import CTRNN
 from neurodis.tasks import make_task
@@ -20,25 +24,60 @@ def run_dir(tmp_path_factory):
     return folder
 
 
-def test_generalize_verb_matches_the_library(run_dir, capsys):
-    assert main(["generalize", str(run_dir), "--n-trials", "200", "--authors-default", "--seed", "4"]) == 0
+@pytest.fixture
+def simulations(monkeypatch):
+    """Counts the calls of regression_states made through neurodis.analysis."""
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["n_trials"])
+        return regression_states(*args, **kwargs)
+
+    monkeypatch.setattr(neurodis.analysis, "regression_states", counted)
+    return calls
+
+
+def test_generalize_verb_scores_every_decoder_from_one_simulation(run_dir, simulations, capsys):
+    assert main(["generalize", str(run_dir), "--trials", "400", "--authors-default", "--seed", "4"]) == 0
+    assert simulations == [400]  # one pool of 400 trials serves every fold and decoder
     written = load_dataset(run_dir / "generalization.nc")
     run = load_run(run_dir)
-    direct = ood_generalization(run.model, run.task, run.encoder, n_trials=200, n_test=100, rng=4)
-    np.testing.assert_array_equal(written["r2_paper"].values, direct["r2_paper"].values)
-    assert written["authors_r2_paper"].dims == ("fold",)
+    simulation_rng, fit_rng = np.random.SeedSequence(4).spawn(2)
+    states, latents = regression_states(run.model, run.task, run.encoder, n_trials=400, rng=simulation_rng)
+    for prefix, options, names in (
+        ("", {}, ("r2_paper", "r2", "weights", "id_r2_paper", "trial_role")),
+        ("ridge_", {"method": "ridge_cv"}, ("r2_paper", "r2", "weights", "alpha", "id_r2_paper")),
+        ("authors_", {"evaluation": "authors_default"}, ("r2_paper", "r2", "weights", "trial_role")),
+    ):
+        direct = fit_ood_decoders(states, latents, rng=fit_rng, **options)
+        for name in names:
+            np.testing.assert_array_equal(written[prefix + name].values, direct[name].values)
+    assert np.all(written["ridge_alpha"] > 0) and np.all(written["alpha"] == 0)
+    np.testing.assert_array_equal(written["authors_test_is_heldout"].values, [True, False, True, False])
+    np.testing.assert_array_equal(written["test_is_heldout"].values, True)
+    assert set(json.loads(written.attrs["decoders"])) == {"", "ridge_", "authors_"}
+    assert written["trial"].size == 400 and written.attrs["n_trials"] == 400 and written.attrs["seed"] == 4
     out = capsys.readouterr().out
-    assert "Q1" in out and "ceiling 0.976" in out
+    assert "lstsq" in out and "ridge" in out and "authors" in out and "ceiling 0.976" in out
+    for fold, lstsq, ridge, authors in zip(written["heldout"].values, written["r2_paper"].values,
+                                           written["ridge_r2_paper"].values, written["authors_r2_paper"].values,
+                                           strict=True):
+        assert f"{fold:<10}{lstsq:>8.3f}{ridge:>8.3f}{authors:>9.3f}" in out
 
 
-def test_generalize_verb_time_resolved(run_dir, tmp_path):
+def test_generalize_verb_time_resolved_without_authors(run_dir, simulations, tmp_path):
     path = tmp_path / "g.nc"
-    assert main(["generalize", str(run_dir), "--n-trials", "200", "--time", "all", "--out", str(path)]) == 0
-    assert load_dataset(path)["r2_paper"].dims == ("fold", "time")
+    assert main(["generalize", str(run_dir), "--n-trials", "300", "--time", "all", "--out", str(path)]) == 0
+    written = load_dataset(path)
+    assert written["r2_paper"].dims == ("fold", "time") and written["ridge_r2_paper"].dims == ("fold", "time")
+    assert "authors_r2_paper" not in written and written.attrs["decoded_step"] == "all"
+    assert simulations == [300]
 
 
-def test_generalize_verb_rejects_bad_time_and_missing_runs(run_dir, tmp_path):
+def test_generalize_verb_rejects_bad_arguments_and_missing_runs(run_dir, tmp_path):
     with pytest.raises(SystemExit, match=r"--time must be 'decision', 'all' or a step index; got 'late'"):
         main(["generalize", str(run_dir), "--time", "late"])
+    with pytest.raises(SystemExit, match=r"--authors-default needs --folds quadrant .*; got 'halfspace'"):
+        main(["generalize", str(run_dir), "--folds", "halfspace", "--authors-default"])
     with pytest.raises(SystemExit, match=r"config.json"):
         main(["generalize", str(tmp_path / "nowhere")])

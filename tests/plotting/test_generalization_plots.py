@@ -97,3 +97,26 @@ def test_plots_reject_bad_input(results):
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
         plot_decoder_angle_vs_tasks(results, ax="left")
     plt.close("all")
+
+
+def test_r2_plot_draws_the_ridge_and_authors_decoders_when_present(results, rng):
+    shape = results["r2_paper"].shape
+    more = results.assign(
+        ridge_r2_paper=(results["r2_paper"].dims, rng.uniform(0.8, 0.97, shape)),
+        authors_r2_paper=(results["r2_paper"].dims, rng.uniform(0.85, 0.97, shape)),
+    )
+    fig = plot_r2_vs_tasks(more)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["ceiling", "out of distribution", "ridge, out of distribution", "authors' evaluation",
+                      "in distribution"]
+    for index, name in ((1, "ridge_r2_paper"), (2, "authors_r2_paper")):
+        x, y = _errorbar_points(ax, index)
+        np.testing.assert_array_equal(x, N_TASKS)
+        np.testing.assert_allclose(y, more[name].median(("seed", "fold")).values)
+    np.testing.assert_allclose(_line(ax, "ceiling").get_ydata(), r2_ceiling(0.2, 20))
+    only_ridge = plot_r2_vs_tasks(more.drop_vars("authors_r2_paper"), reference=False).axes[0]
+    assert [t.get_text() for t in only_ridge.get_legend().get_texts()] == [
+        "ceiling", "out of distribution", "ridge, out of distribution"]
+    assert len(plot_r2_vs_tasks(more, decoders=False, reference=False).axes[0].containers) == 1
+    plt.close("all")

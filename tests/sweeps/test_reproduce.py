@@ -9,7 +9,7 @@ import xarray as xr
 from neurodis.cli import main
 from neurodis.sweeps import presets
 from neurodis.sweeps.jobs import build_task, measure_network
-from neurodis.sweeps.presets import PRESETS, RUN_DEFAULTS, Preset, ensemble_key, get_preset
+from neurodis.sweeps.presets import CONFIG_SCHEMA, PRESETS, RUN_DEFAULTS, Preset, ensemble_key, get_preset
 from neurodis.sweeps.reproduce import reproduce, summary_table
 from neurodis.trials import load_dataset
 
@@ -121,7 +121,7 @@ def test_stored_results_are_reproduced_by_the_saved_networks(tiny_run):
     from neurodis.tasks.encoders import Encoder
 
     out, _ = tiny_run
-    store = RunStore(out / "store")
+    store = RunStore(out / "store", schema=CONFIG_SCHEMA)
     config = TINY.configs()[3]
     folder = store.run_dir(config)
     again = measure_network(load_model(folder / "model"), build_task(config),
@@ -152,4 +152,13 @@ def test_reproduce_verb_prints_the_table(tiny, tmp_path, capsys):
     assert meta["select"] == {"n_tasks": [6]} and {c["n_tasks"] for c in meta["configs"]} == {6}
     with pytest.raises(SystemExit, match=r"--select must look like KEY=V1,V2; got 'n_tasks'"):
         main(["reproduce", "--preset", "tiny", "--select", "n_tasks", "--no-progress"])
-    assert set(PRESETS) >= {"quick", "fig3", "dims", "noise", "encoder", "correlation"}
+    assert set(PRESETS) >= {"quick", "fig3", "dims", "noise", "encoder", "correlation", "free-rt", "attractor"}
+
+
+def test_reproduce_refuses_a_store_of_an_older_config_schema(tiny, tmp_path):
+    from neurodis.sweeps import RunStore
+    from neurodis.sweeps.presets import CONFIG_SCHEMA
+
+    RunStore(tmp_path / "old" / "store", schema=CONFIG_SCHEMA - 1)
+    with pytest.raises(ValueError, match=r"holds runs of another neurodis version or config schema"):
+        reproduce("tiny", out=tmp_path / "old", scheduler="synchronous", progress=False)

@@ -1,0 +1,270 @@
+"""The summary table and figures of every job kind of ``reproduce``.
+
+Each kind has a ``*_table(results) -> DataFrame`` over the collected results (one row
+per swept condition: statistics over seeds and folds) and a ``*_figures(results,
+folder) -> [paths]`` writing PNGs. :data:`neurodis.sweeps.reproduce.JOB_KINDS` pairs
+them with their jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "attractor_figures",
+    "attractor_table",
+    "free_rt_figures",
+    "free_rt_table",
+    "generalization_figures",
+    "generalization_table",
+]
+
+#: Statistics of a column: over the reduced dims of the variable.
+_STATISTICS: dict[str, Callable[[xr.DataArray, list[str]], xr.DataArray]] = {
+    "mean": lambda values, dims: values.mean(dims),
+    "median": lambda values, dims: values.quantile(0.5, dim=dims).drop_vars("quantile"),
+    "q25": lambda values, dims: values.quantile(0.25, dim=dims).drop_vars("quantile"),
+    "q75": lambda values, dims: values.quantile(0.75, dim=dims).drop_vars("quantile"),
+}
+
+#: Generalization columns: (result variable, statistic) -> column name.
+_GENERALIZATION = {
+    ("r2_paper", "median"): "ood_r2",
+    ("r2_paper", "q25"): "ood_r2_q25",
+    ("r2_paper", "q75"): "ood_r2_q75",
+    ("ridge_r2_paper", "median"): "ood_r2_ridge",
+    ("authors_r2_paper", "median"): "authors_eval_r2",
+    ("id_r2_paper", "median"): "id_r2",
+    ("angle", "median"): "angle_deg",
+    ("final_relative_accuracy", "mean"): "acc_vs_ideal",
+}
+
+#: Free-RT columns (the ceiling is added per duration).
+_FREE_RT = {
+    ("r2_paper", "median"): "ood_r2",
+    ("r2_paper", "q25"): "ood_r2_q25",
+    ("r2_paper", "q75"): "ood_r2_q75",
+    ("ridge_r2_paper", "median"): "ood_r2_ridge",
+    ("id_r2_paper", "median"): "id_r2",
+}
+
+#: Attractor columns: medians over seeds of per-network values (selections of a variable
+#: are given as dicts).
+_ATTRACTOR: dict[str, tuple[str, dict[str, Any]]] = {
+    "n_points": ("n_points", {}),
+    "n_exact": ("n_exact", {}),
+    "n_slow": ("n_slow", {}),
+    "n_two_slow_modes": ("n_two_slow_modes", {}),
+    "amp1_q25": ("amplification_quartiles", {"leading_mode": 1, "quartile": 0.25}),
+    "amp1_median": ("amplification_quartiles", {"leading_mode": 1, "quartile": 0.5}),
+    "amp1_q75": ("amplification_quartiles", {"leading_mode": 1, "quartile": 0.75}),
+    "amp2_median": ("amplification_quartiles", {"leading_mode": 2, "quartile": 0.5}),
+    "amp3_median": ("amplification_quartiles", {"leading_mode": 3, "quartile": 0.5}),
+    "pc1": ("explained_variance_ratio", {"component": 0}),
+    "pc2": ("explained_variance_ratio", {"component": 1}),
+    "participation_ratio": ("participation_ratio", {}),
+    "sparseness": ("sparseness_median", {}),
+    "fraction_active": ("fraction_active", {}),
+}
+
+
+def _columns(results: xr.Dataset, spec: Mapping[tuple[str, str], str]) -> xr.Dataset:
+    """Every (variable, statistic) of ``spec`` over the ``seed`` and ``fold`` dims."""
+    columns = {}
+    for (name, stat), column in spec.items():
+        values = results[name]
+        dims = [d for d in ("seed", "fold") if d in values.dims]
+        columns[column] = _STATISTICS[stat](values, dims)
+    return xr.Dataset(columns)
+
+
+def generalization_table(results: xr.Dataset):
+    """One row per swept condition: OOD r² (median, IQR over seeds × folds) and friends.
+
+    Parameters
+    ----------
+    results : xarray.Dataset
+        Collected results of the generalization job, with ``seed`` and ``fold`` dims.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the swept dims other than ``seed``; columns ``ood_r2``,
+        ``ood_r2_q25``, ``ood_r2_q75`` (least-squares decoders), ``ood_r2_ridge``
+        (ridge decoders, penalty chosen on the training quadrants), ``authors_eval_r2``,
+        ``id_r2``, ``angle_deg``, ``acc_vs_ideal`` and ``ceiling`` (the r² ceiling of
+        the run's noise).
+    """
+    from neurodis.analysis import r2_ceiling
+
+    table = _columns(results, _GENERALIZATION)
+    sigma = results["sigma"] if "sigma" in results.coords else results.attrs["sigma"]
+    table["ceiling"] = xr.apply_ufunc(
+        np.vectorize(lambda s: r2_ceiling(float(s), int(results.attrs["n_steps"]))), sigma
+    )
+    frame = table.to_dataframe()
+    return frame[[c for c in (*_GENERALIZATION.values(), "ceiling") if c in frame.columns]]
+
+
+def free_rt_table(results: xr.Dataset):
+    """One row per swept condition and trial duration: OOD r² against its ceiling.
+
+    Parameters
+    ----------
+    results : xarray.Dataset
+        Collected results of the free-RT job (:func:`~neurodis.sweeps.studies.measure_free_rt`),
+        with ``seed``, ``fold`` and ``duration`` dims.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the swept dims other than ``seed``, then ``duration`` (T); columns
+        ``ood_r2``, ``ood_r2_q25``, ``ood_r2_q75`` (least squares, over seeds × folds),
+        ``ood_r2_ridge`` (median), ``id_r2`` (median over seeds) and ``ceiling``
+        (``1 - σ²/((T + 1) Var x)``).
+    """
+    from neurodis.analysis import r2_ceiling
+
+    table = _columns(results, _FREE_RT)
+    sigma = results["sigma"] if "sigma" in results.coords else xr.DataArray(results.attrs["sigma"])
+    table["ceiling"] = xr.apply_ufunc(
+        np.vectorize(lambda s, t: r2_ceiling(float(s), int(t), free_rt=True)), sigma, results["duration"]
+    )
+    frame = table.drop_vars("n_samples", errors="ignore").to_dataframe()
+    if frame.index.nlevels > 1:
+        frame = frame.reorder_levels([*(n for n in frame.index.names if n != "duration"), "duration"])
+    return frame[[*_FREE_RT.values(), "ceiling"]].sort_index()
+
+
+def attractor_table(results: xr.Dataset):
+    """One row per swept condition: fixed points, spectra and geometry (medians over seeds).
+
+    Parameters
+    ----------
+    results : xarray.Dataset
+        Collected results of the attractor job (:func:`~neurodis.sweeps.studies.measure_attractor`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the swept dims other than ``seed``; columns ``n_points``,
+        ``n_exact``, ``n_slow``, ``n_two_slow_modes`` (the 2-D attractor signature),
+        ``amp1_q25``/``amp1_median``/``amp1_q75`` (quartiles over points of the leading
+        mode's amplification), ``amp2_median``, ``amp3_median``, ``pc1``, ``pc2``
+        (explained variance ratios), ``participation_ratio``, ``sparseness`` (median
+        lifetime sparseness), ``fraction_active``.
+    """
+    columns = {}
+    for column, (name, where) in _ATTRACTOR.items():
+        values = results[name].sel(where, drop=True)
+        columns[column] = values.median("seed") if "seed" in values.dims else values
+    return xr.Dataset(columns).to_dataframe()[list(_ATTRACTOR)]
+
+
+def _save(figure: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def _pyplot(folder: Path):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return plt
+
+
+def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
+    """``r2_vs_tasks.png`` and ``angle_vs_tasks.png`` when ``n_tasks`` is swept (else none).
+
+    Other swept dims are shown at their first value.
+    """
+    _pyplot(folder)
+    from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
+
+    paths = []
+    if "n_tasks" in results.dims:
+        extra = [d for d in results.dims if d not in ("n_tasks", "seed", "fold")]
+        subset = results.isel({d: 0 for d in extra}) if extra else results
+        for name, plot in (("r2_vs_tasks", plot_r2_vs_tasks), ("angle_vs_tasks", plot_decoder_angle_vs_tasks)):
+            paths.append(_save(plot(subset), folder / f"{name}.png"))
+    return paths
+
+
+def _conditions(results: xr.Dataset, keep: tuple[str, ...]) -> list[tuple[str, xr.Dataset]]:
+    """(label, subset) for every combination of the dims of ``results`` outside ``keep``."""
+    extra = [d for d in results.dims if d not in keep]
+    if not extra:
+        return [("", results)]
+    stacked = results.stack(_condition=extra)
+    return [(", ".join(f"{d}={v}" for d, v in zip(extra, np.atleast_1d(key))), stacked.sel(_condition=key))
+            for key in stacked["_condition"].values]
+
+
+def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
+    """``r2_vs_duration.png``: OOD r² (median, IQR) per condition against T, with the ceiling."""
+    from neurodis.analysis import r2_ceiling
+
+    plt = _pyplot(folder)
+    figure, ax = plt.subplots(figsize=(5.5, 4))
+    lowest = []
+    for k, (label, subset) in enumerate(_conditions(results, ("seed", "fold", "duration"))):
+        duration, color = subset["duration"].values, f"C{k}"
+        flat = subset["r2_paper"].transpose("duration", ...).values.reshape(duration.size, -1)
+        q25, median, q75 = np.nanpercentile(flat, [25, 50, 75], axis=1)
+        lowest.append(np.nanmin(q25))
+        ax.errorbar(duration, median, yerr=[median - q25, q75 - median], marker="o", capsize=2, color=color,
+                    label=f"OOD {label}".strip())
+        ridge = subset["ridge_r2_paper"].transpose("duration", ...).values.reshape(duration.size, -1)
+        ax.plot(duration, np.nanmedian(ridge, axis=1), ls=":", color=color, label=f"OOD ridge {label}".strip())
+        ax.plot(duration, subset["id_r2_paper"].median("seed") if "seed" in subset.dims else subset["id_r2_paper"],
+                ls="--", color=color, alpha=0.6, label=f"in distribution {label}".strip())
+    durations = results["duration"].values
+    grid = np.arange(int(durations.min()), int(durations.max()) + 1)
+    sigma = float(np.atleast_1d(results["sigma"].values if "sigma" in results.coords else results.attrs["sigma"])[0])
+    ax.plot(grid, [r2_ceiling(sigma, int(t), free_rt=True) for t in grid], color="k", lw=1,
+            label="ceiling 1 - 12σ²/(T+1)")
+    ax.set_xticks(durations)
+    ax.set_xlabel("trial duration T (stimulus steps; T + 1 samples)")
+    ax.set_ylabel("$r^2$ (paper convention)")
+    ax.set_ylim(max(0.0, min(lowest) - 0.05), 1.0)
+    ax.legend(frameon=False, fontsize="x-small")
+    return [_save(figure, folder / "r2_vs_duration.png")]
+
+
+def attractor_figures(results: xr.Dataset, folder: Path) -> list[Path]:
+    """Per condition, for its first seed: ``eigenvalues.png`` (μ of every fixed point),
+    ``amplification.png`` and ``explained_variance.png`` (PCA of the trajectories)."""
+    plt = _pyplot(folder)
+    from neurodis.plotting import (
+        plot_amplification,
+        plot_eigenvalues,
+        plot_explained_variance,
+    )
+
+    keep = ("seed", "fixed_point", "mode", "component", "leading_mode", "quartile")
+    conditions = _conditions(results, keep)
+    paths = []
+    for name, plot in (("eigenvalues", plot_eigenvalues), ("amplification", plot_amplification),
+                       ("explained_variance", plot_explained_variance)):
+        figure, axes = plt.subplots(1, len(conditions), figsize=(4.2 * len(conditions), 4), squeeze=False)
+        for ax, (label, subset) in zip(axes[0], conditions):
+            network = subset.isel(seed=0) if "seed" in subset.dims else subset
+            network = network.dropna("fixed_point", how="all", subset=["eigenvalues_real"])
+            plot(network, ax=ax)
+            seed = f"seed={int(subset['seed'][0])}" if "seed" in subset.dims else ""
+            ax.set_title(", ".join(s for s in (label, seed, f"{network.sizes['fixed_point']} points") if s),
+                         fontsize="small")
+        figure.tight_layout()
+        paths.append(_save(figure, folder / f"{name}.png"))
+    return paths
