@@ -113,7 +113,7 @@ def test_default_dichotomies_have_nothing_to_match_on(rng):
     """Without named dichotomies (every balanced dichotomy of the square, XOR included)
     the default uses every choice of held-out conditions, as the paper does."""
     corners = _corners(2)
-    states, cond = _trials(rng, corners @ _embedding(rng, 2), 6, noise=0.1)
+    states, _ = _trials(rng, corners @ _embedding(rng, 2), 6, noise=0.1)
     score = ccgp(states, conditions="condition_id", n_null=0, rng=0)
     assert score.sizes["dichotomy"] == 3 and _splits(score) == "all"
     assert list(score["n_splits"].values) == [4, 4, 4]
