@@ -108,7 +108,7 @@ def _connect(scheduler: str | None, n_workers: int | None, timeout: float, stack
         n_workers = n_workers or os.cpu_count() or 1
         cluster = stack.enter_context(
             LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                         dashboard_address=None)
+                         dashboard_address=":0")  # any free port: two sweeps may run at once
         )
         return stack.enter_context(Client(cluster))
     try:
