@@ -64,8 +64,9 @@ def _ridge_path(x_bxnxu: np.ndarray, y_nxd: np.ndarray, alpha_bxa: np.ndarray):
     ``w_bxaxuxd``, ``b_bxaxd``."""
     x_mean_bxu, y_mean_d, lam_bxu, v_bxuxu, vty_bxuxd = _centred_eigh(x_bxnxu, y_nxd)
     f_bxaxu = 1.0 / (lam_bxu[:, None, :] + alpha_bxa[:, :, None])
-    w_bxaxuxd = np.einsum("bij,baj,bjd->baid", v_bxuxu, f_bxaxu, vty_bxuxd)
-    b_bxaxd = y_mean_d - np.einsum("bu,baud->bad", x_mean_bxu, w_bxaxuxd)
+    # matmul, not einsum: numpy's einsum runs these contractions without BLAS
+    w_bxaxuxd = (v_bxuxu[:, None] * f_bxaxu[:, :, None, :]) @ vty_bxuxd[:, None]
+    b_bxaxd = y_mean_d - (x_mean_bxu[:, None, None, :] @ w_bxaxuxd)[:, :, 0]
     return w_bxaxuxd, b_bxaxd
 
 
@@ -105,7 +106,7 @@ def fit_ridge_cv(
     for label in labels:
         out = groups_n == label
         w_bxaxuxd, b_bxaxd = _ridge_path(x_bxnxu[:, ~out], y_nxd[~out], alpha_bxa)
-        pred_bxaxnxd = np.einsum("bnu,baud->band", x_bxnxu[:, out], w_bxaxuxd) + b_bxaxd[:, :, None, :]
+        pred_bxaxnxd = x_bxnxu[:, None, out] @ w_bxaxuxd + b_bxaxd[:, :, None, :]
         sse_bxa += np.sum((pred_bxaxnxd - y_nxd[out]) ** 2, axis=(2, 3))
     alpha_b = alpha_bxa[np.arange(alpha_bxa.shape[0]), np.argmin(sse_bxa, axis=1)]
     w_bx1xuxd, b_bx1xd = _ridge_path(x_bxnxu, y_nxd, alpha_b[:, None])
