@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 import neurodis
 from neurodis.analysis import fit_ood_decoders, make_folds, regression_states
@@ -91,6 +92,11 @@ def authors_fold(model, encoder, fold, rng: np.random.Generator, n_batches: int,
 
 def main(quick: bool = False, run: str | None = None) -> list[dict[str, Any]]:
     torch.set_num_threads(1)
+    with threadpool_limits(limits=1):  # both sides on one thread, BLAS included
+        return _compare(quick, run)
+
+
+def _compare(quick: bool, run: str | None) -> list[dict[str, Any]]:
     model, task, encoder = trained_network(run, quick)
     model.eval()
     n_batches, n_fits = (100, 2) if quick else (1000, 5)
