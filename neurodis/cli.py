@@ -360,7 +360,6 @@ def _dynamics_arguments(parser: argparse.ArgumentParser, *, fixed_points: bool) 
 
 def _run_states(folder: str, n_trials: int, seed: int):
     """The run, its trials (encoded) and the noise-free hidden states (trial, time, unit)."""
-    from pathlib import Path
 
     import numpy as np
     import torch

@@ -78,9 +78,9 @@ __all__ = [
     "fit_ood_decoders",
     "heldout_mask",
     "make_folds",
-    "regression_states",
     "ood_generalization",
     "region_mask",
+    "regression_states",
 ]
 
 METHODS = ("lstsq", "ridge", "ridge_cv", "adam")
@@ -292,7 +292,7 @@ def decode(decoder: xr.Dataset, states: xr.DataArray) -> xr.DataArray:
     check_type("decoder", decoder, xr.Dataset, "a Dataset from fit_decoder")
     if "weights" not in decoder or "bias" not in decoder:
         raise ValueError(f"decoder must contain 'weights' and 'bias'; got {list(decoder.data_vars)}")
-    states, has_time = _check_states(states)
+    states, _ = _check_states(states)
     if states.sizes[UNIT] != decoder.sizes[UNIT]:
         raise ValueError(f"states must have {decoder.sizes[UNIT]} units to match the decoder; got {describe(states)}")
     weights = decoder["weights"].drop_vars(UNIT, errors="ignore")

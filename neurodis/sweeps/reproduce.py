@@ -41,6 +41,7 @@ from neurodis.trials import save_dataset
 
 __all__ = ["JOB_KINDS", "JobKind", "reproduce", "summary_table"]
 
+
 @dataclass(frozen=True)
 class JobKind:
     """What a preset's ``job`` runs: the sweep job, its summary table and its figures.
