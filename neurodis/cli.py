@@ -79,7 +79,7 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0, help="seed of network k is SEED + k")
     parser.add_argument("--ensemble", type=int, default=1, metavar="K",
-                        help="train K networks (CTRNNs at once as one batched model)")
+                        help="train K networks (at once, as one batched model)")
     parser.add_argument("--checkpoint-every", type=int, default=1000)
     parser.add_argument("--log-every", type=int, default=100)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")

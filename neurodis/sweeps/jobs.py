@@ -1,8 +1,8 @@
 """The sweep jobs of ``reproduce``: train a group of networks, then measure each one.
 
-A group is the runs of one ensemble (see :func:`~neurodis.sweeps.presets.ensemble_key`):
-CTRNNs are trained at once as a batched ensemble that checkpoints into the store (so a killed job
-resumes), other architectures one after the other. Each trained network is saved into
+A group is the runs of one ensemble (see :func:`~neurodis.sweeps.presets.ensemble_key`),
+trained at once as a batched ensemble that checkpoints into the store (so a killed job
+resumes). Each trained network is saved into
 its run folder (weights, encoder) and measured. :func:`run_group` does the training and
 saving for every kind of job; a job differs only in its measurement. The job of this
 module, :func:`train_and_generalize`, measures out-of-distribution decoder
@@ -159,8 +159,8 @@ def run_group(
     ----------
     configs : list of dict
         Run configs (keys of :data:`neurodis.sweeps.presets.RUN_DEFAULTS`) of one
-        :func:`~neurodis.sweeps.presets.ensemble_key` group (CTRNNs that may differ in
-        seed, number of tasks and noise; or a single run of another network).
+        :func:`~neurodis.sweeps.presets.ensemble_key` group (networks of one kind that
+        may differ in seed, number of tasks and noise).
     run_dirs : list of str
         Their run folders; each receives ``model/`` and ``encoder.json``.
     report : callable
@@ -202,7 +202,7 @@ def _train_and_measure(
 ) -> list[xr.Dataset]:
     from neurodis.models import save_model
     from neurodis.sweeps.presets import network_spec
-    from neurodis.training import default_encoder, make_network, train, train_ensemble
+    from neurodis.training import default_encoder, make_network, train_ensemble
 
     tasks = [build_task(c) for c in configs]
     config = _train_config(configs[0])
@@ -218,18 +218,10 @@ def _train_and_measure(
             report({"batch": f"{batch}/{config.n_batches}", "loss": f"{float(np.mean(losses)):.4f}"})
 
     start = time.perf_counter()
-    if arch == "ctrnn":
-        folder = _ensemble_dir(run_dirs)
-        trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
-                                 resume=(folder / "checkpoint.pt").exists(), progress=False, callback=callback)
-        pairs = list(zip(trained.models, trained.histories))
-    else:
-        pairs = []
-        for task, model, encoder, seed, run_dir in zip(tasks, models, encoders, seeds, run_dirs):
-            folder = Path(run_dir) / "training"
-            single = train(task, model, replace(config, seed=seed), encoder=encoder, out=folder,
-                           resume=(folder / "checkpoint.pt").exists(), progress=False)
-            pairs.append((single.model, single.history))
+    folder = _ensemble_dir(run_dirs)
+    trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
+                             resume=(folder / "checkpoint.pt").exists(), progress=False, callback=callback)
+    pairs = list(zip(trained.models, trained.histories))
     seconds = (time.perf_counter() - start) / len(configs)
     results = []
     for (model, history), task, encoder, run_config, run_dir in zip(pairs, tasks, encoders, configs, run_dirs):

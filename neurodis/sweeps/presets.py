@@ -3,9 +3,8 @@
 A run's config is a flat dict of JSON values (see :data:`RUN_DEFAULTS`); a preset lays a
 grid over those defaults. The ``network`` key names a model of :data:`NETWORKS`; a
 preset's ``variant`` key names one of its own sets of overrides (for studies that change
-one training choice at a time). CTRNN runs that differ only in seed, number of tasks or
-noise train together as one ensemble (see :func:`ensemble_key`); other networks train
-one per job.
+one training choice at a time). Runs of one network that differ only in seed, number
+of tasks or noise train together as one ensemble (see :func:`ensemble_key`).
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "variant": "",
 }
 
-#: Keys whose values may differ inside one CTRNN ensemble (the stacked networks share
+#: Keys whose values may differ inside one ensemble (the stacked networks share
 #: their shape, inputs and encoder sizes; the task's boundaries and noise may differ).
 ENSEMBLE_FREE_KEYS = ("seed", "n_tasks", "sigma", "latent_correlation", "eval_trials", "variant")
 
@@ -81,7 +80,7 @@ def network_spec(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def ensemble_key(config: Mapping[str, Any]) -> tuple:
-    """Runs with equal keys train as one ensemble (CTRNNs); other networks train alone.
+    """Runs with equal keys train as one batched ensemble (of one network kind).
 
     Examples
     --------
@@ -89,10 +88,11 @@ def ensemble_key(config: Mapping[str, Any]) -> tuple:
     >>> ensemble_key(a) == ensemble_key(b)
     True
     >>> ensemble_key({**a, "network": "lstm"}) == ensemble_key({**b, "network": "lstm"})
+    True
+    >>> ensemble_key({**a, "network": "lstm"}) == ensemble_key(a)
     False
     """
-    free = ENSEMBLE_FREE_KEYS if network_spec(config)[0] == "ctrnn" else ()
-    return tuple(sorted((k, v) for k, v in config.items() if k not in free))
+    return tuple(sorted((k, v) for k, v in config.items() if k not in ENSEMBLE_FREE_KEYS))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,7 @@ from neurodis.training.checkpoint import load_checkpoint
 from neurodis.training.config import TrainConfig
 from neurodis.training.ensemble import (
     EnsembleResult,
-    StackedCTRNN,
+    StackedModel,
     split_ensemble,
     train_ensemble,
 )
@@ -23,7 +23,7 @@ from neurodis.training.runs import make_network, train_networks
 
 __all__ = [
     "EnsembleResult",
-    "StackedCTRNN",
+    "StackedModel",
     "TrainConfig",
     "TrainResult",
     "default_encoder",

@@ -1,14 +1,16 @@
-"""K independent CTRNNs trained at once as one batched model.
+"""K independent networks of one architecture trained at once as one batched model.
 
-The members' weights are stacked along a leading member axis (``weight_hh`` becomes
-``(K, n, n)``) and run with batched matmuls. Each member keeps its own task (the
-number of tasks may differ: outputs are padded to the widest member and the padding
-is masked out of the loss), encoder, data stream and noise stream, exactly those it
-would get trained alone with its seed. The loss is the *sum* of the members' masked
-mean losses, so each member's gradient is its solo gradient; Adam is elementwise, so
-each member's update is its solo update. Member ``k`` therefore follows the
-trajectory of ``train(tasks[k], models[k], replace(config, seed=seeds[k]))`` to float
-tolerance, at a fraction of the cost per network.
+The members' weights are stacked along a leading member axis (a CTRNN's
+``weight_hh`` becomes ``(K, n, n)``) and run with batched matmuls: CTRNNs through the
+fused kernel of :mod:`neurodis.training._kernels`, LSTMs, GRUs and transformers
+through the forwards of :mod:`neurodis.training._stacked`. Each member keeps its own
+task (the number of tasks may differ: outputs are padded to the widest member and the
+padding is masked out of the loss), encoder, data stream and noise (or dropout)
+stream, exactly those it would get trained alone with its seed. The loss is the *sum*
+of the members' masked mean losses, so each member's gradient is its solo gradient;
+Adam is elementwise, so each member's update is its solo update. Member ``k``
+therefore follows the trajectory of ``train(tasks[k], models[k], replace(config,
+seed=seeds[k]))`` to float tolerance, at a fraction of the cost per network.
 
 :func:`split_ensemble` turns an ensemble checkpoint into ordinary single-network run
 folders (with single-network checkpoints that :func:`~neurodis.training.train` can
@@ -31,6 +33,8 @@ import xarray as xr
 from torch import nn
 
 from neurodis._validation import check_int, check_type
+from neurodis.models import make_model
+from neurodis.models._base import SequenceModel
 from neurodis.tasks._base import Task, make_task
 from neurodis.tasks.encoders import Encoder
 from neurodis.training._engine import (
@@ -40,6 +44,7 @@ from neurodis.training._engine import (
     check_member_model,
     make_member,
 )
+from neurodis.training._stacked import GatedNetwork, TransformerNetwork, stacked_name
 from neurodis.training.checkpoint import (
     CHECKPOINT_NAME,
     decode_encoder,
@@ -61,46 +66,70 @@ from neurodis.training.loop import (
     write_run,
 )
 
-__all__ = ["EnsembleResult", "StackedCTRNN", "split_ensemble", "train_ensemble"]
+__all__ = ["STACKED_NETWORKS", "EnsembleResult", "StackedModel", "split_ensemble", "train_ensemble"]
 
-#: CTRNN config keys that may differ between members
+#: Model config keys that may differ between members
 _FREE_KEYS = ("seed", "n_outputs")
 
+#: The architectures that stack, with their batched forwards
+STACKED_NETWORKS: dict[str, Callable] = {
+    "ctrnn": CTRNNNetwork, "lstm": GatedNetwork, "gru": GatedNetwork, "transformer": TransformerNetwork,
+}
 
-class StackedCTRNN(nn.Module):
-    """The parameters of K CTRNNs stacked along a leading member axis.
+
+class StackedModel(nn.Module):
+    """The parameters of K networks of one architecture stacked along a leading member axis.
 
     Parameters
     ----------
-    models : sequence of CTRNN
-        Members with identical configs except ``seed`` and ``n_outputs``; readouts
-        are zero-padded to the widest member.
+    models : sequence of SequenceModel
+        Members of one architecture of :data:`STACKED_NETWORKS`, with identical
+        configs except ``seed`` and ``n_outputs``; readouts are zero-padded to the
+        widest member.
+
+    Attributes
+    ----------
+    params : torch.nn.ParameterDict
+        The stacked parameters in the members' order, keyed by
+        :func:`~neurodis.training._stacked.stacked_name` (``readout.linear.weight``
+        becomes ``readout_weight``).
 
     Raises
     ------
     TypeError
-        If a member is not a CTRNN.
+        If a member is not a neurodis model of a stackable architecture.
     ValueError
         If the sequence is empty or members differ in anything but seed and width.
 
     Examples
     --------
-    >>> from neurodis.models import CTRNN
-    >>> stack = StackedCTRNN([CTRNN(3, 2, n_units=4, seed=0), CTRNN(3, 1, n_units=4, seed=1)])
+    >>> from neurodis.models import CTRNN, LSTM
+    >>> stack = StackedModel([CTRNN(3, 2, n_units=4, seed=0), CTRNN(3, 1, n_units=4, seed=1)])
     >>> tuple(stack.params["weight_hh"].shape), tuple(stack.params["readout_weight"].shape)
     ((2, 4, 4), (2, 2, 4))
     >>> torch.equal(stack.member(1).weight_hh, CTRNN(3, 1, n_units=4, seed=1).weight_hh)
     True
+    >>> tuple(StackedModel([LSTM(3, 2, n_units=4, seed=k) for k in range(5)]).params["rnn_weight_hh_l0"].shape)
+    (5, 16, 4)
     """
 
     def __init__(self, models: Sequence[nn.Module]) -> None:
         super().__init__()
         models = list(models)
         if not models:
-            raise ValueError("models must hold at least one CTRNN; got an empty sequence")
+            raise ValueError("models must hold at least one network; got an empty sequence")
         for k, model in enumerate(models):
-            if getattr(model, "arch", None) != "ctrnn" or [n for n, _ in model.named_parameters()] != list(CTRNN_PARAMETERS):
-                raise TypeError(f"models[{k}] must be a neurodis CTRNN; got {type(model).__name__}")
+            if not isinstance(model, SequenceModel) or model.arch not in STACKED_NETWORKS:
+                raise TypeError(f"models[{k}] must be a neurodis model of one of {sorted(STACKED_NETWORKS)}; "
+                                f"got {type(model).__name__}")
+        self.arch = models[0].arch
+        for k, model in enumerate(models):
+            if model.arch != self.arch:
+                raise ValueError(f"models[{k}].arch must equal models[0]'s {self.arch!r}; got {model.arch!r}")
+        names = [name for name, _ in models[0].named_parameters()]
+        if self.arch == "ctrnn" and names != list(CTRNN_PARAMETERS):
+            raise TypeError(f"models must be plain CTRNNs with parameters {list(CTRNN_PARAMETERS)} (the fused "
+                            f"kernel's); got {names}")
         shared = {key: value for key, value in models[0].config.items() if key not in _FREE_KEYS}
         for k, model in enumerate(models[1:], start=1):
             for key, value in shared.items():
@@ -109,12 +138,13 @@ class StackedCTRNN(nn.Module):
                                      f"(members may differ only in {list(_FREE_KEYS)}); got {model.config[key]!r}")
         self.configs = [dict(model.config) for model in models]
         n_out = max(model.n_outputs for model in models)
-        stacked = []  # a list keeps the CTRNN's order (a dict would be sorted by name)
-        for name, kernel in CTRNN_PARAMETERS.items():
+        stacked = []  # a list keeps the models' parameter order, which Adam's state follows
+        for name in names:
             tensors = [model.get_parameter(name).detach() for model in models]
-            if kernel.startswith("readout"):  # zero rows for the padded outputs
+            if name.startswith("readout."):  # zero rows for the padded outputs
                 tensors = [torch.cat([t, t.new_zeros((n_out - t.shape[0], *t.shape[1:]))]) for t in tensors]
-            stacked.append((kernel, nn.Parameter(torch.stack(tensors).clone())))
+            trainable = models[0].get_parameter(name).requires_grad
+            stacked.append((stacked_name(name), nn.Parameter(torch.stack(tensors).clone(), requires_grad=trainable)))
         self.params = nn.ParameterDict(stacked)
 
     @property
@@ -122,16 +152,17 @@ class StackedCTRNN(nn.Module):
         """Number of stacked networks."""
         return len(self.configs)
 
-    def member(self, k: int) -> nn.Module:
-        """Member ``k`` as an ordinary CTRNN (on the CPU, a copy of the weights)."""
-        from neurodis.models import CTRNN
+    def network(self, template: nn.Module) -> Callable:
+        """The batched forward ``(inputs (K, time, batch, ·), generators) -> logits``."""
+        return STACKED_NETWORKS[self.arch](lambda: dict(self.params), template)
 
+    def member(self, k: int) -> nn.Module:
+        """Member ``k`` as an ordinary model (on the CPU, a copy of the weights)."""
         k = check_int("k", k, minimum=0, maximum=self.n_members - 1)
-        model = CTRNN(**self.configs[k])
+        model = make_model(self.arch, **self.configs[k])
         with torch.no_grad():
-            for name, kernel in CTRNN_PARAMETERS.items():
-                target = model.get_parameter(name)
-                target.copy_(self.params[kernel][k, : target.shape[0]].cpu())
+            for name, target in model.named_parameters():
+                target.copy_(self.params[stacked_name(name)][k, : target.shape[0]].cpu())
         return model
 
 
@@ -141,8 +172,8 @@ class EnsembleResult:
 
     Attributes
     ----------
-    models : list of CTRNN
-        The trained members as ordinary CTRNNs (CPU).
+    models : list of SequenceModel
+        The trained members as ordinary models (CPU).
     histories : list of xarray.Dataset
         Each member's training history (as :func:`~neurodis.training.train` gives).
     encoders : list of Encoder or None
@@ -175,15 +206,16 @@ def train_ensemble(
     progress: bool = True,
     callback: Callable[[int, np.ndarray], None] | None = None,
 ) -> EnsembleResult:
-    """Train K CTRNNs at once; member k matches its solo run with seed ``seeds[k]``.
+    """Train K networks at once; member k matches its solo run with seed ``seeds[k]``.
 
     Parameters
     ----------
     tasks : Task or sequence of K Tasks
         One task for all members, or one each (same inputs and number of steps;
         the number of outputs may differ).
-    models : sequence of K CTRNN
-        Members (copied, never changed); identical configs except seed and width.
+    models : sequence of K SequenceModel
+        Members (copied, never changed) of one architecture of
+        :data:`STACKED_NETWORKS`; identical configs except seed and width.
     config : TrainConfig
         Shared hyperparameters; member k runs with ``replace(config, seed=seeds[k])``.
     seeds : sequence of K int, optional
@@ -224,7 +256,7 @@ def train_ensemble(
     ([2, 3], [0, 1])
     """
     check_type("config", config, TrainConfig, "a TrainConfig")
-    models = list(check_type("models", models, (list, tuple), "a sequence of CTRNNs"))
+    models = list(check_type("models", models, (list, tuple), "a sequence of models"))
     n = len(models)
     tasks = _per_member("tasks", tasks, n, Task)
     seeds = _check_seeds(seeds, config, tasks)
@@ -246,9 +278,9 @@ def train_ensemble(
     for k, (member, model) in enumerate(zip(members, models)):
         check_member_model(f"models[{k}]", member, model)
     _check_compatible(members)
-    module = StackedCTRNN(models).to(device)
-    template = copy.deepcopy(models[0])
-    engine = Engine(members, CTRNNNetwork(lambda: dict(module.params), template), module, config,
+    module = StackedModel(models).to(device)
+    template = copy.deepcopy(models[0]).train()
+    engine = Engine(members, module.network(template), module, config,
                     loss=resolve_loss(config, template), activate=template.readout.activate,
                     n_outputs=max(len(t.output_names) for t in tasks))
     if state is not None:
@@ -326,8 +358,6 @@ def split_ensemble(path: str | os.PathLike, out: str | os.PathLike | None = None
     ValueError
         If the checkpoint is not an ensemble's.
     """
-    from neurodis.models import CTRNN
-
     state = load_checkpoint(path)
     if state.get("kind") != "ensemble":
         raise ValueError(f"path must hold an ensemble checkpoint; got kind {state.get('kind')!r}")
@@ -338,7 +368,7 @@ def split_ensemble(path: str | os.PathLike, out: str | os.PathLike | None = None
     paths = []
     for k, saved in enumerate(state["members"]):
         model_desc = json.loads(state["models"][k])
-        model = CTRNN(**model_desc["config"])
+        model = make_model(model_desc["arch"], **model_desc["config"])
         task_config = json.loads(saved["task"])
         task = make_task(task_config.pop("task"), **task_config)
         encoder = decode_encoder(saved["encoder"])
@@ -363,18 +393,15 @@ def split_ensemble(path: str | os.PathLike, out: str | os.PathLike | None = None
 
 def _member_state(state: dict[str, Any], k: int, model: nn.Module, history: History) -> dict[str, Any]:
     """Member k's weights, Adam state, random streams and history, as a solo run holds them."""
-    # Adam's parameter i is the ensemble's i-th stacked tensor (the order of the saved
-    # weights); in the solo run it is the CTRNN's parameter at position `solo[i]`
-    kernels = [key.removeprefix("params.") for key in state["weights"]]
-    names = {kernel: name for name, kernel in CTRNN_PARAMETERS.items()}
-    solo = [list(CTRNN_PARAMETERS).index(names[kernel]) for kernel in kernels]
-    rows = [model.get_parameter(names[kernel]).shape[0] for kernel in kernels]
-    weights = {names[kernel]: state["weights"][f"params.{kernel}"][k, :r].clone() for kernel, r in zip(kernels, rows)}
+    # the stack keeps the model's parameter order, so Adam's parameter i is the same
+    # tensor in both; only the readout's padded rows are cut
+    trainable = [(name, p.shape[0]) for name, p in model.named_parameters() if p.requires_grad]
+    weights = {name: state["weights"][f"params.{stacked_name(name)}"][k, : p.shape[0]].clone()
+               for name, p in model.named_parameters()}
     saved = state["optimizer"]
     optimizer = {"param_groups": copy.deepcopy(saved["param_groups"]),
-                 "state": {solo[i]: {key: value.clone() if key == "step" else value[k, : rows[i]].clone()
-                                     for key, value in entry.items()}
+                 "state": {i: {key: value.clone() if key == "step" else value[k, : trainable[i][1]].clone()
+                               for key, value in entry.items()}
                            for i, entry in saved["state"].items()}}
     return {"weights": weights, "optimizer": optimizer, "rng": [state["rng"][k]],
             "history": history.member_state(k, model.n_outputs)}
-

@@ -2,8 +2,8 @@
 
 :func:`make_network` builds a model whose input width matches the task after its
 encoder and whose readout suits the task's targets; :func:`train_networks` trains
-``n_networks`` of them with consecutive seeds: CTRNNs at once as a batched ensemble,
-other architectures one after the other. It is what ``neurodis train`` calls.
+``n_networks`` of them with consecutive seeds, at once as a batched ensemble. It is
+what ``neurodis train`` calls.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def train_networks(
 
     Each network gets the encoder :func:`~neurodis.training.default_encoder` draws
     for its seed. One network trains in ``out``; several train in ``out/member_000``
-    … (CTRNNs as one batched ensemble whose checkpoint is ``out/checkpoint.pt``).
+    … (as one batched ensemble whose checkpoint is ``out/checkpoint.pt``).
 
     Parameters
     ----------
@@ -143,15 +143,11 @@ def train_networks(
               for e, s in zip(encoders, seeds)]
     if n_networks == 1:
         return [train(task, models[0], config, encoder=encoders[0], out=out, resume=resume, progress=progress)]
-    if arch == "ctrnn":
-        ens = train_ensemble(task, models, config, seeds=seeds, encoders=encoders, out=out, resume=resume,
-                             progress=progress)
-        paths = ens.paths or [None] * n_networks
-        return [TrainResult(m, h, e, task, replace(config, seed=s), {} if p is None else _files(p))
-                for m, h, e, s, p in zip(ens.models, ens.histories, ens.encoders, seeds, paths)]
-    folders = [None if out is None else Path(out) / f"member_{k:03d}" for k in range(n_networks)]
-    return [train(task, model, replace(config, seed=s), encoder=e, out=f, resume=resume, progress=progress)
-            for model, e, s, f in zip(models, encoders, seeds, folders)]
+    ens = train_ensemble(task, models, config, seeds=seeds, encoders=encoders, out=out, resume=resume,
+                         progress=progress)
+    paths = ens.paths or [None] * n_networks
+    return [TrainResult(m, h, e, task, replace(config, seed=s), {} if p is None else _files(p))
+            for m, h, e, s, p in zip(ens.models, ens.histories, ens.encoders, seeds, paths)]
 
 
 def _files(run: Path) -> dict[str, Path]:

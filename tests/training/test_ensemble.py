@@ -1,4 +1,4 @@
-"""Ensembles: each member follows its solo trajectory; resume, split and bad input."""
+"""Ensembles of every architecture: each member follows its solo trajectory; resume, split, bad input."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 import xarray as xr
 
-from neurodis.models import CTRNN
+from neurodis.models import CTRNN, make_model
 from neurodis.training import (
-    StackedCTRNN,
+    StackedModel,
     load_checkpoint,
     load_run,
     split_ensemble,
@@ -94,7 +94,7 @@ def test_interrupted_ensemble_resumes_identically_and_splits_into_resumable_runs
 
 def test_stacked_parameters_round_trip_members():
     models = [tiny_ctrnn(n, seed=k) for k, n in enumerate(WIDTHS)]
-    stack = StackedCTRNN(models)
+    stack = StackedModel(models)
     assert stack.n_members == 3 and tuple(stack.params["readout_weight"].shape) == (3, 4, 8)
     assert torch.equal(stack.params["readout_weight"][0, 2:], torch.zeros(2, 8))  # padding
     for k, model in enumerate(models):
@@ -106,15 +106,18 @@ def test_stacked_parameters_round_trip_members():
 @pytest.mark.parametrize(
     ("models", "error", "match"),
     [
-        ([], ValueError, r"models must hold at least one CTRNN"),
-        ([torch.nn.Linear(2, 2)], TypeError, r"models\[0\] must be a neurodis CTRNN; got Linear"),
+        ([], ValueError, r"models must hold at least one network"),
+        ([torch.nn.Linear(2, 2)], TypeError,
+         r"models\[0\] must be a neurodis model of one of \['ctrnn', 'gru', 'lstm', 'transformer'\]; got Linear"),
+        ([CTRNN(5, 3, n_units=8), make_model("gru", n_inputs=5, n_outputs=3, n_units=8)], ValueError,
+         r"models\[1\].arch must equal models\[0\]'s 'ctrnn'; got 'gru'"),
         ([CTRNN(5, 3, n_units=8), CTRNN(5, 3, n_units=6)], ValueError,
          r"models\[1\].config\['n_units'\] must equal models\[0\]'s 8 .*got 6"),
     ],
 )
 def test_stacking_refuses_unlike_members(models, error, match):
     with pytest.raises(error, match=match):
-        StackedCTRNN(models)
+        StackedModel(models)
 
 
 def test_bad_ensembles_are_refused(tmp_path):
@@ -128,7 +131,7 @@ def test_bad_ensembles_are_refused(tmp_path):
         train_ensemble([task] * 3, two, config)
     with pytest.raises(TypeError, match=r"tasks\[1\] must be Task; got str"):
         train_ensemble([task, "task"], two, config)
-    with pytest.raises(TypeError, match=r"models must be a sequence of CTRNNs; got CTRNN"):
+    with pytest.raises(TypeError, match=r"models must be a sequence of models; got CTRNN"):
         train_ensemble(task, two[0], config)
     with pytest.raises(ValueError, match=r"tasks\[1\] must have the inputs and steps of tasks\[0\]"):
         train_ensemble([task, tiny_task(timing={"stimulus": 300.0})], two, config, encoders=[tiny_encoder()] * 2)
@@ -157,3 +160,46 @@ def test_resume_and_split_refuse_mismatches(tmp_path):
     train(task, two[0], config, encoder=encoders[0], out=tmp_path / "solo", progress=False)
     with pytest.raises(ValueError, match=r"path must hold an ensemble checkpoint; got kind 'single'"):
         split_ensemble(tmp_path / "solo")
+
+
+def _other_members(arch: str) -> tuple[list, list, list]:
+    tasks = [tiny_task(n) for n in WIDTHS]
+    options = {"dropout": 0.2, "n_heads": 2} if arch == "transformer" else {}
+    models = [make_model(arch, n_inputs=5, n_outputs=n, n_units=8, seed=20 + k, input_noise=0.05, **options)
+              for k, n in enumerate(WIDTHS)]
+    return tasks, models, [tiny_encoder(k) for k in range(len(WIDTHS))]
+
+
+@pytest.mark.parametrize("arch", ["lstm", "gru", "transformer"])
+def test_gated_and_transformer_members_follow_their_solo_runs(arch):
+    # the solo runs go through the models' own forwards (nn.LSTM, nn.GRU, the
+    # transformer module), the ensemble through the stacked ones: two implementations
+    tasks, models, encoders = _other_members(arch)
+    config = tiny_config(n_batches=40, log_every=20, checkpoint_every=40, lr=3e-3, grad_clip=1.0)
+    ensemble = train_ensemble(tasks, models, config, seeds=[7, 3, 5], encoders=encoders, progress=False)
+    for k, seed in enumerate([7, 3, 5]):
+        solo = train(tasks[k], models[k], replace(config, seed=seed), encoder=encoders[k], progress=False)
+        for (name, a), b in zip(solo.model.named_parameters(), ensemble.models[k].parameters()):
+            torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=f"{arch} member {k} {name}")
+        np.testing.assert_allclose(ensemble.histories[k]["loss"], solo.history["loss"], rtol=1e-4)
+    assert not same_weights(ensemble.models[0], models[0])
+
+
+def test_transformer_ensemble_splits_into_resumable_solo_runs(tmp_path):
+    tasks, models, encoders = _other_members("transformer")
+    config = tiny_config()
+    full = train_ensemble(tasks, models, config, encoders=encoders, progress=False)
+
+    def interrupt(batch, losses):
+        if batch == 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_ensemble(tasks, models, config, encoders=encoders, out=tmp_path / "ens", progress=False,
+                       callback=interrupt)
+    snapshots = split_ensemble(tmp_path / "ens", out=tmp_path / "split")
+    assert load_run(snapshots[2]).model.arch == "transformer"
+    solo = train(tasks[2], models[2], replace(config, seed=config.seed + 2), out=snapshots[2], resume=True,
+                 progress=False)
+    for (name, a), b in zip(solo.model.named_parameters(), full.models[2].parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)

@@ -44,13 +44,17 @@ def test_several_ctrnns_train_as_an_ensemble_equal_to_solo_runs(tmp_path):
     assert same_weights(load_run(tmp_path / "member_001").model, results[1].model)
 
 
-def test_other_architectures_train_one_after_the_other(tmp_path):
+def test_other_architectures_train_as_ensembles_too(tmp_path):
     config = tiny_config(n_batches=3, encoder="none")
     results = train_networks(tiny_task(), config, n_networks=2, arch="lstm", n_units=4, out=tmp_path,
                              progress=False)
     assert [r.model.arch for r in results] == ["lstm", "lstm"]
     assert (tmp_path / "member_001" / "checkpoint.pt").is_file()
     assert not same_weights(results[0].model, results[1].model)
+    (solo,) = train_networks(tiny_task(), config.__class__(**{**config.to_dict(), "seed": 2}), arch="lstm",
+                             n_units=4, progress=False)
+    for a, b in zip(solo.model.parameters(), results[1].model.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=r"n_networks must be an integer >= 1; got 0"):
         train_networks(tiny_task(), config, n_networks=0)
 

@@ -1,0 +1,189 @@
+"""Forwards of K stacked LSTMs, GRUs or causal transformers, for ensemble training.
+
+Every parameter of the K members is stacked along a leading member axis (see
+:func:`stacked_name` for the names) and the members run as one batched model:
+inputs are ``(K, time, batch, ·)`` as :class:`~neurodis.training._engine.Engine`
+gives them, logits come back in the same layout. Each member draws its noise and
+dropout masks from its own generator, in the order and with the shapes its model's
+own ``forward`` draws them, so member k computes what the solo model computes (to
+float rounding: the tests check it against the models' forwards).
+
+Autograd does the backward pass. A forward costs a fixed number of small batched
+matmuls per time step or block whatever K is, so the per-batch Python and kernel
+launch overhead that dominates a single 64-unit network is shared by the ensemble.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["GatedNetwork", "TransformerNetwork", "stacked_name"]
+
+#: nn.LayerNorm's default epsilon (the transformer's LayerNorms keep it)
+_LN_EPS = 1e-5
+
+
+def stacked_name(name: str) -> str:
+    """Key of a model parameter in a stack (``ParameterDict`` keys hold no dots).
+
+    Examples
+    --------
+    >>> stacked_name("readout.linear.weight"), stacked_name("rnn.weight_hh_l0")
+    ('readout_weight', 'rnn_weight_hh_l0')
+    """
+    return name.replace("readout.linear.", "readout_").replace(".", "_")
+
+
+def _linear(x_kx_xi: torch.Tensor, weight_kxoxi: torch.Tensor, bias_kxo: torch.Tensor) -> torch.Tensor:
+    """``x Wᵀ + b`` per member, for any middle axes of ``x``."""
+    k, n_in = x_kx_xi.shape[0], x_kx_xi.shape[-1]
+    flat = torch.baddbmm(bias_kxo.unsqueeze(1), x_kx_xi.reshape(k, -1, n_in), weight_kxoxi.transpose(1, 2))
+    return flat.view(*x_kx_xi.shape[:-1], weight_kxoxi.shape[1])
+
+
+def _broadcast(vector_kxd: torch.Tensor, ndim: int) -> torch.Tensor:
+    """``(K, d)`` viewed as ``(K, 1, …, 1, d)`` against a tensor of ``ndim`` axes."""
+    return vector_kxd.view(vector_kxd.shape[0], *([1] * (ndim - 2)), vector_kxd.shape[1])
+
+
+def _draws(generators: Sequence[torch.Generator], like: torch.Tensor,
+           draw: Callable[[torch.Generator], torch.Tensor]) -> torch.Tensor:
+    """``draw(generator)`` for each member's generator, stacked on ``like``'s device."""
+    return torch.stack([draw(g) for g in generators]).to(like.device)
+
+
+def _input_noise(inputs_kxtxbxi: torch.Tensor, level: float, generators: Sequence[torch.Generator]) -> torch.Tensor:
+    """Inputs plus ``level · ζ``, ζ drawn per member as the models draw it: ``(batch, time, input)``."""
+    if level == 0.0:
+        return inputs_kxtxbxi
+    _, n_steps, n_batch, n_inputs = inputs_kxtxbxi.shape
+    shape, dtype = (n_batch, n_steps, n_inputs), inputs_kxtxbxi.dtype
+    zeta = _draws(generators, inputs_kxtxbxi,
+                  lambda g: torch.randn(shape, generator=g, dtype=dtype, device=g.device)).transpose(1, 2)
+    return inputs_kxtxbxi + level * zeta
+
+
+class GatedNetwork:
+    """Logits of K stacked LSTMs or GRUs (``torch.nn.LSTM``/``GRU`` equations, zero initial state).
+
+    Parameters
+    ----------
+    params : callable
+        Returns the stacked parameters by :func:`stacked_name` (``rnn_weight_ih_l0``
+        ``(K, G·n, n_in)`` … and the readout).
+    template : LSTM or GRU
+        A member, for the architecture, depth and input-noise level.
+    """
+
+    def __init__(self, params: Callable[[], dict[str, torch.Tensor]], template: nn.Module) -> None:
+        self.params, self.template = params, template
+        self.lstm = template.arch == "lstm"
+
+    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+        p, t = self.params(), self.template
+        h_kxtxbxn = _input_noise(inputs_kxtxbxi, t.input_noise, generators)
+        for layer in range(t.n_layers):
+            weights = [p[f"rnn_{name}_l{layer}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            h_kxtxbxn = self._layer(h_kxtxbxn, *weights)
+        return _linear(h_kxtxbxn, p["readout_weight"], p["readout_bias"])
+
+    def _layer(self, x_kxtxbxi: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
+               b_hh: torch.Tensor) -> torch.Tensor:
+        k, _, n_batch, _ = x_kxtxbxi.shape
+        n = w_hh.shape[-1]
+        w_hh_t = w_hh.transpose(1, 2)
+        h = x_kxtxbxi.new_zeros((k, n_batch, n))
+        states = []
+        if self.lstm:  # both biases enter the gates once: fold them into the input drive
+            drive = _linear(x_kxtxbxi, w_ih, b_ih + b_hh)
+            c = torch.zeros_like(h)
+            for drive_t in drive.unbind(1):
+                gates = torch.baddbmm(drive_t, h, w_hh_t)
+                i, f, g, o = gates.chunk(4, dim=-1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                states.append(h)
+        else:
+            drive = _linear(x_kxtxbxi, w_ih, b_ih)
+            b_hh = b_hh.unsqueeze(1)
+            for drive_t in drive.unbind(1):
+                ri, zi, ni = drive_t.chunk(3, dim=-1)
+                rh, zh, nh = torch.baddbmm(b_hh, h, w_hh_t).chunk(3, dim=-1)
+                reset, update = torch.sigmoid(ri + rh), torch.sigmoid(zi + zh)
+                candidate = torch.tanh(ni + reset * nh)
+                h = (1.0 - update) * candidate + update * h
+                states.append(h)
+        return torch.stack(states, dim=1)
+
+
+class TransformerNetwork:
+    """Logits of K stacked causal transformers in training mode (dropout active).
+
+    Each member's dropout masks come from its own generator in its model's order:
+    input noise, embedding, then per block attention weights, attention residual and
+    MLP residual.
+
+    Parameters
+    ----------
+    params : callable
+        Returns the stacked parameters by :func:`stacked_name`.
+    template : CausalTransformer
+        A member, for depth, heads, dropout and input-noise level.
+    """
+
+    def __init__(self, params: Callable[[], dict[str, torch.Tensor]], template: nn.Module) -> None:
+        self.params, self.template = params, template
+
+    def _dropout(self, x: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+        p = self.template.p
+        if p == 0.0:
+            return x
+        shape = tuple(x.shape[1:])
+        keep = _draws(generators, x, lambda g: torch.empty(shape, dtype=x.dtype, device=g.device).bernoulli_(
+            1.0 - p, generator=g))
+        return x * keep / (1.0 - p)
+
+    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+        p, t = self.params(), self.template
+        u_kxbxtxi = _input_noise(inputs_kxtxbxi, t.input_noise, generators).transpose(1, 2)
+        h = _linear(u_kxbxtxi, p["input_proj_weight"], p["input_proj_bias"])
+        n_steps = h.shape[2]
+        if "positional" in p:
+            if n_steps > t.max_len:
+                raise ValueError(f"inputs must have at most max_len={t.max_len} time steps; got {n_steps}")
+            h = h + p["positional"][:, None, :n_steps]
+        h = self._dropout(h, generators)
+        for layer in range(len(t.blocks)):
+            h = self._block(h, {name.removeprefix(f"blocks_{layer}_"): value for name, value in p.items()
+                                if name.startswith(f"blocks_{layer}_")}, generators)
+        states = self._layer_norm(h, p["ln_f_weight"], p["ln_f_bias"])
+        return _linear(states, p["readout_weight"], p["readout_bias"]).transpose(1, 2)
+
+    @staticmethod
+    def _layer_norm(x: torch.Tensor, weight_kxd: torch.Tensor, bias_kxd: torch.Tensor) -> torch.Tensor:
+        normed = F.layer_norm(x, x.shape[-1:], eps=_LN_EPS)
+        return normed * _broadcast(weight_kxd, x.ndim) + _broadcast(bias_kxd, x.ndim)
+
+    def _block(self, h_kxbxtxd: torch.Tensor, p: dict[str, torch.Tensor],
+               generators: Sequence[torch.Generator]) -> torch.Tensor:
+        k, n_batch, n_steps, d_model = h_kxbxtxd.shape
+        heads = self.template.blocks[0].n_heads
+        x = self._layer_norm(h_kxbxtxd, p["ln_1_weight"], p["ln_1_bias"])
+        # (K, batch, heads, time, head_dim) for each of q, k, v
+        q, key, v = (part.reshape(k, n_batch, n_steps, heads, d_model // heads).transpose(2, 3)
+                     for part in _linear(x, p["qkv_weight"], p["qkv_bias"]).split(d_model, dim=-1))
+        scores = q @ key.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        future = torch.ones(n_steps, n_steps, dtype=torch.bool, device=q.device).triu(1)
+        weights = self._dropout(torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1), generators)
+        attended = (weights @ v).transpose(2, 3).reshape(k, n_batch, n_steps, d_model)
+        attention = _linear(attended, p["attn_proj_weight"], p["attn_proj_bias"])
+        h_kxbxtxd = h_kxbxtxd + self._dropout(attention, generators)
+        hidden = F.gelu(_linear(self._layer_norm(h_kxbxtxd, p["ln_2_weight"], p["ln_2_bias"]),
+                                p["mlp_in_weight"], p["mlp_in_bias"]), approximate="tanh")
+        mlp = _linear(hidden, p["mlp_out_weight"], p["mlp_out_bias"])
+        return h_kxbxtxd + self._dropout(mlp, generators)
