@@ -380,13 +380,6 @@ def _run_states(folder: str, n_trials: int, seed: int):
     return run, trials, rates
 
 
-def _save_figure(fig, path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-
-
 @command("fixed-points", "find fixed and slow points of a trained network under the zero-evidence input, "
          "with their spectra; write netCDF and figures", lambda p: _dynamics_arguments(p, fixed_points=True))
 def _fixed_points(args: argparse.Namespace) -> int:
@@ -397,12 +390,13 @@ def _fixed_points(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import numpy as np
 
-    from neurodis.analysis import find_fixed_points, pca, zero_evidence_input
+    from neurodis.analysis import find_fixed_points, pca, slow_mode_counts, zero_evidence_input
     from neurodis.plotting import (
         plot_amplification,
         plot_eigenvalues,
         plot_pc_trajectories,
     )
+    from neurodis.plotting._common import save_figure
     from neurodis.trials import save_dataset
 
     run, _, rates = _run_states(args.run, args.n_trials, args.seed)
@@ -417,10 +411,9 @@ def _fixed_points(args: argparse.Namespace) -> int:
                       ("fixed_points_pcs", plot_pc_trajectories(
                           pca(rates), color_by="quadrant" if "quadrant" in rates.coords else None,
                           fixed_points=found["states"]))):
-        paths.append(out / f"{name}.png")
-        _save_figure(fig, paths[-1])
+        paths.append(save_figure(fig, out / f"{name}.png"))
     mu = found["eigenvalues_real"].values + 1j * found["eigenvalues_imag"].values
-    modulus, near_zero = np.abs(mu), (np.abs(mu - 1.0) < 0.05).sum(1)  # eigenvalues of J − I near 0
+    modulus, near_zero = np.abs(mu), slow_mode_counts(found).values  # eigenvalues of J − I near 0
     print(f"{found.sizes['fixed_point']} points from {found.attrs['n_inits']} starts "
           f"({found.attrs['n_exact']} exact, {found.attrs['n_slow']} slow, {found.attrs['n_diverged']} diverged)")
     print(f"{'#':>3} {'kind':>5} {'q':>9} {'merged':>6} {'stable':>6} {'max|mu|':>8} {'|mu-1|<.05':>10}")
@@ -447,6 +440,7 @@ def _geometry(args: argparse.Namespace) -> int:
         plot_pc_trajectories,
         plot_tuning_maps,
     )
+    from neurodis.plotting._common import save_figure
     from neurodis.trials import save_dataset
 
     _, trials, rates = _run_states(args.run, args.n_trials, args.seed)
@@ -470,9 +464,7 @@ def _geometry(args: argparse.Namespace) -> int:
         maps = tuning_maps(final, trials["latents"])
         paths.append(save_dataset(maps, out / "tuning_maps.nc"))
         figures.append(("tuning_maps", plot_tuning_maps(maps)))
-    for name, fig in figures:
-        paths.append(out / f"{name}.png")
-        _save_figure(fig, paths[-1])
+    paths += [save_figure(fig, out / f"{name}.png") for name, fig in figures]
     ratio = components["explained_variance_ratio"].values
     print(f"variance explained by PC1..3: {' '.join(f'{v:.3f}' for v in ratio[:3])} "
           f"(first two: {ratio[:2].sum():.3f}); participation ratio {float(components['participation_ratio']):.2f}")

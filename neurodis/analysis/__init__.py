@@ -13,7 +13,12 @@ from neurodis.analysis.decoding import (
     region_mask,
     regression_states,
 )
-from neurodis.analysis.fixed_points import find_fixed_points, zero_evidence_input
+from neurodis.analysis.fixed_points import (
+    SLOW_MODE_TOL,
+    find_fixed_points,
+    slow_mode_counts,
+    zero_evidence_input,
+)
 from neurodis.analysis.comparison import (
     RecordingComparison,
     compare_session,
@@ -56,6 +61,7 @@ from neurodis.analysis.similarity import (
 )
 
 __all__ = [
+    "SLOW_MODE_TOL",
     "cca",
     "ccgp",
     "decode",
@@ -89,6 +95,7 @@ __all__ = [
     "shape_distance",
     "shattering_dimensionality",
     "sign_dichotomies",
+    "slow_mode_counts",
     "svcca",
     "tuning_maps",
     "zero_evidence_input",

@@ -55,13 +55,15 @@ from neurodis._version import __version__
 from neurodis.analysis import _fixed_point_solvers as solvers
 from neurodis.trials import FIXED_POINT, INPUT, MODE, OUTPUT, UNIT
 
-__all__ = ["find_fixed_points", "zero_evidence_input"]
+__all__ = ["SLOW_MODE_TOL", "find_fixed_points", "slow_mode_counts", "zero_evidence_input"]
 
 METHODS = ("lm", "adam")
 DEFAULT_MAX_ITER = {"lm": 500, "adam": 10_000}
 NEWTON_STEPS = 10
 NEWTON_RADIUS = 1e-2  # Newton steps longer than this × (1 + ‖h‖) are refused
 DIVERGENCE_FACTOR = 1e6
+#: A mode is slow when its eigenvalue μ of the one-step map has |μ - 1| below this.
+SLOW_MODE_TOL = 0.05
 
 
 def zero_evidence_input(task: Any, encoder: Any = None) -> xr.DataArray:
@@ -462,3 +464,44 @@ def _outputs(clone: nn.Module, h_kxn: torch.Tensor) -> np.ndarray | None:
         return None
     with torch.no_grad():
         return readout.activate(readout(h_kxn[:, : clone.n_units])).numpy()
+
+
+def slow_mode_counts(found: xr.Dataset, tol: float = SLOW_MODE_TOL) -> xr.DataArray:
+    """Number of slow modes of each point: eigenvalues μ of the one-step map with |μ - 1| < ``tol``.
+
+    An eigenvalue μ of the one-step map near 1 is one of ``J - I`` near 0: a direction
+    along which the state neither grows nor decays (a line attractor has one, a plane
+    attractor two).
+
+    Parameters
+    ----------
+    found : xarray.Dataset
+        :func:`find_fixed_points` output (``eigenvalues_real``, ``eigenvalues_imag``).
+    tol : float
+        Distance of μ from 1 below which a mode counts as slow (> 0).
+
+    Returns
+    -------
+    xarray.DataArray
+        Integer counts along ``fixed_point``.
+
+    Raises
+    ------
+    ValueError
+        If ``tol`` is not positive or the spectra are missing.
+
+    Examples
+    --------
+    >>> spectra = xr.Dataset({"eigenvalues_real": (("fixed_point", "mode"), [[1.01, 0.5], [0.97, 1.02]]),
+    ...                       "eigenvalues_imag": (("fixed_point", "mode"), [[0.0, 0.0], [0.01, 0.0]])})
+    >>> slow_mode_counts(spectra).values.tolist()
+    [1, 2]
+    """
+    tol = check_real("tol", tol, minimum=0.0, strict_minimum=True)
+    missing = [name for name in ("eigenvalues_real", "eigenvalues_imag") if name not in found]
+    if missing:
+        raise ValueError(f"found must hold the spectra of find_fixed_points; missing {missing}")
+    mu = found["eigenvalues_real"] + 1j * found["eigenvalues_imag"]
+    counts = (np.abs(mu - 1.0) < tol).sum(MODE)
+    counts.attrs.update(long_name="modes with |mu - 1| < tol", tol=tol)
+    return counts.rename("slow_modes")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -9,7 +11,7 @@ from matplotlib.figure import Figure
 
 from neurodis._validation import check_type
 
-__all__ = ["figure_axes"]
+__all__ = ["figure_axes", "save_figure"]
 
 
 def figure_axes(ax: Any, *, figsize: tuple[float, float] | None = None, **subplot: Any) -> tuple[Figure, Any]:
@@ -45,3 +47,23 @@ def figure_axes(ax: Any, *, figsize: tuple[float, float] | None = None, **subplo
         return plt.subplots(subplot_kw=subplot or None, **layout)
     check_type("ax", ax, plt.Axes, "a matplotlib Axes")
     return ax.figure, ax
+
+
+def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
+    """Write ``figure`` to ``path`` (120 dpi, tight bounding box) and close it.
+
+    Closing matters when a command or a sweep writes many figures: pyplot keeps every
+    open figure alive.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> fig, _ = figure_axes(None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_figure(fig, Path(folder) / "empty.png").name, plt.fignum_exists(fig.number)
+    ('empty.png', False)
+    """
+    path = Path(path)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path

@@ -22,8 +22,9 @@ slightly above it there.
 Attractor geometry (:func:`train_and_find_attractors`, :func:`measure_attractor`).
 Fixed and slow points under the zero-evidence input, started from noise-free visited
 states; the 2-D attractor signature of SCIENCE.md §6 is a point with at least two
-eigenvalues μ of the one-step map within :data:`SLOW_MODE_TOL` of 1 (two eigenvalues
-of the difference map near 0). With them: the amplification of the leading modes, the
+eigenvalues μ of the one-step map within
+:data:`~neurodis.analysis.fixed_points.SLOW_MODE_TOL` of 1 (two eigenvalues of the
+difference map near 0; see :func:`~neurodis.analysis.slow_mode_counts`). With them: the amplification of the leading modes, the
 PCA spectrum and participation ratio of the noise-free trajectories, the lifetime
 sparseness of the states at the last step and the fraction of active units.
 """
@@ -45,7 +46,6 @@ from neurodis.trials import LATENT, TIME, TRIAL, UNIT
 __all__ = [
     "DURATIONS",
     "N_INITS",
-    "SLOW_MODE_TOL",
     "measure_attractor",
     "measure_free_rt",
     "train_and_find_attractors",
@@ -57,8 +57,6 @@ __all__ = [
 DURATIONS = (4, 9, 14, 19)
 #: Starting points of the fixed-point search of the attractor job.
 N_INITS = 128
-#: A mode is slow when its eigenvalue μ of the one-step map has |μ - 1| below this.
-SLOW_MODE_TOL = 0.05
 #: Leading modes (largest |μ|) whose amplification the attractor job summarises.
 LEADING_MODES = 3
 _QUARTILES = (0.25, 0.5, 0.75)
@@ -198,8 +196,8 @@ def measure_attractor(
     xarray.Dataset
         Per network: ``n_points``, ``n_exact``, ``n_slow`` (points that are slow, not
         exact), ``n_two_slow_modes`` (points with at least two modes of |μ - 1| <
-        :data:`SLOW_MODE_TOL`), ``amplification_quartiles (leading_mode, quartile)``
-        over the points, ``pc12`` (variance explained by PC1-2), ``participation_ratio``,
+        :data:`~neurodis.analysis.fixed_points.SLOW_MODE_TOL`),
+        ``amplification_quartiles (leading_mode, quartile)`` over the points, ``pc12`` (variance explained by PC1-2), ``participation_ratio``,
         ``sparseness_median`` (lifetime sparseness over trials at the last step, median
         over non-silent units), ``fraction_active``; per point ``q``, ``slow_modes``,
         ``eigenvalues_real``/``eigenvalues_imag``/``amplification`` (fixed_point, mode),
@@ -220,6 +218,7 @@ def measure_attractor(
         fraction_active,
         lifetime_sparseness,
         pca,
+        slow_mode_counts,
         zero_evidence_input,
     )
     from neurodis.simulator import simulate
@@ -229,8 +228,7 @@ def measure_attractor(
     rates = simulate(model, trials, noise=False, dtype=np.float64)["rates"]
     found = find_fixed_points(model, zero_evidence_input(task, encoder), states=rates, n_inits=n_inits,
                               eigenvectors=False, rng=point_rng)
-    mu = found["eigenvalues_real"] + 1j * found["eigenvalues_imag"]
-    slow_modes = (np.abs(mu - 1.0) < SLOW_MODE_TOL).sum("mode")
+    slow_modes = slow_mode_counts(found)
     leading = found["amplification"].isel(mode=slice(0, LEADING_MODES)).values
     quartiles = (np.quantile(leading, _QUARTILES, axis=0).T if leading.shape[0]
                  else np.full((leading.shape[1], len(_QUARTILES)), np.nan))
@@ -254,7 +252,7 @@ def measure_attractor(
     # NaN rows up to n_inits (the most points a search can return): every run has the
     # same fixed_point dim, so the runs of a sweep concatenate without alignment
     result = result.reindex(fixed_point=np.arange(n_inits))
-    result.attrs.update(alpha=found.attrs["alpha"], slow_mode_tol=SLOW_MODE_TOL, n_inits=n_inits,
+    result.attrs.update(alpha=found.attrs["alpha"], slow_mode_tol=slow_modes.attrs["tol"], n_inits=n_inits,
                         eval_trials=n_trials, sparseness_time="last step")
     return result
 

@@ -166,14 +166,6 @@ def attractor_table(results: xr.Dataset):
     return xr.Dataset(columns).to_dataframe()[list(_ATTRACTOR)]
 
 
-def _save(figure: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    return path
-
-
 def _pyplot(folder: Path):
     import matplotlib
 
@@ -191,13 +183,14 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     """
     _pyplot(folder)
     from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
+    from neurodis.plotting._common import save_figure
 
     paths = []
     if "n_tasks" in results.dims:
         extra = [d for d in results.dims if d not in ("n_tasks", "seed", "fold")]
         subset = results.isel({d: 0 for d in extra}) if extra else results
         for name, plot in (("r2_vs_tasks", plot_r2_vs_tasks), ("angle_vs_tasks", plot_decoder_angle_vs_tasks)):
-            paths.append(_save(plot(subset), folder / f"{name}.png"))
+            paths.append(save_figure(plot(subset), folder / f"{name}.png"))
     return paths
 
 
@@ -216,6 +209,8 @@ def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     from neurodis.analysis import r2_ceiling
 
     plt = _pyplot(folder)
+    from neurodis.plotting._common import save_figure
+
     figure, ax = plt.subplots(figsize=(5.5, 4))
     lowest = []
     for k, (label, subset) in enumerate(_conditions(results, ("seed", "fold", "duration"))):
@@ -239,7 +234,7 @@ def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     ax.set_ylabel("$r^2$ (paper convention)")
     ax.set_ylim(max(0.0, min(lowest) - 0.05), 1.0)
     ax.legend(frameon=False, fontsize="x-small")
-    return [_save(figure, folder / "r2_vs_duration.png")]
+    return [save_figure(figure, folder / "r2_vs_duration.png")]
 
 
 def attractor_figures(results: xr.Dataset, folder: Path) -> list[Path]:
@@ -251,6 +246,7 @@ def attractor_figures(results: xr.Dataset, folder: Path) -> list[Path]:
         plot_eigenvalues,
         plot_explained_variance,
     )
+    from neurodis.plotting._common import save_figure
 
     keep = ("seed", "fixed_point", "mode", "component", "leading_mode", "quartile")
     conditions = _conditions(results, keep)
@@ -266,5 +262,5 @@ def attractor_figures(results: xr.Dataset, folder: Path) -> list[Path]:
             ax.set_title(", ".join(s for s in (label, seed, f"{network.sizes['fixed_point']} points") if s),
                          fontsize="small")
         figure.tight_layout()
-        paths.append(_save(figure, folder / f"{name}.png"))
+        paths.append(save_figure(figure, folder / f"{name}.png"))
     return paths

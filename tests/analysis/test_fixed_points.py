@@ -7,7 +7,7 @@ import torch
 import xarray as xr
 from torch import nn
 
-from neurodis.analysis import find_fixed_points, zero_evidence_input
+from neurodis.analysis import find_fixed_points, slow_mode_counts, zero_evidence_input
 from neurodis.analysis._fixed_point_solvers import cluster
 from neurodis.models import CTRNN, LSTM, CausalTransformer
 from neurodis.tasks import Encoder, make_task
@@ -122,6 +122,13 @@ def test_line_attractor_points_lie_on_the_line_with_one_unit_mode(rng):
     assert np.all(modulus[:, 1] < 0.9)
     assert np.all(ds["amplification"].values[:, 0] > 1e9)
     assert not ds["stable_discrete"].values.any()
+    # one-step map μ = 1 - α + α·λ(W): 1, 0.8, 0.65, 0.4, 0.25 -> one mode within 0.05 of 1
+    assert slow_mode_counts(ds).values.tolist() == [1] * ds.sizes["fixed_point"]
+    assert (slow_mode_counts(ds, tol=0.21) == 2).all()
+    with pytest.raises(ValueError, match=r"tol must be .*got 0.0"):
+        slow_mode_counts(ds, tol=0.0)
+    with pytest.raises(ValueError, match=r"found must hold the spectra of find_fixed_points; missing"):
+        slow_mode_counts(ds.drop_vars("eigenvalues_imag"))
 
 
 def test_relu_slow_point_on_a_kink_is_reached_along_the_kink():
