@@ -1,0 +1,97 @@
+"""Stacked ensembles of LSTMs, GRUs and transformers against the same networks trained one by one.
+
+A ``fig3`` sweep trains 25 networks of each kind; on two cores each worker gets an
+ensemble of 13. This benchmark trains 13 networks of one kind (paper config: N = 24
+classification tasks, batch 16, 22 steps, 64 units, the frozen ``2 → 100 → 100 → 40``
+encoder) both ways, with everything ``train`` does included (data, encoder, history):
+
+(a) baseline: ``neurodis.train`` once per network, one after the other. Its per-network
+    forward is torch's own module (``nn.LSTM``/``nn.GRU``, fused on the CPU) or the
+    transformer module.
+(b) ``neurodis.train_ensemble`` on the 13 at once (the stacked forwards of
+    :mod:`neurodis.training._stacked`).
+
+Both run on one thread (a sweep runs one worker per core). Cases alternate round-robin
+so a load spike hits both; the table shows the best repeat per network-batch. Check:
+member 0 of (b) ends within float tolerance of its solo run in (a).
+
+Goal: (b) ≥ 1.5× faster per network. These networks are small, so much of a solo
+batch is per-kernel overhead that stacking shares; the heavier the per-network work
+(the transformer's attention and dropout masks, drawn per member so each member
+reproduces its solo run), the less stacking can save.
+
+Run: ``python benchmarks/bench_ensembles.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from typing import Any
+
+import torch
+from threadpoolctl import threadpool_limits
+
+import neurodis
+from neurodis.training import default_encoder, make_network
+
+N_TASKS, N_MEMBERS, N_UNITS = 24, 13, 64
+ARCHS = ("lstm", "gru", "transformer")
+GOAL = 1.5
+
+
+def _members(arch: str, config: Any) -> tuple[Any, list, list]:
+    task = neurodis.make_task("classification", n_tasks=N_TASKS)
+    encoders = [default_encoder(task, replace(config, seed=k)) for k in range(N_MEMBERS)]
+    models = [make_network(task, arch, encoder=e, n_units=N_UNITS, seed=k) for k, e in enumerate(encoders)]
+    return task, encoders, models
+
+
+def time_arch(arch: str, n_batches: int, repeats: int) -> dict[str, Any]:
+    """Best ms per network-batch of (a) and (b) for one architecture, with the check."""
+    config = neurodis.TrainConfig(n_batches=n_batches, batch_size=16, log_every=100, checkpoint_every=100, seed=0)
+    task, encoders, models = _members(arch, config)
+    result: dict[str, Any] = {}
+
+    def solo() -> None:
+        result["solo"] = [neurodis.train(task, m, replace(config, seed=k), encoder=e, progress=False).model
+                          for k, (m, e) in enumerate(zip(models, encoders))]
+
+    def stacked() -> None:
+        result["stacked"] = neurodis.train_ensemble(task, models, config, seeds=list(range(N_MEMBERS)),
+                                                    encoders=encoders, progress=False).models
+
+    best = {"solo": float("inf"), "stacked": float("inf")}
+    for repeat in range(repeats + 1):  # the first round warms up
+        for name, run in (("solo", solo), ("stacked", stacked)):
+            start = time.perf_counter()
+            run()
+            elapsed = (time.perf_counter() - start) / (n_batches * N_MEMBERS) * 1e3
+            if repeat:
+                best[name] = min(best[name], elapsed)
+    gap = max((a - b).abs().max().item()
+              for a, b in zip(result["solo"][0].parameters(), result["stacked"][0].parameters()))
+    return {"benchmark": "ensembles", "case": f"{arch}: ensemble of {N_MEMBERS}, per network, 1 thread",
+            "baseline_ms": best["solo"], "neurodis_ms": best["stacked"], "ratio": best["solo"] / best["stacked"],
+            "goal": GOAL, "check": f"member 0 vs its solo run after {n_batches} batches: max |Δw| {gap:.1e}"}
+
+
+def main(quick: bool = False) -> list[dict[str, Any]]:
+    """Time every architecture; print a table; return the rows."""
+    n_batches, repeats = (10, 1) if quick else (40, 3)
+    with threadpool_limits(1):
+        torch.set_num_threads(1)
+        rows = [time_arch(arch, n_batches, repeats) for arch in ARCHS]
+    print(f"{'case':<50} {'solo ms':>8} {'stacked ms':>10} {'ratio':>7} {'goal':>5}  check")
+    for row in rows:
+        ok = "ok" if row["ratio"] >= row["goal"] else "MISS"
+        print(f"{row['case']:<50} {row['baseline_ms']:>8.2f} {row['neurodis_ms']:>10.2f} {row['ratio']:>6.2f}x "
+              f"{row['goal']:>4.1f}x  {ok}; {row['check']}")
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer batches and repeats")
+    main(quick=parser.parse_args().quick)
