@@ -107,6 +107,37 @@ class _StackedEncoder:
         return h_kxhxm
 
 
+class _SharedEncoding:
+    """Encode each distinct (encoder, stimulus) pair of the members once.
+
+    Members with equal seeds share their encoder and, when their tasks draw the same
+    stimuli (a sweep over the number of tasks does), their whole encoded input: a
+    ``fig3`` ensemble of 13 networks over 5 seeds needs 5 encodings per batch, not 13.
+    Members whose stimuli differ in a batch are encoded on their own, so the result is
+    always each member's own encoding.
+    """
+
+    def __init__(self, encoders: Sequence[Encoder], device: str) -> None:
+        self.encoders, self.device = list(encoders), device
+        # the first member with an equal encoder: a candidate to share with
+        self.leader = [next(j for j in range(k + 1) if encoders[j] == encoders[k]) for k in range(len(encoders))]
+        self._stacks: dict[tuple[int, ...], _StackedEncoder] = {}
+
+    def __call__(self, stimulus_kxdxm: np.ndarray) -> torch.Tensor:
+        """``(K, stimulus, samples)`` float32 in, ``(K, encoded, samples)`` tensor out."""
+        source = [j if j != k and np.array_equal(stimulus_kxdxm[j], stimulus_kxdxm[k]) else k
+                  for k, j in enumerate(self.leader)]
+        distinct = tuple(sorted(set(source)))
+        if distinct not in self._stacks:
+            self._stacks[distinct] = _StackedEncoder([self.encoders[j] for j in distinct], self.device)
+        stimulus = torch.from_numpy(stimulus_kxdxm[list(distinct)])
+        encoded = self._stacks[distinct](stimulus if self.device == "cpu" else stimulus.to(self.device))
+        if len(distinct) == len(source):
+            return encoded
+        position = {j: i for i, j in enumerate(distinct)}
+        return encoded[torch.tensor([position[j] for j in source], device=encoded.device)]
+
+
 @dataclass
 class Batch:
     """One stacked batch: tensors ``(K, time, batch, ·)`` plus the raw per-member arrays."""
@@ -133,7 +164,7 @@ class DataStream:
     def __init__(self, members: Sequence[Member], batch_size: int, n_outputs: int, device: str) -> None:
         self.members, self.batch_size, self.n_outputs, self.device = members, batch_size, n_outputs, device
         encoders = [m.encoder for m in members]
-        self.encoder = None if encoders[0] is None else _StackedEncoder(encoders, device)
+        self.encoder = None if encoders[0] is None else _SharedEncoding(encoders, device)
         first = members[0]
         # raw channels that reach the network unchanged: all of them without an encoder
         self.passthrough = first.passthrough if self.encoder is not None else list(range(len(first.task.input_names)))
@@ -163,7 +194,7 @@ class DataStream:
         if self.encoder is not None:  # (K, stimulus, time·batch) in, (K, time, batch, encoded) out
             stimulus = np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)[:, self.members[0].stimulus],
                                             dtype=np.float32)
-            encoded = self.encoder(self._tensor(stimulus).view(n_members, len(self.members[0].stimulus), -1))
+            encoded = self.encoder(stimulus.reshape(n_members, len(self.members[0].stimulus), -1))
             features = torch.cat([features, encoded.view(n_members, -1, *shape[1:]).permute(0, 2, 3, 1)], dim=-1)
         mask_sum = mask.sum(axis=(1, 2, 3), dtype=np.float64).astype(np.float32)
         return Batch(features, self._tensor(targets), self._tensor(mask), self._tensor(mask_sum), raw, targets, mask)

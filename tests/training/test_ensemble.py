@@ -203,3 +203,18 @@ def test_transformer_ensemble_splits_into_resumable_solo_runs(tmp_path):
                  progress=False)
     for (name, a), b in zip(solo.model.named_parameters(), full.models[2].parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_members_sharing_encoder_and_stimuli_are_encoded_once():
+    # seeds 4, 4, 5 over N = 2, 4, 3: members 0 and 1 draw the same stimuli through the same encoder
+    from neurodis.training._engine import DataStream, make_member
+
+    tasks, encoders = [tiny_task(n) for n in WIDTHS], [tiny_encoder(4), tiny_encoder(4), tiny_encoder(5)]
+    members = [make_member(t, e, s, "cpu") for t, e, s in zip(tasks, encoders, (4, 4, 5))]
+    stream = DataStream(members, batch_size=6, n_outputs=4, device="cpu")
+    for _ in range(2):
+        batch = stream.next()
+        for k, (raw, encoder) in enumerate(zip(batch.raw, encoders)):
+            expected, _ = encoder.encode_inputs(raw.inputs, tasks[k].input_names)
+            np.testing.assert_allclose(batch.inputs[k].numpy(), expected.transpose(1, 0, 2), rtol=1e-5, atol=1e-6)
+    assert list(stream.encoder._stacks) == [(0, 2)]  # two encodings per batch for three members
