@@ -41,6 +41,7 @@ from neurodis.analysis.psychophysics import (
     psychophysical_kernel,
 )
 from neurodis.analysis.theory import (
+    bayes_r2_ceiling,
     evenly_spaced_normals,
     ideal_observer,
     logit_to_probit,
@@ -62,6 +63,7 @@ from neurodis.analysis.similarity import (
 
 __all__ = [
     "SLOW_MODE_TOL",
+    "bayes_r2_ceiling",
     "cca",
     "ccgp",
     "decode",

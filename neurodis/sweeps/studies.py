@@ -6,18 +6,17 @@ Both train their group of networks exactly like the generalization job
 Free reaction time (:func:`train_and_time`, :func:`measure_free_rt`). A duration ``T``
 follows the free-RT convention of SCIENCE.md §7: ``T`` stimulus steps and a decision
 step with the stimulus still on, so the state read at duration ``T`` has integrated
-``T + 1`` evidence samples and no decoder can beat ``r2_ceiling(σ, T, free_rt=True)
-= 1 - σ²/((T + 1) Var x)``. A bounded-accumulator network (no fixation channel, no go
-cue) is read after ``T + 1`` steps of its own task; any other network is run on the
-free-RT regression task (evidence on from the first stimulus step to the end) and read
-``T`` steps after its first stimulus step, which for the paper's ``T = 20`` is its
+``T + 1`` evidence samples. The paper's ceiling for it is ``r2_ceiling(σ, T,
+free_rt=True) = 1 - σ²/((T + 1) Var x)``, the r² of the running mean; the true ceiling,
+the posterior mean's r² on the latent box (:func:`~neurodis.analysis.bayes_r2_ceiling`),
+is higher at short durations (0.9195 against 0.904 for T = 4, σ = 0.2), so networks may
+sit above the paper's value there. A bounded-accumulator network (no fixation channel,
+no go cue) is read after ``T + 1`` steps of its own task; any other network is run on
+the free-RT regression task (evidence on from the first stimulus step to the end) and
+read ``T`` steps after its first stimulus step, which for the paper's ``T = 20`` is its
 decision step. One simulation serves every duration; out-of-distribution decoders
 (least squares and ridge with the penalty chosen on the training quadrants) are fit per
-duration. The ceiling is the error of the unbiased running mean; a decoder that shrinks
-towards the prior's centre does a little better at short durations (the best linear
-decoder of the running mean of n samples reaches ``v/(v + σ²/n)``, v = 1/12: 0.912
-against the ceiling's 0.904 for T = 4, σ = 0.2), so in-distribution r² may sit
-slightly above it there.
+duration.
 
 Attractor geometry (:func:`train_and_find_attractors`, :func:`measure_attractor`).
 Fixed and slow points under the zero-evidence input, started from noise-free visited

@@ -125,20 +125,22 @@ def free_rt_table(results: xr.Dataset):
     pandas.DataFrame
         Indexed by the swept dims other than ``seed``, then ``duration`` (T); columns
         ``ood_r2``, ``ood_r2_q25``, ``ood_r2_q75`` (least squares, over seeds × folds),
-        ``ood_r2_ridge`` (median), ``id_r2`` (median over seeds) and ``ceiling``
-        (``1 - σ²/((T + 1) Var x)``).
+        ``ood_r2_ridge`` (median), ``id_r2`` (median over seeds), ``ceiling`` (the
+        paper's, ``1 - σ²/((T + 1) Var x)``) and ``bayes_ceiling`` (the posterior
+        mean's r², :func:`~neurodis.analysis.bayes_r2_ceiling`).
     """
-    from neurodis.analysis import r2_ceiling
+    from neurodis.analysis import bayes_r2_ceiling, r2_ceiling
 
     table = _columns(results, _FREE_RT)
     sigma = results["sigma"] if "sigma" in results.coords else xr.DataArray(results.attrs["sigma"])
-    table["ceiling"] = xr.apply_ufunc(
-        np.vectorize(lambda s, t: r2_ceiling(float(s), int(t), free_rt=True)), sigma, results["duration"]
-    )
+    for name, ceiling in (("ceiling", r2_ceiling), ("bayes_ceiling", bayes_r2_ceiling)):
+        table[name] = xr.apply_ufunc(
+            np.vectorize(lambda s, t, f=ceiling: f(float(s), int(t), free_rt=True)), sigma, results["duration"]
+        )
     frame = table.drop_vars("n_samples", errors="ignore").to_dataframe()
     if frame.index.nlevels > 1:
         frame = frame.reorder_levels([*(n for n in frame.index.names if n != "duration"), "duration"])
-    return frame[[*_FREE_RT.values(), "ceiling"]].sort_index()
+    return frame[[*_FREE_RT.values(), "ceiling", "bayes_ceiling"]].sort_index()
 
 
 def attractor_table(results: xr.Dataset):
@@ -206,7 +208,7 @@ def _conditions(results: xr.Dataset, keep: tuple[str, ...]) -> list[tuple[str, x
 
 def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     """``r2_vs_duration.png``: OOD r² (median, IQR) per condition against T, with the ceiling."""
-    from neurodis.analysis import r2_ceiling
+    from neurodis.analysis import bayes_r2_ceiling, r2_ceiling
 
     plt = _pyplot(folder)
     from neurodis.plotting._common import save_figure
@@ -228,7 +230,9 @@ def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     grid = np.arange(int(durations.min()), int(durations.max()) + 1)
     sigma = float(np.atleast_1d(results["sigma"].values if "sigma" in results.coords else results.attrs["sigma"])[0])
     ax.plot(grid, [r2_ceiling(sigma, int(t), free_rt=True) for t in grid], color="k", lw=1,
-            label="ceiling 1 - 12σ²/(T+1)")
+            label="paper's ceiling 1 - 12σ²/(T+1)")
+    ax.plot(grid, [bayes_r2_ceiling(sigma, int(t), free_rt=True) for t in grid], color="k", lw=1, ls=":",
+            label="Bayes ceiling (posterior mean)")
     ax.set_xticks(durations)
     ax.set_xlabel("trial duration T (stimulus steps; T + 1 samples)")
     ax.set_ylabel("$r^2$ (paper convention)")

@@ -10,6 +10,7 @@ import neurodis
 from neurodis.analysis.decoding import fit_ood_decoders
 from neurodis.analysis.theory import (
     VAR_UNIFORM,
+    bayes_r2_ceiling,
     evenly_spaced_normals,
     ideal_observer,
     logit_to_probit,
@@ -159,6 +160,37 @@ def test_r2_ceiling_is_the_monte_carlo_score_of_the_running_mean(protocol):
     # sd of the MSE estimate: sqrt(2 / n_values) * σ²/t (chi-square); allow 6 sd
     tolerance = 6 * np.sqrt(2 / mu.size) * SIGMA**2 / N_STEPS / VAR_UNIFORM
     assert 1 - mse / VAR_UNIFORM == pytest.approx(r2_ceiling(SIGMA, N_STEPS), abs=tolerance)
+
+
+@pytest.mark.parametrize(("sigma", "t"), [(0.2, 5), (0.2, 20), (0.6, 3)])
+def test_bayes_ceiling_is_the_monte_carlo_score_of_the_posterior_mean(sigma, t):
+    """An independent computation: simulate x ~ U(-0.5, 0.5), m ~ N(x, σ²/t), and score
+    the closed-form posterior mean (a normal truncated to the box), E[x | m] = m + s(φ(a) - φ(b))/(Φ(b) - Φ(a))."""
+    from scipy.special import ndtr
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(3)
+    s = sigma / np.sqrt(t)
+    x = rng.uniform(-0.5, 0.5, 400_000)
+    m = x + s * rng.normal(size=x.size)
+    # E[x | m] is odd in m: evaluate at |m|, where a < b <= 0 past the box's edge and
+    # Φ(b) - Φ(a) has no cancellation
+    a, b = (-0.5 - np.abs(m)) / s, (0.5 - np.abs(m)) / s
+    posterior_mean = np.sign(m) * (np.abs(m) + s * (norm.pdf(a) - norm.pdf(b)) / (ndtr(b) - ndtr(a)))
+    mse = np.mean((posterior_mean - x) ** 2)
+    tolerance = 6 * np.std((posterior_mean - x) ** 2) / np.sqrt(x.size) / VAR_UNIFORM
+    assert bayes_r2_ceiling(sigma, t) == pytest.approx(1 - mse / VAR_UNIFORM, abs=tolerance)
+    # shrinking towards the box beats the running mean, by less as σ²/t shrinks
+    assert bayes_r2_ceiling(sigma, t) > r2_ceiling(sigma, t)
+
+
+def test_bayes_ceiling_limits_and_free_rt():
+    assert bayes_r2_ceiling(0.0, 3) == 1.0
+    assert bayes_r2_ceiling(50.0, 1) == pytest.approx(0.0, abs=1e-3)  # no information: the prior mean
+    assert bayes_r2_ceiling(0.01, 20) == pytest.approx(r2_ceiling(0.01, 20), abs=1e-6)  # σ²/t → 0
+    assert bayes_r2_ceiling(0.2, 19, free_rt=True) == bayes_r2_ceiling(0.2, 20)
+    with pytest.raises(ValueError, match=r"n_steps must be an integer >= 1; got 0"):
+        bayes_r2_ceiling(0.2, 0)
 
 
 # ------------------------------------------------------------------ §7 reference values

@@ -128,10 +128,12 @@ def test_free_rt_preset_writes_its_table_and_figure(free_rt_run):
     assert results["r2_paper"].dims == ("task", "seed", "fold", "duration")
     assert results["duration"].values.tolist() == list(studies.DURATIONS)
     table = summary_table(results)
-    assert list(table.columns) == ["ood_r2", "ood_r2_q25", "ood_r2_q75", "ood_r2_ridge", "id_r2", "ceiling"]
+    assert list(table.columns) == ["ood_r2", "ood_r2_q25", "ood_r2_q75", "ood_r2_ridge", "id_r2", "ceiling",
+                                   "bayes_ceiling"]
     assert table.index.names == ["task", "duration"]
     durations = table.index.get_level_values("duration").to_numpy()
     np.testing.assert_allclose(table["ceiling"].to_numpy(), 1 - 0.48 / (durations + 1))
+    assert (table["bayes_ceiling"] > table["ceiling"]).all()
     values = results["r2_paper"].sel(task="accumulation", duration=9).values.ravel()
     assert table.loc[("accumulation", 9), "ood_r2"] == pytest.approx(np.median(values))
     assert table.loc[("accumulation", 9), "ood_r2_q75"] == pytest.approx(np.quantile(values, 0.75))
