@@ -66,21 +66,25 @@ def test_members_with_different_tasks_may_share_a_seed():
         train_ensemble([tasks[0], tasks[0]], models[:1] * 2, config, seeds=[5, 5], progress=False)
 
 
-def test_interrupted_ensemble_resumes_identically_and_splits_into_resumable_runs(tmp_path):
-    tasks, models, encoders = _members()
-    config = tiny_config()
+def _interrupted_and_split(tasks, models, encoders, config, tmp_path):
+    """The uninterrupted ensemble, and member runs split from one stopped at batch 8 (checkpoint at 6)."""
     full = train_ensemble(tasks, models, config, encoders=encoders, progress=False)
 
     def interrupt(batch, losses):
-        assert losses.shape == (3,)
+        assert losses.shape == (len(models),)
         if batch == 8:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         train_ensemble(tasks, models, config, encoders=encoders, out=tmp_path / "ens", progress=False,
                        callback=interrupt)
-    # a snapshot of the unfinished ensemble, as ordinary single-network runs at batch 6
-    snapshots = split_ensemble(tmp_path / "ens", out=tmp_path / "split")
+    return full, split_ensemble(tmp_path / "ens", out=tmp_path / "split")
+
+
+def test_interrupted_ensemble_resumes_identically_and_splits_into_resumable_runs(tmp_path):
+    tasks, models, encoders = _members()
+    config = tiny_config()
+    full, snapshots = _interrupted_and_split(tasks, models, encoders, config, tmp_path)
     assert [p.name for p in snapshots] == ["member_000", "member_001", "member_002"]
     assert load_checkpoint(snapshots[1])["batch"] == 6 and load_run(snapshots[1]).model.n_outputs == 4
     solo = train(tasks[1], models[1], replace(config, seed=config.seed + 1), out=snapshots[1], resume=True,
@@ -177,16 +181,7 @@ def _other_members(arch: str) -> tuple[list, list, list]:
 def test_transformer_ensemble_splits_into_resumable_solo_runs(tmp_path):
     tasks, models, encoders = _other_members("transformer")
     config = tiny_config()
-    full = train_ensemble(tasks, models, config, encoders=encoders, progress=False)
-
-    def interrupt(batch, losses):
-        if batch == 8:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train_ensemble(tasks, models, config, encoders=encoders, out=tmp_path / "ens", progress=False,
-                       callback=interrupt)
-    snapshots = split_ensemble(tmp_path / "ens", out=tmp_path / "split")
+    full, snapshots = _interrupted_and_split(tasks, models, encoders, config, tmp_path)
     assert load_run(snapshots[2]).model.arch == "transformer"
     solo = train(tasks[2], models[2], replace(config, seed=config.seed + 2), out=snapshots[2], resume=True,
                  progress=False)
