@@ -2,14 +2,15 @@
 
 A group is the runs of one ensemble (see :func:`~neurodis.sweeps.presets.ensemble_key`),
 trained at once as a batched ensemble that checkpoints into the store (so a killed job
-resumes). Each trained network is saved into
-its run folder (weights, encoder) and measured. :func:`run_group` does the training and
-saving for every kind of job; a job differs only in its measurement. The job of this
-module, :func:`train_and_generalize`, measures out-of-distribution decoder
-generalization on truly held-out quadrants, the same under the authors' default
-evaluation for comparison, the in-distribution reference, decoder angles and the final
-training accuracy relative to the ideal observer (the other jobs are in
-:mod:`neurodis.sweeps.studies`).
+resumes; a group that is new because the runs were grouped differently, say split over
+more workers, starts from any stored ensemble checkpoint that trains all its members).
+Each trained network is saved into its run folder (weights, encoder) and measured.
+:func:`run_group` does the training and saving for every kind of job; a job differs
+only in its measurement. The job of this module, :func:`train_and_generalize`, measures
+out-of-distribution decoder generalization on truly held-out quadrants, the same under
+the authors' default evaluation for comparison, the in-distribution reference, decoder
+angles and the final training accuracy relative to the ideal observer (the other jobs
+are in :mod:`neurodis.sweeps.studies`).
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ def _train_and_measure(
 ) -> list[xr.Dataset]:
     from neurodis.models import save_model
     from neurodis.sweeps.presets import network_spec
-    from neurodis.training import default_encoder, make_network, train_ensemble
+    from neurodis.training import adopt_members, default_encoder, make_network, train_ensemble
 
     tasks = [build_task(c) for c in configs]
     config = _train_config(configs[0])
@@ -219,6 +220,10 @@ def _train_and_measure(
 
     start = time.perf_counter()
     folder = _ensemble_dir(run_dirs)
+    if not (folder / "checkpoint.pt").exists():  # regrouped runs continue from their old ensemble
+        for source in sorted(folder.parent.glob("*/checkpoint.pt")):
+            if adopt_members(source, tasks, models, config, seeds=seeds, encoders=encoders, out=folder):
+                break
     trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
                              resume=(folder / "checkpoint.pt").exists(), progress=False, callback=callback)
     pairs = list(zip(trained.models, trained.histories))

@@ -15,6 +15,8 @@ from neurodis.training.config import TrainConfig
 from neurodis.training.ensemble import (
     EnsembleResult,
     StackedModel,
+    adopt_members,
+    select_members,
     split_ensemble,
     train_ensemble,
 )
@@ -26,10 +28,12 @@ __all__ = [
     "StackedModel",
     "TrainConfig",
     "TrainResult",
+    "adopt_members",
     "default_encoder",
     "load_checkpoint",
     "load_run",
     "make_network",
+    "select_members",
     "split_ensemble",
     "train",
     "train_ensemble",

@@ -66,7 +66,8 @@ from neurodis.training.loop import (
     write_run,
 )
 
-__all__ = ["STACKED_NETWORKS", "EnsembleResult", "StackedModel", "split_ensemble", "train_ensemble"]
+__all__ = ["STACKED_NETWORKS", "EnsembleResult", "StackedModel", "adopt_members", "select_members",
+           "split_ensemble", "train_ensemble"]
 
 #: Model config keys that may differ between members
 _FREE_KEYS = ("seed", "n_outputs")
@@ -373,7 +374,7 @@ def split_ensemble(path: str | os.PathLike, out: str | os.PathLike | None = None
         task = make_task(task_config.pop("task"), **task_config)
         encoder = decode_encoder(saved["encoder"])
         member_config = replace(config, seed=saved["seed"])
-        single = _member_state(state, k, model, history)
+        single = _member_state(state, k, model)
         run = folder / f"member_{k:03d}"
         save_checkpoint({
             **{key: state[key] for key in ("format", "format_version", "batch", "elapsed", "neurodis_version")},
@@ -391,17 +392,112 @@ def split_ensemble(path: str | os.PathLike, out: str | os.PathLike | None = None
     return paths
 
 
-def _member_state(state: dict[str, Any], k: int, model: nn.Module, history: History) -> dict[str, Any]:
+def _member_state(state: dict[str, Any], k: int, model: nn.Module) -> dict[str, Any]:
     """Member k's weights, Adam state, random streams and history, as a solo run holds them."""
     # the stack keeps the model's parameter order, so Adam's parameter i is the same
-    # tensor in both; only the readout's padded rows are cut
-    trainable = [(name, p.shape[0]) for name, p in model.named_parameters() if p.requires_grad]
-    weights = {name: state["weights"][f"params.{stacked_name(name)}"][k, : p.shape[0]].clone()
-               for name, p in model.named_parameters()}
+    # tensor in both: the one-member ensemble's state without the member axis
+    single = select_members(state, [k])
+    weights = {name: single["weights"][f"params.{stacked_name(name)}"][0] for name, _ in model.named_parameters()}
+    optimizer = {"param_groups": single["optimizer"]["param_groups"],
+                 "state": {i: {key: value if key == "step" else value[0] for key, value in entry.items()}
+                           for i, entry in single["optimizer"]["state"].items()}}
+    return {"weights": weights, "optimizer": optimizer, "rng": single["rng"], "history": single["history"]}
+
+
+def select_members(state: dict[str, Any], indices: Sequence[int]) -> dict[str, Any]:
+    """An ensemble checkpoint restricted to members ``indices``, in that order.
+
+    The result is what an ensemble of just those members would have saved at the same
+    batch (weights, Adam state, random streams, history; readouts and histories cut to
+    the widest kept member), so :func:`train_ensemble` resumed from it continues each
+    kept member exactly as the full ensemble would have.
+
+    Parameters
+    ----------
+    state : dict
+        An ensemble checkpoint (:func:`~neurodis.training.load_checkpoint`).
+    indices : sequence of int
+        Members to keep, each once.
+
+    Returns
+    -------
+    dict
+        An ensemble checkpoint of ``len(indices)`` members.
+
+    Raises
+    ------
+    ValueError
+        If the checkpoint is not an ensemble's or an index is out of range or repeated.
+    """
+    if state.get("kind") != "ensemble":
+        raise ValueError(f"state must be an ensemble checkpoint; got kind {state.get('kind')!r}")
+    n = len(state["members"])
+    indices = [check_int(f"indices[{i}]", k, minimum=0, maximum=n - 1) for i, k in enumerate(indices)]
+    if not indices or len(set(indices)) != len(indices):
+        raise ValueError(f"indices must name distinct members; got {indices}")
+    descriptions = [json.loads(state["models"][k]) for k in indices]
+    template = make_model(descriptions[0]["arch"], **descriptions[0]["config"])
+    width = max(d["config"]["n_outputs"] for d in descriptions)
+
+    def cut(name: str, tensor: torch.Tensor) -> torch.Tensor:
+        kept = tensor[indices]
+        return (kept[:, :width] if name.startswith("readout.") else kept).clone()
+
+    names = [name for name, _ in template.named_parameters()]
+    trainable = [name for name, p in template.named_parameters() if p.requires_grad]
+    weights = {f"params.{stacked_name(name)}": cut(name, state["weights"][f"params.{stacked_name(name)}"])
+               for name in names}
     saved = state["optimizer"]
     optimizer = {"param_groups": copy.deepcopy(saved["param_groups"]),
-                 "state": {i: {key: value.clone() if key == "step" else value[k, : trainable[i][1]].clone()
+                 "state": {i: {key: value.clone() if key == "step" else cut(trainable[i], value)
                                for key, value in entry.items()}
                            for i, entry in saved["state"].items()}}
-    return {"weights": weights, "optimizer": optimizer, "rng": [state["rng"][k]],
-            "history": history.member_state(k, model.n_outputs)}
+    history = History(n, state["history"]["correct"].shape[-1])
+    history.load_state_dict(state["history"])
+    return {**state, "weights": weights, "optimizer": optimizer, "rng": [state["rng"][k] for k in indices],
+            "history": history.member_state(indices, width), "members": [state["members"][k] for k in indices],
+            "models": [state["models"][k] for k in indices]}
+
+
+def adopt_members(
+    source: str | os.PathLike,
+    tasks: Sequence[Task],
+    models: Sequence[nn.Module],
+    config: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    encoders: Sequence[Encoder | None],
+    out: str | os.PathLike,
+) -> bool:
+    """Start ensemble ``out`` from a checkpoint of a larger ensemble that trains all its members.
+
+    When a sweep regroups its runs (say 25 networks once trained as one ensemble now
+    run as 13 + 12 on two workers), the members' progress is in the old ensemble's
+    checkpoint. If ``source`` holds every member of the planned ensemble (same task,
+    model, encoder and seed) under the same training config (its ``seed`` aside, which
+    only seeds members given none), their part of it
+    (:func:`select_members`) becomes ``out/checkpoint.pt`` and ``train_ensemble(...,
+    out=out, resume=True)`` continues them.
+
+    Returns
+    -------
+    bool
+        Whether a checkpoint was written (False when ``source`` is not a matching ensemble).
+    """
+    state = load_checkpoint(source)
+    # the ensemble's own seed only seeds members without one: it may differ
+    if state.get("kind") != "ensemble" or ({**json.loads(state["config"]), "seed": config.seed}
+                                           != json.loads(config.to_json())):
+        return False
+    planned = checkpoint_meta("ensemble", config, [make_member(t, e, s, "cpu") for t, e, s in zip(tasks, encoders, seeds)],
+                              [model_description(m) for m in models])
+    saved = [(m["seed"], m["task"], d, decode_encoder(m["encoder"]))
+             for m, d in zip(state["members"], state["models"])]
+    indices = []
+    for member, description, encoder in zip(planned["members"], planned["models"], encoders):
+        match = [k for k, entry in enumerate(saved) if entry == (member["seed"], member["task"], description, encoder)]
+        if not match:
+            return False
+        indices.append(match[0])
+    save_checkpoint({**select_members(state, indices), "config": config.to_json()}, Path(out) / CHECKPOINT_NAME)
+    return True

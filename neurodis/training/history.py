@@ -119,13 +119,14 @@ class History:
             self.rows[name] = list(state[name].numpy())
         self._reset_window()
 
-    def member_state(self, member: int, n_outputs: int) -> dict[str, torch.Tensor]:
-        """The rows of one member as a single-network :meth:`state_dict`."""
+    def member_state(self, member: int | Sequence[int], n_outputs: int) -> dict[str, torch.Tensor]:
+        """The rows of one member (or of several, in the given order) as the :meth:`state_dict`
+        of a history of just those members, ``n_outputs`` wide."""
         state = self.state_dict()
-        out = {"batch": state["batch"], "elapsed": state["elapsed"],
-               "loss": state["loss"][:, member:member + 1].clone()}
+        kept = [member] if isinstance(member, int) else list(member)
+        out = {"batch": state["batch"], "elapsed": state["elapsed"], "loss": state["loss"][:, kept].clone()}
         for name in _SUMS:
-            out[name] = state[name][:, member:member + 1, :n_outputs].clone()
+            out[name] = state[name][:, kept, :n_outputs].clone()
         return out
 
     # -- labelled view -----------------------------------------------------------------

@@ -167,3 +167,21 @@ def test_reproduce_refuses_a_store_of_an_older_config_schema(tiny, tmp_path):
     RunStore(tmp_path / "old" / "store", schema=CONFIG_SCHEMA - 1)
     with pytest.raises(ValueError, match=r"holds runs of another neurodis version or config schema"):
         reproduce("tiny", out=tmp_path / "old", scheduler="synchronous", progress=False)
+
+
+def test_regrouped_runs_continue_from_their_old_ensemble(tmp_path):
+    from neurodis.sweeps.jobs import run_group
+    from neurodis.training import load_checkpoint
+
+    configs = [{**RUN_DEFAULTS, "n_batches": 12, "batch_size": 4, "n_units": 8, "seed": s} for s in range(3)]
+    run_dirs = [str(tmp_path / "store" / "runs" / f"run{s}") for s in range(3)]
+    results = run_group(configs, run_dirs, lambda message: None, lambda network: xr.Dataset())
+    (first,) = (tmp_path / "store" / "ensembles").iterdir()
+    trained = load_checkpoint(first)
+    # run 2 alone now (say the sweep split its group over more workers): its part of the
+    # stored ensemble is adopted at batch 12, not trained again
+    (again,) = run_group(configs[2:], run_dirs[2:], lambda message: None, lambda network: xr.Dataset())
+    (second,) = [d for d in (tmp_path / "store" / "ensembles").iterdir() if d != first]
+    adopted = load_checkpoint(second)
+    assert adopted["batch"] == 12 and adopted["elapsed"] == trained["elapsed"]
+    assert float(again["final_loss"]) == float(results[2]["final_loss"])

@@ -202,3 +202,32 @@ def test_members_sharing_encoder_and_stimuli_are_encoded_once():
             expected, _ = encoder.encode_inputs(raw.inputs, tasks[k].input_names)
             np.testing.assert_allclose(batch.inputs[k].numpy(), expected.transpose(1, 0, 2), rtol=1e-5, atol=1e-6)
     assert list(stream.encoder._stacks) == [(0, 2)]  # two encodings per batch for three members
+
+
+def test_a_sub_ensemble_adopted_from_a_checkpoint_continues_its_members_exactly(tmp_path):
+    # a sweep that regroups its runs resumes them from the larger ensemble's checkpoint
+    from neurodis.training import adopt_members, select_members
+
+    tasks, models, encoders = _members()
+    config = tiny_config()
+    full, _ = _interrupted_and_split(tasks, models, encoders, config, tmp_path)
+    picked = [2, 0]
+    sub = [tasks[k] for k in picked], [models[k] for k in picked], [encoders[k] for k in picked]
+    seeds = [config.seed + k for k in picked]
+    assert adopt_members(tmp_path / "ens" / "checkpoint.pt", *sub[:2], config, seeds=seeds, encoders=sub[2],
+                         out=tmp_path / "sub")
+    state = load_checkpoint(tmp_path / "sub")
+    assert state["batch"] == 6 and tuple(state["weights"]["params.readout_weight"].shape) == (2, 3, 8)
+    resumed = train_ensemble(*sub[:2], config, seeds=seeds, encoders=sub[2], out=tmp_path / "sub", resume=True,
+                             progress=False)
+    for member, k in zip(resumed.models, picked):
+        assert same_weights(member, full.models[k])
+    xr.testing.assert_identical(resumed.histories[0].drop_vars("elapsed"), full.histories[2].drop_vars("elapsed"))
+    # a member the checkpoint does not hold, or another training config: nothing is adopted
+    assert not adopt_members(tmp_path / "ens" / "checkpoint.pt", *sub[:2], config, seeds=[9, 9], encoders=sub[2],
+                             out=tmp_path / "other")
+    assert not adopt_members(tmp_path / "ens" / "checkpoint.pt", *sub[:2], replace(config, lr=0.5), seeds=seeds,
+                             encoders=sub[2], out=tmp_path / "other")
+    assert not (tmp_path / "other").exists()
+    with pytest.raises(ValueError, match=r"indices must name distinct members; got \[1, 1\]"):
+        select_members(state, [1, 1])
