@@ -489,8 +489,8 @@ def adopt_members(
     if state.get("kind") != "ensemble" or ({**json.loads(state["config"]), "seed": config.seed}
                                            != json.loads(config.to_json())):
         return False
-    planned = checkpoint_meta("ensemble", config, [make_member(t, e, s, "cpu") for t, e, s in zip(tasks, encoders, seeds)],
-                              [model_description(m) for m in models])
+    members = [make_member(t, e, s, "cpu") for t, e, s in zip(tasks, encoders, seeds)]
+    planned = checkpoint_meta("ensemble", config, members, [model_description(m) for m in models])
     saved = [(m["seed"], m["task"], d, decode_encoder(m["encoder"]))
              for m, d in zip(state["members"], state["models"])]
     indices = []
