@@ -220,8 +220,8 @@ def _train_and_measure(
 
     start = time.perf_counter()
     folder = _ensemble_dir(run_dirs)
-    if not (folder / "checkpoint.pt").exists():  # regrouped runs continue from their old ensemble
-        for source in sorted(folder.parent.glob("*/checkpoint.pt")):
+    if not (folder / "checkpoint.pt").exists():  # regrouped runs continue from their old ensemble, the newest
+        for source in sorted(folder.parent.glob("*/checkpoint.pt"), key=lambda p: p.stat().st_mtime, reverse=True):
             if adopt_members(source, tasks, models, config, seeds=seeds, encoders=encoders, out=folder):
                 break
     trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
