@@ -307,6 +307,13 @@ def recover_latent(
     return mean.assign_coords({LATENT: [f"x{i}" for i in range(normals_kxd.shape[1])]})
 
 
+def _samples(sigma: float, n_steps: int, free_rt: bool) -> tuple[float, int]:
+    """Validated σ and the number of evidence samples t (free RT: the decision step is one more)."""
+    sigma = check_real("sigma", sigma, minimum=0.0)
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    return sigma, n_steps + 1 if free_rt else n_steps
+
+
 def r2_ceiling(sigma: float, n_steps: int, *, var_x: float = VAR_UNIFORM, free_rt: bool = False) -> float:
     """The paper's r² ceiling ``1 - σ²/(t · Var x)``: the r² of the running mean of the samples.
 
@@ -340,10 +347,8 @@ def r2_ceiling(sigma: float, n_steps: int, *, var_x: float = VAR_UNIFORM, free_r
     >>> round(r2_ceiling(0.2, 20, free_rt=True), 4)
     0.9771
     """
-    sigma = check_real("sigma", sigma, minimum=0.0)
-    n_steps = check_int("n_steps", n_steps, minimum=1)
+    sigma, t = _samples(sigma, n_steps, free_rt)
     var_x = check_real("var_x", var_x, minimum=0.0, strict_minimum=True)
-    t = n_steps + 1 if free_rt else n_steps
     return 1.0 - sigma**2 / (t * var_x)
 
 
@@ -382,9 +387,7 @@ def bayes_r2_ceiling(sigma: float, n_steps: int, *, free_rt: bool = False) -> fl
     from scipy.integrate import quad
     from scipy.stats import norm
 
-    sigma = check_real("sigma", sigma, minimum=0.0)
-    n_steps = check_int("n_steps", n_steps, minimum=1)
-    t = n_steps + 1 if free_rt else n_steps
+    sigma, t = _samples(sigma, n_steps, free_rt)
     s = sigma / np.sqrt(t)
     if s == 0.0:
         return 1.0

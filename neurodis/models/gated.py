@@ -29,7 +29,31 @@ from neurodis.models._base import (
 )
 from neurodis.models.readout import Readout
 
-__all__ = ["GRU", "LSTM"]
+__all__ = ["GRU", "LSTM", "gru_update", "lstm_update"]
+
+
+def lstm_update(gates: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(h, c)`` after one LSTM step from the pre-activations ``gates`` (torch's order i, f, g, o).
+
+    ``c' = σ(f) c + σ(i) tanh(g)`` and ``h' = σ(o) tanh(c')``; ``gates`` is
+    ``x W_ihᵀ + b_ih + h W_hhᵀ + b_hh``, ``(..., 4n)``.
+    """
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_next), c_next
+
+
+def gru_update(gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """``h`` after one GRU step from the input and hidden pre-activations (torch's order r, z, n).
+
+    ``gi = x W_ihᵀ + b_ih`` and ``gh = h W_hhᵀ + b_hh``, each ``(..., 3n)``; the reset
+    gate scales the hidden part of the candidate, as in ``torch.nn.GRU``.
+    """
+    ri, zi, ni = gi.chunk(3, dim=-1)
+    rh, zh, nh = gh.chunk(3, dim=-1)
+    reset, update = torch.sigmoid(ri + rh), torch.sigmoid(zi + zh)
+    candidate = torch.tanh(ni + reset * nh)
+    return (1.0 - update) * candidate + update * h
 
 
 class _GatedRNN(SequenceModel):
@@ -235,10 +259,7 @@ class LSTM(_GatedRNN):
         self._check_step(state, input)
         h, c = state.split(self.n_units, dim=-1)
         gi, gh = self._gates(h, input)
-        i, f, g, o = (gi + gh).chunk(4, dim=-1)
-        c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h_next = torch.sigmoid(o) * torch.tanh(c_next)
-        return torch.cat([h_next, c_next], dim=-1)
+        return torch.cat(lstm_update(gi + gh, c), dim=-1)
 
 
 @register_model
@@ -292,8 +313,4 @@ class GRU(_GatedRNN):
         """
         self._check_step(state, input)
         gi, gh = self._gates(state, input)
-        ri, zi, ni = gi.chunk(3, dim=-1)
-        rh, zh, nh = gh.chunk(3, dim=-1)
-        reset, update = torch.sigmoid(ri + rh), torch.sigmoid(zi + zh)
-        candidate = torch.tanh(ni + reset * nh)
-        return (1.0 - update) * candidate + update * state
+        return gru_update(gi, gh, state)

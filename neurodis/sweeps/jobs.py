@@ -204,6 +204,7 @@ def _train_and_measure(
     from neurodis.models import save_model
     from neurodis.sweeps.presets import network_spec
     from neurodis.training import adopt_members, default_encoder, make_network, train_ensemble
+    from neurodis.training.checkpoint import CHECKPOINT_NAME
 
     tasks = [build_task(c) for c in configs]
     config = _train_config(configs[0])
@@ -220,12 +221,12 @@ def _train_and_measure(
 
     start = time.perf_counter()
     folder = _ensemble_dir(run_dirs)
-    if not (folder / "checkpoint.pt").exists():  # regrouped runs continue from their old ensemble, the newest
-        for source in sorted(folder.parent.glob("*/checkpoint.pt"), key=lambda p: p.stat().st_mtime, reverse=True):
+    if not (folder / CHECKPOINT_NAME).exists():  # regrouped runs continue from their old ensemble, the newest
+        for source in sorted(folder.parent.glob(f"*/{CHECKPOINT_NAME}"), key=lambda p: p.stat().st_mtime, reverse=True):
             if adopt_members(source, tasks, models, config, seeds=seeds, encoders=encoders, out=folder):
                 break
     trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
-                             resume=(folder / "checkpoint.pt").exists(), progress=False, callback=callback)
+                             resume=(folder / CHECKPOINT_NAME).exists(), progress=False, callback=callback)
     pairs = list(zip(trained.models, trained.histories))
     seconds = (time.perf_counter() - start) / len(configs)
     results = []

@@ -23,9 +23,10 @@ Fixed and slow points under the zero-evidence input, started from noise-free vis
 states; the 2-D attractor signature of SCIENCE.md §6 is a point with at least two
 eigenvalues μ of the one-step map within
 :data:`~neurodis.analysis.fixed_points.SLOW_MODE_TOL` of 1 (two eigenvalues of the
-difference map near 0; see :func:`~neurodis.analysis.slow_mode_counts`). With them: the amplification of the leading modes, the
-PCA spectrum and participation ratio of the noise-free trajectories, the lifetime
-sparseness of the states at the last step and the fraction of active units.
+difference map near 0; see :func:`~neurodis.analysis.slow_mode_counts`). With them: the
+amplification of the leading modes, the PCA spectrum and participation ratio of the
+noise-free trajectories, the lifetime sparseness of the states at the last step and the
+fraction of active units.
 """
 
 from __future__ import annotations
@@ -196,9 +197,10 @@ def measure_attractor(
         Per network: ``n_points``, ``n_exact``, ``n_slow`` (points that are slow, not
         exact), ``n_two_slow_modes`` (points with at least two modes of |μ - 1| <
         :data:`~neurodis.analysis.fixed_points.SLOW_MODE_TOL`),
-        ``amplification_quartiles (leading_mode, quartile)`` over the points, ``pc12`` (variance explained by PC1-2), ``participation_ratio``,
-        ``sparseness_median`` (lifetime sparseness over trials at the last step, median
-        over non-silent units), ``fraction_active``; per point ``q``, ``slow_modes``,
+        ``amplification_quartiles (leading_mode, quartile)`` over the points, ``pc12``
+        (variance explained by PC1-2), ``participation_ratio``, ``sparseness_median``
+        (lifetime sparseness over trials at the last step, median over non-silent
+        units), ``fraction_active``; per point ``q``, ``slow_modes``,
         ``eigenvalues_real``/``eigenvalues_imag``/``amplification`` (fixed_point, mode),
         with ``fixed_point`` padded by NaN rows to ``n_inits`` (points sorted by q
         first); ``explained_variance_ratio (component)``.

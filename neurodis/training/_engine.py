@@ -130,8 +130,7 @@ class _SharedEncoding:
         distinct = tuple(sorted(set(source)))
         if distinct not in self._stacks:
             self._stacks[distinct] = _StackedEncoder([self.encoders[j] for j in distinct], self.device)
-        stimulus = torch.from_numpy(stimulus_kxdxm[list(distinct)])
-        encoded = self._stacks[distinct](stimulus if self.device == "cpu" else stimulus.to(self.device))
+        encoded = self._stacks[distinct](torch.from_numpy(stimulus_kxdxm[list(distinct)]).to(self.device))
         if len(distinct) == len(source):
             return encoded
         position = {j: i for i, j in enumerate(distinct)}

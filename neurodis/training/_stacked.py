@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurodis.models.gated import gru_update, lstm_update
+
 __all__ = ["GatedNetwork", "TransformerNetwork", "stacked_name"]
 
 #: nn.LayerNorm's default epsilon (the transformer's LayerNorms keep it)
@@ -100,23 +102,14 @@ class GatedNetwork:
         h = x_kxtxbxi.new_zeros((k, n_batch, n))
         states = []
         if self.lstm:  # both biases enter the gates once: fold them into the input drive
-            drive = _linear(x_kxtxbxi, w_ih, b_ih + b_hh)
             c = torch.zeros_like(h)
-            for drive_t in drive.unbind(1):
-                gates = torch.baddbmm(drive_t, h, w_hh_t)
-                i, f, g, o = gates.chunk(4, dim=-1)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
+            for drive_t in _linear(x_kxtxbxi, w_ih, b_ih + b_hh).unbind(1):
+                h, c = lstm_update(torch.baddbmm(drive_t, h, w_hh_t), c)
                 states.append(h)
         else:
-            drive = _linear(x_kxtxbxi, w_ih, b_ih)
             b_hh = b_hh.unsqueeze(1)
-            for drive_t in drive.unbind(1):
-                ri, zi, ni = drive_t.chunk(3, dim=-1)
-                rh, zh, nh = torch.baddbmm(b_hh, h, w_hh_t).chunk(3, dim=-1)
-                reset, update = torch.sigmoid(ri + rh), torch.sigmoid(zi + zh)
-                candidate = torch.tanh(ni + reset * nh)
-                h = (1.0 - update) * candidate + update * h
+            for drive_t in _linear(x_kxtxbxi, w_ih, b_ih).unbind(1):
+                h = gru_update(drive_t, torch.baddbmm(b_hh, h, w_hh_t), h)
                 states.append(h)
         return torch.stack(states, dim=1)
 
