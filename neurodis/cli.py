@@ -496,10 +496,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: verbs whose work is checkpointed, so that an interrupted run resumes
+RESUMABLE = {"train": "add --resume to continue", "reproduce": "run the same command again to resume"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``)."""
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``).
+
+    Ctrl-C ends a verb with exit status 130 and a one-line message instead of a traceback.
+    """
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        hint = RESUMABLE.get(args.verb)
+        tail = f"; finished runs and checkpoints are kept: {hint}" if hint else ""
+        print(f"neurodis {args.verb}: interrupted{tail}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from neurodis._validation import check_int, check_real, describe
 from neurodis.sweeps.store import RunStore
 from neurodis.trials import save_dataset
 
-__all__ = ["PROGRESS_TOPIC", "balance_groups", "group_configs", "run_sweep"]
+__all__ = ["PROGRESS_TOPIC", "balance_groups", "group_configs", "run_sweep", "start_local_cluster"]
 
 PROGRESS_TOPIC = "neurodis-progress"
 Report = Callable[[Mapping[str, Any]], None]
@@ -101,15 +101,45 @@ def _execute(job: Job, configs: list[dict[str, Any]], run_dirs: list[str], repor
     return paths
 
 
+TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
+
+
+def start_local_cluster(n_workers: int):
+    """A :class:`distributed.LocalCluster` of single-threaded worker processes for training.
+
+    Its workers start with Dask's worker environment less ``MALLOC_TRIM_THRESHOLD_``.
+    Dask's nanny sets that variable (to 65536) so that workers hand freed memory back to
+    the operating system; setting it also fixes glibc's mmap threshold at 128 kB, so
+    every tensor above that size is mapped, page-faulted and unmapped afresh, and
+    training runs markedly slower (``benchmarks/bench_sweep_workers.py``). A training
+    worker's memory is steady, so nothing is gained by trimming it. The variable is also
+    removed from this process's environment, which the nanny copies into every worker it
+    spawns (and where earlier Dask clusters of this process leave it).
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes, one thread each.
+
+    Returns
+    -------
+    distributed.LocalCluster
+        The running cluster; close it (or use it as a context manager) when done.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    os.environ.pop(TRIM_VARIABLE, None)
+    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}": None}):  # None: unset
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                            dashboard_address=":0")  # any free port: two sweeps may run at once
+
+
 def _connect(scheduler: str | None, n_workers: int | None, timeout: float, stack: ExitStack):
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler is None:
-        n_workers = n_workers or os.cpu_count() or 1
-        cluster = stack.enter_context(
-            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                         dashboard_address=":0")  # any free port: two sweeps may run at once
-        )
+        cluster = stack.enter_context(start_local_cluster(n_workers or os.cpu_count() or 1))
         return stack.enter_context(Client(cluster))
     try:
         return stack.enter_context(Client(scheduler, timeout=f"{timeout}s"))

@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 
 from neurodis import list_tasks, load_trials, make_task
+from neurodis import cli
 from neurodis.cli import build_parser, main
 
 
@@ -48,3 +49,16 @@ def test_every_verb_has_help():
 def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "neurodis", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("neurodis ")
+
+
+@pytest.mark.parametrize(("verb", "hint"), [("tasks", None), ("reproduce", "run the same command again to resume")])
+def test_ctrl_c_ends_a_verb_with_status_130_and_one_line(monkeypatch, capsys, verb, hint):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    help_text, arguments, _ = cli.COMMANDS[verb]
+    monkeypatch.setitem(cli.COMMANDS, verb, (help_text, arguments, interrupted))
+    assert main([verb]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"neurodis {verb}: interrupted") and "\n" not in err
+    assert (hint in err) if hint else ("resume" not in err)

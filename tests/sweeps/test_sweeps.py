@@ -32,7 +32,10 @@ def dying_job(configs, run_dirs, report):
     if not marker.exists():
         marker.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
-    return square_job(configs, run_dirs, report)
+    results = square_job(configs, run_dirs, report)
+    for result in results:  # the worker's environment, to check what the runner started it with
+        result.attrs.update({k: os.environ.get(k, "unset") for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+    return results
 
 
 def failing_job(configs, run_dirs, report):
@@ -101,7 +104,8 @@ def test_synchronous_sweep_skips_finished_runs_and_collects(tmp_path):
         store.collect(configs, dims=["n"])
 
 
-def test_sweep_survives_a_killed_worker(tmp_path):
+def test_sweep_survives_a_killed_worker(tmp_path, monkeypatch):
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as an earlier Dask cluster leaves it
     store = RunStore(tmp_path)
     configs = expand_grid({}, {"x": [1, 2, 3, 4]})
     run_sweep(configs, dying_job, store, group_by=lambda c: c["x"] % 2, n_workers=2,
@@ -110,6 +114,9 @@ def test_sweep_survives_a_killed_worker(tmp_path):
     for config in configs:
         assert store.load_result(config)["y"].item() == config["x"] ** 2
     assert sum((store.run_dir(c) / "attempted").exists() for c in configs) == 2
+    # workers, respawned ones too, keep Dask's environment but not its malloc trim threshold
+    assert {(store.load_result(c).attrs["MALLOC_TRIM_THRESHOLD_"], store.load_result(c).attrs["OMP_NUM_THREADS"])
+            for c in configs} == {("unset", "1")}
 
 
 def test_failed_jobs_raise_and_leave_no_result(tmp_path):
