@@ -2,7 +2,9 @@
 
 The results folder is self-describing::
 
-    OUT/reproduce.json   preset, overrides, every run config, versions, command
+    OUT/reproduce.json   preset, overrides, every run config, versions, command; start,
+                         end and wall time of this call, runs already done before it,
+                         training seconds summed over all runs
     OUT/store/           the run store (one folder per run: config, weights, result)
     OUT/results.nc       all runs' results along the preset's dims
     OUT/table.csv        the printed summary table
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +102,10 @@ def summary_table(results: xr.Dataset, job: str | None = None):
     return JOB_KINDS[job].table(results)
 
 
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def reproduce(
     preset: str = "quick",
     *,
@@ -149,14 +157,22 @@ def reproduce(
     store = RunStore(folder / "store", schema=CONFIG_SCHEMA)
     with open(os.devnull, "w") as sink:
         versions = show_versions(file=sink)
-    write_json(folder / "reproduce.json", {
+    meta = {
         "preset": chosen.name, "description": chosen.description, "job": chosen.job, "overrides": overrides,
         "select": select, "dims": chosen.dims, "configs": configs, "versions": versions, "command": sys.argv,
-    })
+        "started": _utc_now(), "runs_already_done": sum(store.is_done(config) for config in configs),
+    }
+    write_json(folder / "reproduce.json", meta)
     kind = JOB_KINDS[chosen.job]
+    start = time.perf_counter()
     run_sweep(configs, kind.job, store, group_by=ensemble_key, scheduler=scheduler,
               n_workers=n_workers, progress=progress)
     results = store.collect(configs, dims=chosen.dims)
+    # this call's wall time; the runs' own training time, summed over every call that trained them
+    meta.update(finished=_utc_now(), wall_seconds=round(time.perf_counter() - start, 1))
+    if "train_seconds" in results:
+        meta["train_seconds_total"] = round(float(results["train_seconds"].sum()), 1)
+    write_json(folder / "reproduce.json", meta)
     results.attrs.update({"preset": chosen.name, "description": chosen.description, "job": chosen.job})
     save_dataset(results, folder / "results.nc")
     kind.table(results).to_csv(folder / "table.csv", float_format="%.4f")

@@ -109,6 +109,8 @@ def test_reproduce_writes_a_self_describing_folder_and_resumes(tiny_run):
     xr.testing.assert_identical(load_dataset(out / "results.nc").drop_attrs(), results.drop_attrs())
     meta = json.loads((out / "reproduce.json").read_text())
     assert meta["preset"] == "tiny" and len(meta["configs"]) == 4 and "torch" in meta["versions"]
+    assert meta["runs_already_done"] == 0 and meta["wall_seconds"] > 0 and meta["finished"] >= meta["started"]
+    assert meta["train_seconds_total"] == pytest.approx(float(results["train_seconds"].sum()), abs=0.1)
     assert (out / "table.csv").read_text().startswith("n_tasks,ood_r2")
     assert {p.name for p in (out / "figures").iterdir()} == {"r2_vs_tasks.png", "angle_vs_tasks.png"}
     stamp = (out / "results.nc").stat().st_mtime_ns
@@ -116,6 +118,7 @@ def test_reproduce_writes_a_self_describing_folder_and_resumes(tiny_run):
     stamps = [p.stat().st_mtime_ns for p in result_files]
     reproduce("tiny", out=out, scheduler="synchronous", progress=False)
     assert [p.stat().st_mtime_ns for p in result_files] == stamps  # no run was redone
+    assert json.loads((out / "reproduce.json").read_text())["runs_already_done"] == 4
     assert (out / "results.nc").stat().st_mtime_ns != stamp
 
 
