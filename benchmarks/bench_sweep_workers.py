@@ -78,12 +78,14 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
             weights = {}
             for repeat in range(repeats + 1):  # the first round warms up
                 for name, client in clients.items():
-                    elapsed, kernel, weights[name] = client.submit(train_in_worker, arch, n_batches, pure=False).result()
+                    future = client.submit(train_in_worker, arch, n_batches, pure=False)
+                    elapsed, kernel, weights[name] = future.result()
                     per_network_ms = elapsed / (n_batches * N_MEMBERS) * 1e3
                     if repeat and per_network_ms < best[name][0]:
                         best[name] = (per_network_ms, kernel)
             gap = np.abs(weights["dask"] - weights["neurodis"]).max()
-            rows.append({"benchmark": "sweep_workers", "case": f"{arch}: ensemble of {N_MEMBERS} in a worker, per network",
+            rows.append({"benchmark": "sweep_workers",
+                         "case": f"{arch}: ensemble of {N_MEMBERS} in a worker, per network",
                          "baseline_ms": best["dask"][0], "neurodis_ms": best["neurodis"][0],
                          "ratio": best["dask"][0] / best["neurodis"][0], "goal": GOAL,
                          "check": f"kernel share of CPU {best['dask'][1]:.0%} -> {best['neurodis'][1]:.0%}; "

@@ -469,7 +469,8 @@ def _geometry(args: argparse.Namespace) -> int:
     print(f"variance explained by PC1..3: {' '.join(f'{v:.3f}' for v in ratio[:3])} "
           f"(first two: {ratio[:2].sum():.3f}); participation ratio {float(components['participation_ratio']):.2f}")
     print(f"mean lifetime sparseness {float(sparseness['mean_sparseness']):.3f} over {sparseness.attrs['n_stimuli']} "
-          f"trials ({sparseness.attrs['n_silent']} silent units); fraction active {float(active['fraction_active']):.3f}")
+          f"trials ({sparseness.attrs['n_silent']} silent units); "
+          f"fraction active {float(active['fraction_active']):.3f}")
     print(f"wrote {len(paths)} files to {out}")
     return 0
 

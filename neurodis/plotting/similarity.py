@@ -28,10 +28,12 @@ def _rdm_list(rdms: Any) -> list[tuple[str, xr.DataArray]]:
     if isinstance(rdms, xr.Dataset):
         names = [v for v in ("rdm_x", "rdm_y") if v in rdms]
         if len(names) != 2:
-            raise ValueError(f"rdms must hold the variables 'rdm_x' and 'rdm_y' (an rsa result); got {list(rdms.data_vars)}")
+            raise ValueError("rdms must hold the variables 'rdm_x' and 'rdm_y' (an rsa result); "
+                             f"got {list(rdms.data_vars)}")
         return [(name, rdms[name]) for name in names]
     if isinstance(rdms, xr.DataArray) or not isinstance(rdms, Sequence) or len(rdms) == 0:
-        raise TypeError(f"rdms must be an rsa result Dataset or a non-empty sequence of RDM DataArrays; got {describe(rdms)}")
+        raise TypeError("rdms must be an rsa result Dataset or a non-empty sequence of RDM DataArrays; "
+                        f"got {describe(rdms)}")
     out = []
     for k, da in enumerate(rdms):
         check_type(f"rdms[{k}]", da, xr.DataArray, "an RDM DataArray")

@@ -112,7 +112,8 @@ def load_nwb(
                 f"the Units table of {str(path)!r} has no 'spike_times' column; columns: {list(units.colnames)}"
             )
         if trials is None or len(trials) == 0:
-            raise ValueError(f"{str(path)!r} has no trials table with trials (nwbfile.trials); load_nwb needs trial times")
+            raise ValueError(f"{str(path)!r} has no trials table with trials (nwbfile.trials); "
+                             "load_nwb needs trial times")
         if align_to not in trials.colnames:
             raise ValueError(
                 f"align_to must be a column of the trials table of {str(path)!r}; got {align_to!r} "

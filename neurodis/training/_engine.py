@@ -239,7 +239,8 @@ def masked_losses(logits_kxtxbxo: torch.Tensor, batch: Batch, loss: str,
                   activate: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """Each member's masked mean loss, shape (K,): BCE on logits or MSE on outputs."""
     if loss == "bce":
-        elements = F.binary_cross_entropy_with_logits(logits_kxtxbxo, batch.targets, weight=batch.mask, reduction="none")
+        elements = F.binary_cross_entropy_with_logits(logits_kxtxbxo, batch.targets, weight=batch.mask,
+                                                      reduction="none")
     else:
         elements = batch.mask * (activate(logits_kxtxbxo) - batch.targets) ** 2
     return elements.sum(dim=(1, 2, 3)) / batch.mask_sum
@@ -274,8 +275,8 @@ class Engine:
             bad = [i for i in range(len(losses_k)) if not np.isfinite(losses_k[i])]
             raise FloatingPointError(
                 f"training loss became {losses_k[bad[0]]} at batch {self.batch + 1} "
-                f"(member{'s' if len(bad) > 1 else ''} {', '.join(map(str, bad))}); training stopped before the update, and "
-                "the last checkpoint written (if any) is kept. Lower lr or set grad_clip."
+                f"(member{'s' if len(bad) > 1 else ''} {', '.join(map(str, bad))}); training stopped before the "
+                "update, and the last checkpoint written (if any) is kept. Lower lr or set grad_clip."
             )
         for p in self.parameters:  # what zero_grad(set_to_none=True) does, without its overhead
             p.grad = None

@@ -271,7 +271,8 @@ def train_ensemble(
         encoders = saved
         _check_resume(state, config, tasks, [model_description(m) for m in models])
         if [m["seed"] for m in state["members"]] != seeds:
-            raise ValueError(f"cannot resume: seeds differ (checkpoint {[m['seed'] for m in state['members']]}, now {seeds})")
+            saved = [m["seed"] for m in state["members"]]
+            raise ValueError(f"cannot resume: seeds differ (checkpoint {saved}, now {seeds})")
     elif encoders is None:
         encoders = [default_encoder(task, replace(config, seed=s)) for task, s in zip(tasks, seeds)]
     encoders = _per_member("encoders", list(encoders), n, (Encoder, type(None)))
