@@ -31,6 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 import torch
+from _table import print_ratios
 from threadpoolctl import threadpool_limits
 
 import neurodis
@@ -83,11 +84,7 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
     with threadpool_limits(1):
         torch.set_num_threads(1)
         rows = [time_arch(arch, n_batches, repeats) for arch in ARCHS]
-    print(f"{'case':<50} {'solo ms':>8} {'stacked ms':>10} {'ratio':>7} {'goal':>5}  check")
-    for row in rows:
-        ok = "ok" if row["ratio"] >= row["goal"] else "MISS"
-        print(f"{row['case']:<50} {row['baseline_ms']:>8.2f} {row['neurodis_ms']:>10.2f} {row['ratio']:>6.2f}x "
-              f"{row['goal']:>4.1f}x  {ok}; {row['check']}")
+    print_ratios(rows, baseline="solo ms", neurodis="stacked ms")
     return rows
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import cloudpickle
 import numpy as np
+from _table import print_ratios
 from distributed import Client, LocalCluster
 
 import neurodis
@@ -94,11 +95,7 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
         for name, client in clients.items():
             client.close()
             clusters[name].close()
-    print(f"{'case':<50} {'dask ms':>8} {'neurodis ms':>11} {'ratio':>7} {'goal':>5}  check")
-    for row in rows:
-        ok = "ok" if row["ratio"] >= row["goal"] else "MISS"
-        print(f"{row['case']:<50} {row['baseline_ms']:>8.2f} {row['neurodis_ms']:>11.2f} {row['ratio']:>6.2f}x "
-              f"{row['goal']:>4.1f}x  {ok}; {row['check']}")
+    print_ratios(rows, baseline="dask ms")
     return rows
 
 

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _table import print_ratios
 from threadpoolctl import threadpool_limits
 
 import neurodis
@@ -228,16 +229,8 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
                       f"{LIMIT_MS / ensemble:.0%} of the {LIMIT_MS} ms limit "
                       f"({MFLOP_PER_NETWORK_BATCH / ensemble:.0f} GFLOP/s)"},
         ]
-    _print(rows)
+    print_ratios(rows)
     return rows
-
-
-def _print(rows: list[dict[str, Any]]) -> None:
-    print(f"{'case':<44} {'baseline ms':>11} {'neurodis ms':>11} {'ratio':>7} {'goal':>5}  check")
-    for row in rows:
-        ok = "ok" if row["ratio"] >= row["goal"] else "MISS"
-        print(f"{row['case']:<44} {row['baseline_ms']:>11.2f} {row['neurodis_ms']:>11.3f} {row['ratio']:>6.1f}x "
-              f"{row['goal']:>4.0f}x  {ok}; {row['check']}")
 
 
 if __name__ == "__main__":
