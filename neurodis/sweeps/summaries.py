@@ -181,18 +181,29 @@ def _pyplot(folder: Path):
 def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     """``r2_vs_tasks.png`` and ``angle_vs_tasks.png`` when ``n_tasks`` is swept (else none).
 
-    Other swept dims are shown at their first value.
+    One panel per combination of the other swept dims (e.g. per network in ``fig3``,
+    per noise level in ``noise``, whose ceiling then uses that panel's σ).
     """
-    _pyplot(folder)
+    plt = _pyplot(folder)
     from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
     from neurodis.plotting._common import save_figure
 
+    if "n_tasks" not in results.dims:
+        return []
+    conditions = _conditions(results, ("n_tasks", "seed", "fold"))
     paths = []
-    if "n_tasks" in results.dims:
-        extra = [d for d in results.dims if d not in ("n_tasks", "seed", "fold")]
-        subset = results.isel({d: 0 for d in extra}) if extra else results
-        for name, plot in (("r2_vs_tasks", plot_r2_vs_tasks), ("angle_vs_tasks", plot_decoder_angle_vs_tasks)):
-            paths.append(save_figure(plot(subset), folder / f"{name}.png"))
+    for name, plot in (("r2_vs_tasks", plot_r2_vs_tasks), ("angle_vs_tasks", plot_decoder_angle_vs_tasks)):
+        figure, axes = plt.subplots(1, len(conditions), figsize=(4 * len(conditions), 3.2), sharey=True,
+                                    squeeze=False)
+        for k, (ax, (label, subset)) in enumerate(zip(axes[0], conditions)):
+            sigma = {"sigma": float(subset["sigma"])} if name == "r2_vs_tasks" and "sigma" in subset.coords else {}
+            plot(subset, ax=ax, **sigma)
+            ax.set_title(label, fontsize="small")
+            if k and ax.get_legend() is not None:
+                ax.get_legend().remove()
+            if k:
+                ax.set_ylabel("")
+        paths.append(save_figure(figure, folder / f"{name}.png"))
     return paths
 
 

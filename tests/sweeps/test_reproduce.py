@@ -188,3 +188,31 @@ def test_regrouped_runs_continue_from_their_old_ensemble(tmp_path):
     adopted = load_checkpoint(second)
     assert adopted["batch"] == 12 and adopted["elapsed"] == trained["elapsed"]
     assert float(again["final_loss"]) == float(results[2]["final_loss"])
+
+
+def test_generalization_figures_draw_one_panel_per_condition(tmp_path, monkeypatch):
+    from neurodis.plotting import _common
+    from neurodis.sweeps.summaries import generalization_figures
+
+    rng = np.random.default_rng(0)
+    dims = ("network", "sigma", "n_tasks", "seed", "fold")
+    shape = (2, 2, 3, 2, 4)
+    results = xr.Dataset({"r2_paper": (dims, rng.uniform(0.7, 0.9, shape)),
+                          "angle": (dims, rng.uniform(60, 120, shape))},
+                         coords={"network": ["ctrnn", "lstm"], "sigma": [0.1, 0.3], "n_tasks": [2, 6, 24]},
+                         attrs={"n_steps": 20, "free_rt": 0})
+    figures, save = {}, _common.save_figure
+
+    def keep(figure, path):
+        figures[path.name] = figure
+        return save(figure, path)
+
+    monkeypatch.setattr(_common, "save_figure", keep)
+    paths = generalization_figures(results, tmp_path)
+    assert [p.name for p in paths] == ["r2_vs_tasks.png", "angle_vs_tasks.png"] and all(p.exists() for p in paths)
+    panels = figures["r2_vs_tasks.png"].axes
+    assert [ax.get_title() for ax in panels] == ["network=ctrnn, sigma=0.1", "network=ctrnn, sigma=0.3",
+                                                 "network=lstm, sigma=0.1", "network=lstm, sigma=0.3"]
+    # each panel's ceiling is drawn at its own σ: 1 - σ²/(20 · 1/12)
+    ceilings = [[line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"] for ax in panels]
+    np.testing.assert_allclose([c[0] for c in ceilings], [1 - 12 * s**2 / 20 for s in (0.1, 0.3, 0.1, 0.3)])
