@@ -3,8 +3,7 @@
 The results folder is self-describing::
 
     OUT/reproduce.json   preset, overrides, every run config, versions, command; start,
-                         end and wall time of this call, runs already done before it,
-                         training seconds summed over all runs
+                         end and wall time of this call, runs already done before it
     OUT/store/           the run store (one folder per run: config, weights, result)
     OUT/results.nc       all runs' results along the preset's dims
     OUT/table.csv        the printed summary table
@@ -168,10 +167,7 @@ def reproduce(
     run_sweep(configs, kind.job, store, group_by=ensemble_key, scheduler=scheduler,
               n_workers=n_workers, progress=progress)
     results = store.collect(configs, dims=chosen.dims)
-    # this call's wall time; the runs' own training time, summed over every call that trained them
-    meta.update(finished=_utc_now(), wall_seconds=round(time.perf_counter() - start, 1))
-    if "train_seconds" in results:
-        meta["train_seconds_total"] = round(float(results["train_seconds"].sum()), 1)
+    meta.update(finished=_utc_now(), wall_seconds=round(time.perf_counter() - start, 1))  # this call's
     write_json(folder / "reproduce.json", meta)
     results.attrs.update({"preset": chosen.name, "description": chosen.description, "job": chosen.job})
     save_dataset(results, folder / "results.nc")

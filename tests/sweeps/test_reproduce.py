@@ -110,7 +110,6 @@ def test_reproduce_writes_a_self_describing_folder_and_resumes(tiny_run):
     meta = json.loads((out / "reproduce.json").read_text())
     assert meta["preset"] == "tiny" and len(meta["configs"]) == 4 and "torch" in meta["versions"]
     assert meta["runs_already_done"] == 0 and meta["wall_seconds"] > 0 and meta["finished"] >= meta["started"]
-    assert meta["train_seconds_total"] == pytest.approx(float(results["train_seconds"].sum()), abs=0.1)
     assert (out / "table.csv").read_text().startswith("n_tasks,ood_r2")
     assert {p.name for p in (out / "figures").iterdir()} == {"r2_vs_tasks.png", "angle_vs_tasks.png"}
     stamp = (out / "results.nc").stat().st_mtime_ns
@@ -188,6 +187,10 @@ def test_regrouped_runs_continue_from_their_old_ensemble(tmp_path):
     adopted = load_checkpoint(second)
     assert adopted["batch"] == 12 and adopted["elapsed"] == trained["elapsed"]
     assert float(again["final_loss"]) == float(results[2]["final_loss"])
+    # training time is the ensemble's checkpointed clock shared among its members, so the
+    # adopting group (one member, trained no further) reports the whole clock
+    assert [float(r["train_seconds"]) for r in results] == [trained["elapsed"] / 3] * 3
+    assert float(again["train_seconds"]) == trained["elapsed"]
 
 
 def test_generalization_figures_draw_one_panel_per_condition(tmp_path, monkeypatch):
