@@ -129,6 +129,7 @@ def start_local_cluster(n_workers: int):
     import dask
     from distributed import LocalCluster
 
+    n_workers = check_int("n_workers", n_workers, minimum=1)
     os.environ.pop(TRIM_VARIABLE, None)
     with dask.config.set({f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}": None}):  # None: unset
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,

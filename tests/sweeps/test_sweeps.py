@@ -131,3 +131,10 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     with pytest.raises(ConnectionError, match=r"could not connect to 'tcp://127.0.0.1:9'"):
         run_sweep([{"x": 1}], square_job, RunStore(tmp_path), scheduler="tcp://127.0.0.1:9",
                   progress=False, connect_timeout=1.0)
+
+
+def test_local_cluster_needs_a_positive_worker_count():
+    from neurodis.sweeps.runner import start_local_cluster
+
+    with pytest.raises(ValueError, match="n_workers"):
+        start_local_cluster(0)
