@@ -85,8 +85,9 @@ def plot_r2_vs_tasks(
         Draw the theoretical ceiling ``1 - σ²/(t · 1/12)`` (:func:`r2_ceiling`, meaningful
         for ``r2_paper``), a given value, or nothing (``False``).
     sigma, n_steps : float, int, optional
-        Noise sd per step and number of stimulus steps for the ceiling; default
-        ``results.attrs["sigma"]`` and ``results.attrs["n_steps"]`` (written by
+        Noise sd per step and number of stimulus steps for the ceiling; default a
+        scalar ``sigma`` coordinate of ``results`` (one σ of a sweep over σ), else
+        ``results.attrs["sigma"]``, and ``results.attrs["n_steps"]`` (written by
         :func:`~neurodis.analysis.ood_generalization`).
     free_rt : bool, optional
         Free reaction time (``t = n_steps + 1``); default ``results.attrs["free_rt"]``,
@@ -142,7 +143,9 @@ def plot_r2_vs_tasks(
 def _ceiling_level(results: xr.Dataset, ceiling: Any, sigma: Any, n_steps: Any, free_rt: bool | None) -> float:
     if ceiling is not True:
         return check_real("ceiling", ceiling)
-    sigma = results.attrs.get("sigma") if sigma is None else sigma
+    if sigma is None:  # a scalar σ coordinate: one σ selected from a sweep over σ
+        selected = results.coords.get("sigma")
+        sigma = float(selected) if selected is not None and selected.ndim == 0 else results.attrs.get("sigma")
     n_steps = results.attrs.get("n_steps") if n_steps is None else n_steps
     if sigma is None or n_steps is None:
         raise ValueError(

@@ -181,8 +181,8 @@ def _pyplot(folder: Path):
 def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     """``r2_vs_tasks.png`` and ``angle_vs_tasks.png`` when ``n_tasks`` is swept (else none).
 
-    One panel per combination of the other swept dims (e.g. per network in ``fig3``,
-    per noise level in ``noise``, whose ceiling then uses that panel's σ).
+    One panel per combination of the other swept dims (e.g. per network in ``fig3``;
+    a panel of one σ of a sweep over σ draws that σ's ceiling).
     """
     plt = _pyplot(folder)
     from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
@@ -196,13 +196,12 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
         figure, axes = plt.subplots(1, len(conditions), figsize=(4 * len(conditions), 3.2), sharey=True,
                                     squeeze=False)
         for k, (ax, (label, subset)) in enumerate(zip(axes[0], conditions)):
-            sigma = {"sigma": float(subset["sigma"])} if name == "r2_vs_tasks" and "sigma" in subset.coords else {}
-            plot(subset, ax=ax, **sigma)
+            plot(subset, ax=ax)
             ax.set_title(label, fontsize="small")
-            if k and ax.get_legend() is not None:
-                ax.get_legend().remove()
-            if k:
+            if k:  # the legend and the y label once, on the first panel
                 ax.set_ylabel("")
+                if ax.get_legend() is not None:
+                    ax.get_legend().remove()
         paths.append(save_figure(figure, folder / f"{name}.png"))
     return paths
 
