@@ -15,6 +15,8 @@ PACKAGE = Path(neurodis.__file__).parent
 LAYERS = {
     "_version": 0,
     "_validation": 0,
+    "errors": 0,
+    "files": 0,
     "trials": 1,
     "tasks": 2,
     "recordings": 2,
