@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,14 +25,25 @@ __all__ = [
     "check_finite",
     "check_in",
     "check_int",
+    "check_memory",
     "check_multiple",
+    "check_samples",
     "check_probability",
     "check_real",
     "check_rng",
     "check_type",
     "describe",
+    "memory_limit",
     "rng_provenance",
 ]
+
+#: Spread (max - min of a column) relative to the largest magnitude below which an array
+#: counts as constant across samples: centring a constant column leaves rounding noise of
+#: about 1e-16 of its magnitude, which an analysis would otherwise read as structure.
+CONSTANT_RTOL = 1e-12
+
+#: Allocation limit used when the physical memory cannot be read (1 TiB).
+FALLBACK_MEMORY_LIMIT = 2**40
 
 class NeurodisWarning(UserWarning):
     """Warnings issued by neurodis (errors in the test suite)."""
@@ -179,7 +191,7 @@ def check_array(
         array = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be array-like; got {type(value).__name__}") from err
-    if array.dtype == object:
+    if array.dtype.kind not in "biufc":  # objects, strings, bytes, datetimes
         raise TypeError(f"{name} must be a numeric array; got {describe(array)}")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions; got {describe(array)}")
@@ -271,3 +283,115 @@ def rng_provenance(rng: Any, generator: np.random.Generator) -> dict[str, str | 
     seed = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) else -1
     state = json.dumps(generator.bit_generator.state, default=int)
     return {"seed": seed, "rng_state": state}
+
+
+def memory_limit() -> int:
+    """Bytes one call may ask for: the machine's physical memory (1 TiB if unknown).
+
+    An array larger than the whole physical memory can never be filled, so asking for
+    one is a mistake in the arguments (``n_trials=10**13``), not a sizing choice; every
+    size a real run uses (8000-trial evaluations, 4096-trial batches, 25-member
+    ensembles) is orders of magnitude below it.
+    """
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):  # not POSIX, or the value is unavailable
+        return FALLBACK_MEMORY_LIMIT
+
+
+def check_memory(
+    name: str, value: Any, n_bytes: float, contents: str, *,
+    advice: str | None = None, limit: float | None = None,
+) -> None:
+    """Raise ``ValueError`` before allocating ``n_bytes`` if that exceeds ``limit``.
+
+    Parameters
+    ----------
+    name, value : str, object
+        The argument that sets the size, and its value (both named in the message).
+    n_bytes : float
+        Estimated bytes the call would allocate (computed in floats, so it never overflows).
+    contents : str
+        What would be allocated, e.g. ``"inputs (trial, time, input) float64"``.
+    advice : str, optional
+        What to do instead (default ``"reduce <name>"``).
+    limit : float, optional
+        Allowed bytes (default :func:`memory_limit`, the physical memory).
+
+    Examples
+    --------
+    >>> check_memory("n_trials", 10**13, 9.1e14, "inputs (trial, time, input) float64",
+    ...              advice="reduce n_trials or split the sampling", limit=2**40)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_trials=10000000000000 would need about 9.1e+14 bytes (inputs (trial, time, input) float64),
+    more than the limit of 1.1e+12 bytes (physical memory); reduce n_trials or split the sampling
+    """
+    limit = memory_limit() if limit is None else limit
+    if float(n_bytes) > limit:
+        raise ValueError(
+            f"{name}={value} would need about {float(n_bytes):.2g} bytes ({contents}), more than "
+            f"the limit of {float(limit):.2g} bytes (physical memory); {advice or 'reduce ' + name}"
+        )
+
+
+def check_samples(
+    name: str, values_sxn: np.ndarray, *, min_samples: int = 2, samples: str = "samples", vary: bool = True
+) -> np.ndarray:
+    """Refuse a degenerate representation: too few samples, or (``vary``) a constant one.
+
+    Every similarity metric (and the decoders) calls this on each of its inputs, so
+    degenerate input gets one wording and one exception type everywhere instead of a
+    NaN, a warning or a numpy error from deep inside a metric.
+
+    Parameters
+    ----------
+    name : str
+        The argument named in the message (``"x"``, ``"y"``, ``"null[2]"``).
+    values_sxn : ndarray
+        Samples along the first axis (e.g. the stacked sample dims × units).
+    min_samples : int
+        Fewest samples the metric can use.
+    samples : str
+        What the rows are, for the message (``"samples"``, ``"items"``, …).
+    vary : bool
+        Also refuse rows that are all equal (within :data:`CONSTANT_RTOL`).
+
+    Returns
+    -------
+    ndarray
+        ``values_sxn`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, the requirement and what arrived.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_samples("x", np.ones((5, 3)))
+    Traceback (most recent call last):
+    ...
+    ValueError: x must vary across samples; got 5 samples that are all equal (a constant array of shape (5, 3))
+    >>> check_samples("y", np.zeros((1, 3)))
+    Traceback (most recent call last):
+    ...
+    ValueError: y must have at least 2 samples; got 1 (an array of shape (1, 3))
+    """
+    values_sxn = np.asarray(values_sxn)
+    n_samples = values_sxn.shape[0] if values_sxn.ndim else 0
+    if n_samples < min_samples:
+        raise ValueError(
+            f"{name} must have at least {min_samples} {samples}; got {n_samples} (an array of shape {values_sxn.shape})"
+        )
+    if vary:
+        flat = values_sxn.reshape(n_samples, -1).astype(np.float64, copy=False)
+        spread = float(np.max(np.ptp(flat, axis=0))) if flat.size else 0.0
+        scale = float(np.max(np.abs(flat))) if flat.size else 0.0
+        if spread <= CONSTANT_RTOL * scale:  # all zeros has spread = scale = 0
+            raise ValueError(
+                f"{name} must vary across {samples}; got {n_samples} {samples} that are all equal "
+                f"(a constant array of shape {values_sxn.shape})"
+            )
+    return values_sxn

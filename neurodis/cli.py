@@ -1,7 +1,9 @@
 """The ``neurodis`` command line: each verb is one library call.
 
 Verbs register themselves in :data:`COMMANDS` through :func:`command`; ``main`` builds
-the parser from it.
+the parser from it. A verb that fails on a user's error (a bad value, a missing or
+unwritable file, a full disk, ...) prints ``neurodis VERB: error: MESSAGE`` and exits
+with status 1; ``--debug`` or ``NEURODIS_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from neurodis._cli_errors import check_writable, debug_requested, error_message, name_argument, report
 
 __all__ = ["main"]
 
@@ -49,20 +54,31 @@ def _sample_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="netCDF file to write")
 
 
-@command("sample", "sample trials of a task and write them to netCDF", _sample_arguments)
-def _sample(args: argparse.Namespace) -> int:
+def _parse_params(items: list[str]) -> dict:
+    """``KEY=JSON`` strings as task parameters."""
     import json
 
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param must look like KEY=JSON; got {item!r}")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--param {key}: the value must be JSON (3, 0.5, \"text\", [1, 2]); got {value!r} "
+                             f"({err.msg})") from None
+    return params
+
+
+@command("sample", "sample trials of a task and write them to netCDF", _sample_arguments)
+def _sample(args: argparse.Namespace) -> int:
     from neurodis.tasks import make_task
     from neurodis.trials import save_trials
 
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--param must look like KEY=JSON; got {item!r}")
-        params[key] = json.loads(value)
-    trials = make_task(args.task, **params).sample(args.n_trials, rng=args.seed)
+    task = make_task(args.task, **_parse_params(args.param))
+    check_writable("--out", args.out, kind="file")
+    trials = task.sample(args.n_trials, rng=args.seed)
     print(f"wrote {save_trials(trials, args.out)} with sizes {dict(trials.sizes)}")
     return 0
 
@@ -91,26 +107,22 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("train", "train networks on a task (the paper's protocol) into a run folder", _train_arguments)
 def _train(args: argparse.Namespace) -> int:
-    import json
-
+    from neurodis._validation import check_int
     from neurodis.tasks import make_task
     from neurodis.training import TrainConfig, train_networks
 
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--param must look like KEY=JSON; got {item!r}")
-        params[key] = json.loads(value)
+    params = _parse_params(args.param)
     if args.n_tasks is not None:
         params["n_tasks"] = args.n_tasks
+    task = make_task(args.task, **params)
+    config = TrainConfig(n_batches=args.batches, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                         checkpoint_every=args.checkpoint_every, log_every=args.log_every, device=args.device)
     if args.threads is not None:
         import torch
 
-        torch.set_num_threads(args.threads)
-    config = TrainConfig(n_batches=args.batches, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         checkpoint_every=args.checkpoint_every, log_every=args.log_every, device=args.device)
-    results = train_networks(make_task(args.task, **params), config, n_networks=args.ensemble, arch=args.arch,
+        torch.set_num_threads(check_int("--threads", args.threads, minimum=1))
+    check_writable("--out", args.out, kind="folder")
+    results = train_networks(task, config, n_networks=args.ensemble, arch=args.arch,
                              n_units=args.units, out=args.out, resume=args.resume, progress=not args.quiet)
     for result in results:
         last = result.history.isel(batch=-1)
@@ -134,20 +146,24 @@ def _reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--select", action="append", default=[], metavar="KEY=V1,V2",
                         help="keep only these values of a swept key, e.g. --select network=ctrnn (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="serve Dask's dashboard of the local cluster on 127.0.0.1 (its address is printed)")
 
 
 def _parse_select(preset: str, items: list[str]) -> dict[str, list]:
     """``KEY=V1,V2`` strings as a selection of the preset's own grid values."""
     from neurodis.sweeps.presets import get_preset
 
-    grid = get_preset(preset).grid
+    chosen = get_preset(preset)
+    grid = chosen.grid
     select = {}
     for item in items:
         key, sep, values = item.partition("=")
         if not sep or not values:
-            raise SystemExit(f"--select must look like KEY=V1,V2; got {item!r}")
+            raise ValueError(f"--select must look like KEY=V1,V2; got {item!r}")
         options = {str(v): v for v in grid.get(key, [])}
         select[key] = [options.get(v, v) for v in values.split(",")]
+    chosen.configs(select=select)  # unknown keys and values fail here, before --out is created
     return select
 
 
@@ -156,13 +172,19 @@ def _parse_select(preset: str, items: list[str]) -> dict[str, list]:
 def _reproduce(args: argparse.Namespace) -> int:
     import time
 
+    from neurodis._validation import check_int
     from neurodis.sweeps.reproduce import reproduce, summary_table
 
-    overrides = {} if args.batches is None else {"n_batches": args.batches}
+    # checked here as well: the sweep would check them only once it has started
+    overrides = {} if args.batches is None else {"n_batches": check_int("--batches", args.batches, minimum=1)}
+    if args.workers is not None:
+        check_int("--workers", args.workers, minimum=1)
+    select = _parse_select(args.preset, args.select)
+    args.out = str(check_writable("--out", args.out or Path("neurodis-results") / args.preset, kind="folder"))
     start = time.perf_counter()
     results = reproduce(args.preset, out=args.out, scheduler=args.scheduler, n_workers=args.workers,
-                        overrides=overrides, select=_parse_select(args.preset, args.select),
-                        progress=not args.no_progress)
+                        overrides=overrides, select=select,
+                        progress=not args.no_progress, dashboard=args.dashboard)
     print(summary_table(results).to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"\npreset {args.preset!r}: {time.perf_counter() - start:.0f} s; results in "
           f"{results.attrs['store'].removesuffix('/store')}")
@@ -185,10 +207,10 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("compare", "compare a trained pulse network with LIP recordings (kernels, predictivity)", _compare_arguments)
 def _compare(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from neurodis.analysis.comparison import compare_with_recording
 
+    if args.out is not None:
+        check_writable("--out", args.out, kind="folder")
     result = compare_with_recording(args.run, args.recording, sessions=args.sessions, states=args.states,
                                     n_shuffles=args.shuffles, n_untrained=args.untrained, rng=args.seed,
                                     progress=True)
@@ -220,18 +242,13 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _load_single_run(folder: str):
-    """The single-network run in ``folder``; a clear exit for ensembles and missing runs."""
-    from pathlib import Path
-
+    """The single-network run in ``folder``; a clear error for ensembles."""
     from neurodis.training import load_run
 
     if (Path(folder) / "ensemble.json").is_file():
         members = sorted(p.name for p in Path(folder).glob("member_*"))
-        raise SystemExit(f"RUN_DIR must be a single run; {folder!r} is an ensemble, pass one of its members {members}")
-    try:
-        return load_run(folder)
-    except FileNotFoundError as err:
-        raise SystemExit(str(err)) from err
+        raise ValueError(f"RUN_DIR must be a single run; {folder!r} is an ensemble, pass one of its members {members}")
+    return load_run(folder)
 
 
 def _generalize_arguments(parser: argparse.ArgumentParser) -> None:
@@ -297,7 +314,6 @@ def _generalize(args: argparse.Namespace) -> int:
     ``sigma``, ``n_steps``, ``free_rt`` for the r² ceiling.
     """
     import json
-    from pathlib import Path
 
     import numpy as np
 
@@ -310,9 +326,10 @@ def _generalize(args: argparse.Namespace) -> int:
     elif args.time.lstrip("-").isdigit():
         time = int(args.time)
     else:
-        raise SystemExit(f"--time must be 'decision', 'all' or a step index; got {args.time!r}")
+        raise ValueError(f"--time must be 'decision', 'all' or a step index; got {args.time!r}")
     if args.authors_default and args.folds != "quadrant":
-        raise SystemExit(f"--authors-default needs --folds quadrant (the published run's folds); got {args.folds!r}")
+        raise ValueError(f"--authors-default needs --folds quadrant (the published run's folds); got {args.folds!r}")
+    args.out = str(check_writable("--out", args.out or Path(args.run) / "generalization.nc", kind="file"))
     simulation_rng, fit_rng = np.random.SeedSequence(args.seed).spawn(2)
     states, latents = regression_states(run.model, run.task, run.encoder, n_trials=args.n_trials, time=time,
                                         rng=simulation_rng)
@@ -326,7 +343,7 @@ def _generalize(args: argparse.Namespace) -> int:
         decoded_step=timing.decision_index if time == "decision" else time,
         sigma=run.task.sigma, n_steps=timing.steps("stimulus"), free_rt=int(getattr(run.task, "free_rt", False)),
     )
-    path = save_dataset(result, Path(args.out) if args.out else Path(args.run) / "generalization.nc")
+    path = save_dataset(result, Path(args.out))
     _print_generalization(result, path)
     return 0
 
@@ -358,14 +375,19 @@ def _dynamics_arguments(parser: argparse.ArgumentParser, *, fixed_points: bool) 
     parser.add_argument("--out", default=None, help="folder for the netCDF file and figures (default RUN_DIR)")
 
 
-def _run_states(folder: str, n_trials: int, seed: int):
-    """The run, its trials (encoded) and the noise-free hidden states (trial, time, unit)."""
+def _run_states(args: argparse.Namespace):
+    """The run, its trials (encoded) and the noise-free hidden states (trial, time, unit).
 
+    Fails on an unwritable ``--out`` (default RUN_DIR) before simulating; ``args.out``
+    becomes the output folder.
+    """
     import numpy as np
     import torch
     import xarray as xr
 
-    run = _load_single_run(folder)
+    run = _load_single_run(args.run)
+    args.out = str(check_writable("--out", args.out or args.run, kind="folder"))
+    n_trials, seed = args.n_trials, args.seed
     trials = run.task.sample(n_trials, rng=seed, encoder=run.encoder)
     if run.model.arch == "ctrnn":
         from neurodis.simulator import simulate
@@ -383,8 +405,6 @@ def _run_states(folder: str, n_trials: int, seed: int):
 @command("fixed-points", "find fixed and slow points of a trained network under the zero-evidence input, "
          "with their spectra; write netCDF and figures", lambda p: _dynamics_arguments(p, fixed_points=True))
 def _fixed_points(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -399,11 +419,10 @@ def _fixed_points(args: argparse.Namespace) -> int:
     from neurodis.plotting._common import save_figure
     from neurodis.trials import save_dataset
 
-    run, _, rates = _run_states(args.run, args.n_trials, args.seed)
+    run, _, rates = _run_states(args)
     found = find_fixed_points(run.model, zero_evidence_input(run.task, run.encoder), states=rates,
                               n_inits=args.n_inits, rng=args.seed)
-    out = Path(args.out or args.run)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
     paths = [save_dataset(found, out / "fixed_points.nc")]
     for name, fig in (("eigenvalues", plot_eigenvalues(found)),
                       ("eigenvalues_continuous", plot_eigenvalues(found, kind="continuous")),
@@ -427,8 +446,6 @@ def _fixed_points(args: argparse.Namespace) -> int:
 @command("geometry", "PCA, participation ratio, sparseness and tuning maps of a trained network's "
          "noise-free trajectories; write netCDF and figures", lambda p: _dynamics_arguments(p, fixed_points=False))
 def _geometry(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -443,7 +460,7 @@ def _geometry(args: argparse.Namespace) -> int:
     from neurodis.plotting._common import save_figure
     from neurodis.trials import save_dataset
 
-    _, trials, rates = _run_states(args.run, args.n_trials, args.seed)
+    _, trials, rates = _run_states(args)
     final = rates.isel(time=-1, drop=True)
     components = pca(rates)
     sparseness = lifetime_sparseness(final, silent="nan")
@@ -454,8 +471,7 @@ def _geometry(args: argparse.Namespace) -> int:
         "sparseness": sparseness["sparseness"], "mean_sparseness": sparseness["mean_sparseness"],
         "mean_rate": active["mean_rate"], "fraction_active": active["fraction_active"],
     }, attrs={"run": str(args.run), "n_trials": args.n_trials, "seed": args.seed, "state_time": "final step"})
-    out = Path(args.out or args.run)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
     paths = [save_dataset(result, out / "geometry.nc")]
     figures = [("explained_variance", plot_explained_variance(components)),
                ("pc_trajectories", plot_pc_trajectories(
@@ -483,17 +499,45 @@ def _versions(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the library's name of an argument -> the dest of the option that sets it
+LIBRARY_NAMES = {"n_batches": "batches", "n_units": "units", "n_networks": "ensemble", "n_workers": "workers",
+                 "n_shuffles": "shuffles", "n_untrained": "untrained", "rng": "seed", "name": "task"}
+DEBUG_HELP = "show the full traceback of an error (also: environment variable NEURODIS_DEBUG=1)"
+
+
+def _argument_names(parser: argparse.ArgumentParser) -> dict[str, tuple[str, str, object]]:
+    """Argument names as messages spell them (``n_trials``, ``n_units``) -> (dest, spelling
+    on the command line (``--n-trials``), default)."""
+    names = {}
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public list of a parser's arguments
+        if action.dest not in (argparse.SUPPRESS, "help", "debug"):
+            longest = max(action.option_strings, key=len, default=None)
+            names[action.dest] = (action.dest, longest or action.metavar or action.dest.upper(), action.default)
+    names.update({lib: names[dest] for lib, dest in LIBRARY_NAMES.items() if dest in names})
+    return names
+
+
+def _given_flags(args: argparse.Namespace) -> dict[str, str]:
+    """Spellings of the arguments the user set: a message about ``n_tasks`` names
+    ``--n-tasks`` only if that was given, not ``--param n_tasks=...``."""
+    return {name: flag for name, (dest, flag, default) in args.argument_names.items()
+            if getattr(args, dest, default) != default}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per registered verb."""
     from neurodis._version import __version__
 
     parser = argparse.ArgumentParser(prog="neurodis", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"neurodis {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for name, (help_text, arguments, handler) in COMMANDS.items():
         child = sub.add_parser(name, help=help_text, description=help_text)
         arguments(child)
-        child.set_defaults(handler=handler)
+        # SUPPRESS: without the flag after the verb, the one before it stands
+        child.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+        child.set_defaults(handler=handler, argument_names=_argument_names(child))
     return parser
 
 
@@ -502,9 +546,13 @@ RESUMABLE = {"train": "add --resume to continue", "reproduce": "run the same com
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``).
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
-    Ctrl-C ends a verb with exit status 130 and a one-line message instead of a traceback.
+    A user's error (see :func:`neurodis._cli_errors.error_message`) ends a verb with
+    status 1 and ``neurodis VERB: error: MESSAGE`` on stderr, unless ``--debug`` or
+    ``NEURODIS_DEBUG=1`` asks for the traceback; any other exception is a bug and keeps
+    its traceback. Ctrl-C ends a verb with status 130 and one line. Usage errors exit
+    with argparse's status 2.
     """
     args = build_parser().parse_args(argv)
     try:
@@ -514,6 +562,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         tail = f"; finished runs and checkpoints are kept: {hint}" if hint else ""
         print(f"neurodis {args.verb}: interrupted{tail}", file=sys.stderr)
         return 130
+    except Exception as err:
+        message = None if args.debug or debug_requested() else error_message(err, out=getattr(args, "out", None))
+        if message is None:
+            raise
+        report(args.verb, name_argument(message, _given_flags(args)))
+        return 1
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_array, check_dims, check_finite, check_real, describe
+from neurodis.errors import CorruptFileError
+from neurodis.files import atomic_write, check_path, verify_file
 
 __all__ = [
     "CONDITION",
@@ -177,6 +178,9 @@ def make_trials(
     for arg, (labels, size) in names.items():
         if len(labels) != size:
             raise ValueError(f"{arg} must have {size} entries to match the data; got {len(labels)}")
+        repeated = sorted({str(x) for x in labels if list(labels).count(x) > 1})
+        if repeated:
+            raise ValueError(f"{arg} must be unique; got {list(labels)} (repeated: {repeated})")
     coords: dict[str, Any] = {
         TRIAL: np.arange(n_trials),
         TIME: time_coord(n_steps, dt),
@@ -252,42 +256,63 @@ def validate_trials(
     return ds
 
 
-def _atomic_write(ds: xr.Dataset, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
 def save_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write any labelled Dataset to netCDF atomically (temporary file, then rename).
+    """Write any labelled Dataset to netCDF atomically, with a SHA-256 sidecar.
 
-    Attributes that are dicts or lists are stored as JSON strings; no pickle is used.
+    The file is written with :func:`neurodis.files.atomic_write` (temporary file,
+    fsync, rename) and its digest recorded in ``<path>.sha256``, which
+    :func:`load_dataset` checks. Attributes that are dicts or lists are stored as JSON
+    strings; no pickle is used.
+
+    Raises
+    ------
+    TypeError
+        If ``ds`` is not a Dataset or ``path`` is not a path.
+    ValueError
+        If ``path`` is an existing folder (or lies below a file), or an attribute
+        cannot be stored in netCDF.
     """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset; got {describe(ds)}")
+    path = check_path("path", path, kind="file")
     ds = ds.copy()
     ds.attrs = _clean_attrs(ds.attrs, "ds.attrs")
     for name in ds.variables:
         ds[name].attrs = _clean_attrs(ds[name].attrs, f"ds[{name!r}].attrs")
-    return _atomic_write(ds, Path(path))
+    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"), checksum=True)
 
 
 def load_dataset(path: str | os.PathLike) -> xr.Dataset:
-    """Load a Dataset written by :func:`save_dataset` fully into memory."""
-    path = Path(path)
+    """Load a Dataset written by :func:`save_dataset` fully into memory.
+
+    The file is checked against its SHA-256 sidecar first when it has one (files
+    written before neurodis recorded checksums have none and load unchecked).
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a path.
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If ``path`` is a folder.
+    CorruptFileError
+        If the file fails its checksum or is truncated, empty or not netCDF.
+    """
+    path = check_path("path", path, kind="file")
     if not path.is_file():
         raise FileNotFoundError(f"path must be an existing netCDF file; got {str(path)!r}")
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        return ds.load()
+    verify_file(path)
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return ds.load()
+    except PermissionError:
+        raise
+    except Exception as err:  # h5py, h5netcdf and xarray each raise their own kinds
+        raise CorruptFileError(
+            f"{path} is truncated, empty or not a netCDF file, and cannot be read "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})"
+        ) from err
 
 
 def save_trials(ds: xr.Dataset, path: str | os.PathLike) -> Path:

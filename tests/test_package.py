@@ -27,6 +27,7 @@ LAYERS = {
     "plotting": 7,
     "sweeps": 8,
     "cli": 9,
+    "_cli_errors": 9,
     "__main__": 9,
     "__init__": 9,
 }

@@ -111,3 +111,50 @@ def test_rng_provenance_replays_the_draws():
     np.testing.assert_array_equal(replay.standard_normal(5), first)
     assert attrs["seed"] == 3
     assert v.rng_provenance(g, g)["seed"] == -1
+
+
+def test_check_array_refuses_strings_and_datetimes_as_types():
+    with pytest.raises(TypeError, match=r"x must be a numeric array; got array of shape \(\) and dtype <U3"):
+        v.check_array("x", "abc")
+    with pytest.raises(TypeError, match="x must be a numeric array"):
+        v.check_array("x", np.array(["2020-01-01"], dtype="datetime64[D]"))
+    assert v.check_array("x", [True, False]).dtype == bool
+
+
+def test_memory_limit_is_the_physical_memory():
+    import os
+
+    expected = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert v.memory_limit() == expected > 2**30
+
+
+def test_check_memory_names_the_argument_the_bytes_and_the_advice():
+    v.check_memory("n_trials", 8000, 8000 * 22 * 30 * 8.0, "inputs")  # the paper's evaluation size
+    with pytest.raises(ValueError, match=r"n_trials=10000000000000 would need about 9.1e\+14 bytes \(inputs\), "
+                                         r"more than the limit of 1e\+09 bytes \(physical memory\); split it"):
+        v.check_memory("n_trials", 10**13, 9.1e14, "inputs", advice="split it", limit=1e9)
+    with pytest.raises(ValueError, match="; reduce n_units$"):
+        v.check_memory("n_units", 10**7, 1e15, "weights")
+
+
+@pytest.mark.parametrize(
+    ("values", "kwargs", "match"),
+    [
+        (np.ones((4, 2)), {}, r"x must vary across samples; got 4 samples that are all equal \(a constant array "
+                              r"of shape \(4, 2\)\)"),
+        (np.zeros((3, 2)), {}, "x must vary across samples"),
+        (np.full((3, 2), 0.1) + np.array([[0.0], [1e-17], [0.0]]), {}, "x must vary"),  # rounding noise only
+        (np.ones((1, 2)), {}, r"x must have at least 2 samples; got 1 \(an array of shape \(1, 2\)\)"),
+        (np.arange(6.0).reshape(3, 2), {"min_samples": 4, "samples": "items"}, "x must have at least 4 items; got 3"),
+        (np.zeros((0, 2)), {}, "x must have at least 2 samples; got 0"),
+    ],
+)
+def test_check_samples_refuses_degenerate_input(values, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        v.check_samples("x", values, **kwargs)
+
+
+def test_check_samples_accepts_varying_or_constant_when_allowed():
+    values = np.arange(6.0).reshape(3, 2)
+    assert v.check_samples("x", values) is values
+    assert v.check_samples("x", np.ones((2, 3)), vary=False).shape == (2, 3)

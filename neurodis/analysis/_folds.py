@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_finite, check_in, check_int, check_type, describe
-from neurodis.tasks.latents import orthant_of, orthant_to_quadrant, quadrant_to_orthant
+from neurodis.tasks.latents import check_orthants, orthant_of, orthant_to_quadrant, quadrant_to_orthant
 from neurodis.trials import LATENT, TRIAL
 
 __all__ = [
@@ -142,6 +142,12 @@ def make_folds(folds: str = "quadrant", n_dims: int = 2, *, evaluation: str = "h
 def region_mask(latents: xr.DataArray, orthants: Sequence[int]) -> xr.DataArray:
     """Boolean ``(trial,)`` mask of the trials whose latent lies in ``orthants``.
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``latents`` is not a ``(trial, latent)`` DataArray, or an orthant code is not
+        an integer in ``[0, 2**n_latent - 1]``.
+
     Examples
     --------
     >>> x = xr.DataArray([[0.1, 0.2], [-0.1, 0.2]], dims=("trial", "latent"))
@@ -149,6 +155,7 @@ def region_mask(latents: xr.DataArray, orthants: Sequence[int]) -> xr.DataArray:
     array([False,  True])
     """
     latents = check_latents(latents)
+    orthants = check_orthants(orthants, latents.sizes[LATENT])
     codes = orthant_of(latents.values)
     return xr.DataArray(np.isin(codes, list(orthants)), dims=(TRIAL,), coords={TRIAL: latents[TRIAL]})
 

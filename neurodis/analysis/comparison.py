@@ -142,8 +142,9 @@ def network_states(
     >>> x.dims, x.shape, [int(v) for v in x["pulse_3"]]
     (('trial', 'unit'), (2, 4), [0, 3])
     """
-    net = resolve_network(network, task, encoder)
     check_in("states", states, STATES)
+    window_ms = check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
+    net = resolve_network(network, task, encoder)
     check_type("pulses", pulses, xr.DataArray, "a DataArray with dims ('trial', 'pulse')")
     if set(pulses.dims) != {TRIAL, PULSE}:
         raise ValueError(f"pulses must have dims ('trial', 'pulse'); got {describe(pulses)}")
@@ -178,6 +179,13 @@ def network_states(
 def untrained_copy(model: Any, seed: int) -> Any:
     """A fresh, untrained model of the same architecture and size with another ``seed``.
 
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a neurodis model or ``seed`` not an int.
+    ValueError
+        If ``seed`` < 0.
+
     Examples
     --------
     >>> from neurodis.models import CTRNN
@@ -185,8 +193,9 @@ def untrained_copy(model: Any, seed: int) -> Any:
     >>> twin.config["seed"], twin.n_units
     (7, 4)
     """
-    from neurodis.models import make_model
+    from neurodis.models import SequenceModel, make_model
 
+    check_type("model", model, SequenceModel, "a neurodis model (with arch and config)")
     check_int("seed", seed, minimum=0)
     return make_model(model.arch, **{**model.config, "seed": seed})
 
@@ -278,11 +287,26 @@ def compare_session(
         If the recording lacks ``counts``/``pulses`` with the right dims, the pulses do
         not fit the task, or an argument is out of range.
     """
+    _check_settings(states, window_ms, n_folds, n_shuffles, n_untrained)
     _check_recording(recording)
     results = compare_with_recording(
         network, recording, task=task, encoder=encoder, states=states, window_ms=window_ms, n_folds=n_folds,
         n_shuffles=n_shuffles, n_untrained=n_untrained, alphas=alphas, rng=rng)
     return next(iter(results.sessions.values()))
+
+
+def _check_settings(states: str, window_ms: float, n_folds: int, n_shuffles: int, n_untrained: int,
+                    sessions: Sequence[int] | None = None) -> None:
+    """Refuse bad settings before any network is loaded or simulated."""
+    check_in("states", states, STATES)
+    check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
+    check_int("n_folds", n_folds, minimum=2)
+    check_int("n_shuffles", n_shuffles, minimum=1)
+    check_int("n_untrained", n_untrained, minimum=0)
+    if sessions is not None:
+        check_type("sessions", sessions, (list, tuple, range, np.ndarray), "a sequence of session indices or None")
+        for k, session in enumerate(sessions):
+            check_int(f"sessions[{k}]", session, minimum=0)
 
 
 def _recordings(recording: Any, sessions: Sequence[int] | None) -> dict[int, Any]:
@@ -404,8 +428,8 @@ def compare_with_recording(
     FileNotFoundError
         If the data folder or a run folder is missing.
     """
+    _check_settings(states, window_ms, n_folds, n_shuffles, n_untrained, sessions)
     net = resolve_network(network, task, encoder)
-    check_in("states", states, STATES)
     n_untrained = check_int("n_untrained", n_untrained, minimum=0)
     alpha = check_real("alpha", alpha, minimum=0.0, maximum=1.0, strict_minimum=True)
     generator = check_rng(rng)

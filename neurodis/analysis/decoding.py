@@ -46,6 +46,7 @@ from neurodis._validation import (
     check_int,
     check_real,
     check_rng,
+    check_samples,
     check_type,
     describe,
     rng_provenance,
@@ -98,6 +99,16 @@ def _check_states(states: Any) -> tuple[xr.DataArray, bool]:
     states = states.transpose(TRIAL, TIME, UNIT) if has_time else states.transpose(TRIAL, UNIT)
     check_finite("states", states.values)
     return states.astype(np.float64), has_time
+
+
+def _check_fit_data(states: xr.DataArray, latents: xr.DataArray) -> None:
+    """Refuse states or latents with nothing to fit: too few trials, or the same in every trial.
+
+    States that are constant at some time steps only (e.g. the first step, before the
+    stimulus) are fine; constant at every step they give zero weights, whose angle is NaN.
+    """
+    check_samples("states", states.values, samples="trials")
+    check_samples("latents", latents.values, samples="trials")
 
 
 def _as_batch(states: xr.DataArray, has_time: bool) -> np.ndarray:
@@ -189,7 +200,8 @@ def fit_decoder(
     Raises
     ------
     TypeError, ValueError
-        For inputs without the needed dims or bad settings.
+        For inputs without the needed dims, fewer than 2 trials, states or latents that
+        are the same in every trial, or bad settings.
 
     Examples
     --------
@@ -203,6 +215,7 @@ def fit_decoder(
     """
     states, has_time = _check_states(states)
     latents = check_latents(latents, states.sizes[TRIAL])
+    _check_fit_data(states, latents)
     solver = _Solver(method, alpha, n_batches, batch_size, lr)
     generator = check_rng(rng)
     attrs = {**solver.attrs(), **_provenance(rng, generator)}
@@ -374,8 +387,9 @@ def fit_ood_decoders(
     TypeError
         If ``states``/``latents`` are not DataArrays or ``splits`` is not a mapping.
     ValueError
-        For missing dims, mismatched trials, quadrant folds with D != 2, bad
-        ``splits``, or folds with fewer than ``min_trials_per_fold`` trials.
+        For missing dims, mismatched trials, states or latents that are the same in
+        every trial, quadrant folds with D != 2, bad ``splits``, or folds with fewer
+        than ``min_trials_per_fold`` trials.
 
     Examples
     --------
@@ -392,6 +406,7 @@ def fit_ood_decoders(
     latents = check_latents(latents, states.sizes[TRIAL])
     if TRIAL in states.coords and TRIAL in latents.coords and not np.array_equal(states[TRIAL], latents[TRIAL]):
         raise ValueError("latents must have the same 'trial' coordinate as states; the two differ")
+    _check_fit_data(states, latents)
     fold_set = make_folds(folds, latents.sizes[LATENT], evaluation=evaluation)
     solver = _Solver(method, alpha, n_batches, batch_size, lr)
     id_splits = check_int("id_splits", id_splits, minimum=2)
@@ -577,7 +592,8 @@ def ood_generalization(
     TypeError
         If ``model`` is not a torch module or ``task`` not a Task.
     ValueError
-        For a bad ``time``, or inputs that do not match the model.
+        For a task without continuous latents (e.g. ``flipflop``), a bad ``time``, or
+        inputs that do not match the model.
     """
     import torch
 
@@ -699,6 +715,11 @@ def _regression_task(task: Any) -> Any:
 
     if task.name == "regression":
         return task
+    if not {"n_dims", "timing"} <= {f.name for f in dataclasses.fields(task)}:
+        raise ValueError(
+            "task must have continuous latents read from noisy evidence (fields n_dims and timing, "
+            f"e.g. 'classification', 'regression' or 'accumulation'); got task {task.name!r}"
+        )
     fields = {f.name for f in dataclasses.fields(make_task("regression"))} - {"orthants"}
     shared = {name: getattr(task, name) for name in fields if hasattr(task, name)}
     return make_task("regression", **shared)

@@ -45,6 +45,7 @@ from neurodis._validation import (
     check_array,
     check_in,
     check_int,
+    check_memory,
     check_real,
     check_rng,
     check_type,
@@ -329,7 +330,8 @@ def find_fixed_points(
     ValueError
         If ``inputs`` has the wrong width, not exactly one of ``initial_states`` and
         ``states`` is given, a state set is empty, has the wrong width or non-finite
-        values, or a tolerance, count or option is out of range.
+        values, a tolerance, count or option is out of range, or the ``n_inits`` search
+        points drawn from ``states`` would not fit in memory.
 
     Examples
     --------
@@ -349,6 +351,10 @@ def find_fixed_points(
     width = _check_model(model)
     u_i, input_labels = _input_vector(inputs, model.n_inputs)
     n_inits = check_int("n_inits", n_inits, minimum=1)
+    if states is not None:  # otherwise the points are the given initial_states, already in memory
+        # each point carries its state and, for the Newton/LM steps, a (unit, unit) Jacobian
+        check_memory("n_inits", n_inits, 8.0 * n_inits * width * (width + 4),
+                     f"states and Jacobians of the search points, float64, {width} units")
     jitter = check_real("jitter", jitter, minimum=0.0)
     check_in("method", method, METHODS)
     max_iter = DEFAULT_MAX_ITER[method] if max_iter is None else check_int("max_iter", max_iter, minimum=0)
@@ -487,6 +493,8 @@ def slow_mode_counts(found: xr.Dataset, tol: float = SLOW_MODE_TOL) -> xr.DataAr
 
     Raises
     ------
+    TypeError
+        If ``found`` is not a Dataset.
     ValueError
         If ``tol`` is not positive or the spectra are missing.
 
@@ -497,6 +505,7 @@ def slow_mode_counts(found: xr.Dataset, tol: float = SLOW_MODE_TOL) -> xr.DataAr
     >>> slow_mode_counts(spectra).values.tolist()
     [1, 2]
     """
+    check_type("found", found, xr.Dataset, "the Dataset of find_fixed_points")
     tol = check_real("tol", tol, minimum=0.0, strict_minimum=True)
     missing = [name for name in ("eigenvalues_real", "eigenvalues_imag") if name not in found]
     if missing:

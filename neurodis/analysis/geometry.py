@@ -31,6 +31,7 @@ from neurodis._validation import (
     check_in,
     check_int,
     check_real,
+    check_samples,
     check_type,
     describe,
 )
@@ -85,19 +86,15 @@ def _samples_by_unit(
 
 def _spectrum(x_sxn: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mean, covariance eigenvalues (descending), right singular vectors and centred data."""
-    if x_sxn.shape[0] < 2:
-        raise ValueError(f"{name} must have at least 2 samples for a covariance; got {x_sxn.shape[0]}")
+    check_samples(name, x_sxn)  # a covariance needs 2 samples; zero variance has no spectrum
     mean_n = x_sxn.mean(axis=0)
     centred_sxn = x_sxn - mean_n
     _, s, vt_kxn = np.linalg.svd(centred_sxn, full_matrices=False)
     return mean_n, s**2 / (x_sxn.shape[0] - 1), vt_kxn, centred_sxn
 
 
-def _ratio(eigenvalues: np.ndarray, name: str) -> float:
-    total = eigenvalues.sum()
-    if not total > 0:
-        raise ValueError(f"{name} must vary across samples for a participation ratio; got zero variance")
-    return float(total**2 / np.sum(eigenvalues**2))
+def _ratio(eigenvalues: np.ndarray) -> float:
+    return float(eigenvalues.sum() ** 2 / np.sum(eigenvalues**2))
 
 
 def pca(
@@ -171,7 +168,7 @@ def pca(
             "components": ((COMPONENT, UNIT), vt_kxn),
             "mean": (UNIT, mean_n),
             "projections": projections,
-            "participation_ratio": _ratio(eigenvalues, "states"),
+            "participation_ratio": _ratio(eigenvalues),
         },
         coords={COMPONENT: np.arange(n_components), **unit_coords},
         attrs=_attrs("pca", n_components=n_components, sample_dims=list(sample_dims)),
@@ -208,7 +205,7 @@ def participation_ratio(states: xr.DataArray, *, sample_dims: Sequence[str] = (T
     3.0
     """
     _, x_sxn = _samples_by_unit("states", states, sample_dims)
-    return _ratio(_spectrum(x_sxn, "states")[1], "states")
+    return _ratio(_spectrum(x_sxn, "states")[1])
 
 
 def lifetime_sparseness(rates: xr.DataArray, *, silent: str = "nan") -> xr.Dataset:
@@ -287,8 +284,8 @@ def fraction_active(rates: xr.DataArray, *, threshold: float = 1e-3) -> xr.Datas
     rates : xarray.DataArray, dims (..., unit)
         Responses, e.g. ``rates`` (trial, time, unit).
     threshold : float
-        Activity threshold; the default separates silent ReLU units (exactly 0) from
-        active ones.
+        Activity threshold (>= 0: a negative one would count silent units as active);
+        the default separates silent ReLU units (exactly 0) from active ones.
 
     Returns
     -------
@@ -301,7 +298,7 @@ def fraction_active(rates: xr.DataArray, *, threshold: float = 1e-3) -> xr.Datas
     TypeError
         If ``rates`` is not a DataArray or ``threshold`` not a number.
     ValueError
-        If it lacks a ``unit`` dim or holds non-finite values.
+        If it lacks a ``unit`` dim, holds non-finite values, or ``threshold`` < 0.
 
     Examples
     --------
@@ -310,7 +307,7 @@ def fraction_active(rates: xr.DataArray, *, threshold: float = 1e-3) -> xr.Datas
     >>> float(fraction_active(r)["fraction_active"])
     0.5
     """
-    threshold = check_real("threshold", threshold)
+    threshold = check_real("threshold", threshold, minimum=0.0)
     _, r_sxn = _samples_by_unit("rates", rates, None)
     mean_n = r_sxn.mean(axis=0)
     return xr.Dataset(

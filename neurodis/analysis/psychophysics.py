@@ -28,7 +28,16 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurodis._validation import check_array, check_in, check_int, check_rng, check_type, describe, rng_provenance
+from neurodis._validation import (
+    check_array,
+    check_in,
+    check_int,
+    check_real,
+    check_rng,
+    check_type,
+    describe,
+    rng_provenance,
+)
 from neurodis._version import __version__
 from neurodis.analysis._replay import replay_inputs, replay_task, resolve_network, run_network
 from neurodis.trials import TRIAL
@@ -139,6 +148,7 @@ def psychophysical_kernel(
     x_nxk, y_n, labels = _check_inputs(pulses, choices)
     check_in("se", se, ["analytic", "bootstrap"])
     max_iter = check_int("max_iter", max_iter, minimum=1)
+    tol = check_real("tol", tol, minimum=0.0, strict_minimum=True)
     design_nxp = np.column_stack([np.ones(len(y_n)), x_nxk])
     beta_p, cov_pxp, converged = _irls(design_nxp, y_n, max_iter, tol)
     if not converged:
@@ -210,7 +220,8 @@ def monkey_kernel(
     Raises
     ------
     ValueError
-        If ``subject`` is not in the data.
+        If ``behavior`` lacks ``choice``, ``pulses`` (or ``subject`` when one is asked
+        for), or ``subject`` is not in the data.
     FileNotFoundError
         If the data are missing.
     """
@@ -219,6 +230,13 @@ def monkey_kernel(
 
         behavior = load_lip_behavior(path=path)
     check_type("behavior", behavior, xr.Dataset, "a Dataset with 'choice' and 'pulses' (load_lip_behavior)")
+    needed = ["choice", "pulses"] + (["subject"] if subject is not None else [])
+    missing = [name for name in needed if name not in behavior.variables]
+    if missing:
+        raise ValueError(
+            f"behavior must hold {needed} as from load_lip_behavior; got {sorted(map(str, behavior.variables))} "
+            f"({missing} missing)"
+        )
     if subject is not None:
         check_in("subject", subject, sorted(set(behavior["subject"].values.tolist())))
         behavior = behavior.isel({TRIAL: behavior["subject"].values == subject})
@@ -273,8 +291,8 @@ def network_choices(
         If the readout is not a sigmoid, ``choice`` is unknown, or the pulses do not fit
         the task (see :func:`psychophysical_kernel` for the kernel's own errors).
     """
-    net = resolve_network(network, task, encoder)
     check_in("choice", choice, ["threshold", "sample"])
+    net = resolve_network(network, task, encoder)
     if net.model.readout.kind != "sigmoid":
         raise ValueError(f"network must have a sigmoid readout (a choice probability); got {net.model.readout.kind!r}")
     check_type("pulses", pulses, xr.DataArray, "a DataArray with dims ('trial', 'pulse')")

@@ -83,16 +83,27 @@ def evenly_spaced_normals(n_tasks: int) -> np.ndarray:
     return boundary_normals(check_int("n_tasks", n_tasks, minimum=1), 2)
 
 
+def _check_real(name: str, value: Any) -> None:
+    """Refuse non-numeric input (strings, objects) before a ufunc fails on it unnamed."""
+    check_array(name, value.values if isinstance(value, xr.DataArray) else value, finite=False)
+
+
 def probit_to_logit(z: Any) -> Any:
     """Log-odds ``log Φ(z) - log Φ(-z)`` of probit scores, stable at any ``|z|``.
 
     Works elementwise on arrays and DataArrays (labels are kept).
+
+    Raises
+    ------
+    TypeError
+        If ``z`` is not numeric.
 
     Examples
     --------
     >>> probit_to_logit(np.array([0.0, 1.0, 40.0])).round(4)
     array([  0.    ,   1.6683, 804.6084])
     """
+    _check_real("z", z)
     return log_ndtr(z) - log_ndtr(-z)
 
 
@@ -105,12 +116,18 @@ def logit_to_probit(logits: Any) -> Any:
     ``logit(z) = log Φ(z) - log Φ(-z)`` then removes the inverse's own rounding, which
     grows with ``|z|``.
 
+    Raises
+    ------
+    TypeError
+        If ``logits`` is not numeric.
+
     Examples
     --------
     >>> z = np.array([-30.0, -1.0, 0.0, 8.5, 30.0])
     >>> bool(np.allclose(logit_to_probit(probit_to_logit(z)), z, rtol=1e-15, atol=0))
     True
     """
+    _check_real("logits", logits)
     target = np.abs(np.asarray(logits, dtype=np.float64))
     magnitude = -ndtri_exp(log_expit(-target))
     # d logit / dz = φ(z)/Φ(z) + φ(z)/Φ(-z), in logs so it stays finite for any z
@@ -311,6 +328,7 @@ def _samples(sigma: float, n_steps: int, free_rt: bool) -> tuple[float, int]:
     """Validated σ and the number of evidence samples t (free RT: the decision step is one more)."""
     sigma = check_real("sigma", sigma, minimum=0.0)
     n_steps = check_int("n_steps", n_steps, minimum=1)
+    check_type("free_rt", free_rt, bool, "a bool")
     return sigma, n_steps + 1 if free_rt else n_steps
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neurodis._validation import check_in, check_int, check_real, describe
+from neurodis._validation import check_in, check_int, check_memory, check_real, describe
 
 __all__ = ["SequenceModel", "list_models", "make_model", "register_model"]
 
@@ -104,6 +104,7 @@ class SequenceModel(nn.Module):
         self.n_inputs = check_int("n_inputs", config["n_inputs"], minimum=1)
         self.n_outputs = check_int("n_outputs", config["n_outputs"], minimum=1)
         self.n_units = check_int("n_units", config["n_units"], minimum=1)
+        self._check_memory(config)
         seed = check_int("seed", config["seed"], minimum=0)
         self.input_noise = check_real("input_noise", config["input_noise"], minimum=0.0)
         self.recurrent_noise = check_real("recurrent_noise", config["recurrent_noise"], minimum=0.0)
@@ -116,6 +117,19 @@ class SequenceModel(nn.Module):
         }
         init_generator, self._generator = seeded_generators(seed, 2)
         return init_generator
+
+    #: float32 (unit, unit) blocks per layer (gates, attention and feed-forward), for the memory estimate
+    _BLOCKS: ClassVar[int] = 1
+
+    def _check_memory(self, config: dict[str, Any]) -> None:
+        """Refuse, before allocating them, weights that would not fit in memory."""
+        n_layers, max_len = config.get("n_layers", 1), config.get("max_len", 0)  # validated by subclasses
+        n, n_in, n_out = self.n_units, self.n_inputs, self.n_outputs
+        n_bytes = 4.0 * (self._BLOCKS * n_layers * n * (n + n_in + 2) + n_out * (n + 1) + max_len * n)
+        contents = f"float32 weights of {n_layers} layer(s) with {n_in} inputs and {n_out} outputs"
+        sizes = [("n_units", n), ("n_inputs", n_in), ("n_outputs", n_out), ("max_len", max_len)]
+        name, value = max(sizes, key=lambda item: item[1])  # name the size that dominates
+        check_memory(name, value, n_bytes, contents)
 
     @property
     def config(self) -> dict[str, Any]:

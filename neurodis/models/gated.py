@@ -211,6 +211,7 @@ class LSTM(_GatedRNN):
     """
 
     arch = "lstm"
+    _BLOCKS = 4
     _rnn_class = nn.LSTM
 
     @property
@@ -279,6 +280,7 @@ class GRU(_GatedRNN):
     """
 
     arch = "gru"
+    _BLOCKS = 3
     _rnn_class = nn.GRU
 
     def _hidden(self, initial_state: object, batch: int, like: torch.Tensor) -> torch.Tensor:

@@ -5,18 +5,18 @@ A model directory holds::
     config.json          {"format": 1, "arch": ..., "config": {...}, "neurodis_version": ...}
     model.safetensors    the state_dict (tensors only; the format cannot carry code)
 
-Both files are written atomically (temporary file in the same directory, then
-rename), so an interrupted save never leaves a half-written file under the final name.
-Loading rebuilds the model from its registered class and config, then copies the
-tensors in after checking names and shapes; nothing in the files is executed.
+Both files are written atomically with :func:`neurodis.files.atomic_write`
+(temporary file in the same directory, fsync, rename), so an interrupted save never
+leaves a half-written file under the final name; the weights' SHA-256 is recorded in
+``model.safetensors.sha256`` and checked on load (folders saved before checksums
+existed have no sidecar and load unchecked). Loading rebuilds the model from its
+registered class and config, then copies the tensors in after checking names, shapes
+and finiteness; nothing in the files is executed.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -25,6 +25,8 @@ from safetensors.torch import load_file, save_file
 
 from neurodis._version import __version__
 from neurodis._validation import check_type
+from neurodis.errors import CorruptFileError
+from neurodis.files import atomic_write, check_path, read_json, verify_file, write_json
 from neurodis.models._base import SequenceModel, list_models, make_model
 
 __all__ = ["load_model", "save_model"]
@@ -32,17 +34,6 @@ __all__ = ["load_model", "save_model"]
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 FORMAT_VERSION = 1
-
-
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(model: SequenceModel, directory: str | os.PathLike[str]) -> Path:
@@ -63,7 +54,9 @@ def save_model(model: SequenceModel, directory: str | os.PathLike[str]) -> Path:
     Raises
     ------
     TypeError
-        If ``model`` is not a neurodis model.
+        If ``model`` is not a neurodis model or ``directory`` not a path.
+    ValueError
+        If ``directory`` is an existing file (or lies below one).
 
     Examples
     --------
@@ -77,13 +70,13 @@ def save_model(model: SequenceModel, directory: str | os.PathLike[str]) -> Path:
     True
     """
     check_type("model", model, SequenceModel, "a neurodis model (see neurodis.models.list_models())")
-    directory = Path(directory)
+    directory = check_path("directory", directory, kind="folder")
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in model.state_dict().items()}
     document = {"format": FORMAT_VERSION, "arch": model.arch, "config": model.config, "neurodis_version": __version__}
-    text = json.dumps(document, indent=2, sort_keys=True)
-    _atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(tensors, tmp, metadata={"arch": model.arch}))
-    _atomic_write(directory / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp), metadata={"arch": model.arch}),
+                 checksum=True)
+    write_json(directory / CONFIG_FILE, document)
     return directory
 
 
@@ -91,10 +84,7 @@ def _read_config(directory: Path) -> tuple[str, dict]:
     path = directory / CONFIG_FILE
     if not path.is_file():
         raise ValueError(f"directory must contain {CONFIG_FILE}; got none in {directory}")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} must be valid JSON; got a parse error: {err}") from err
+    document = read_json(path)
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict) or "arch" not in document:
         raise ValueError(f"{path} must hold an object with keys 'arch' and 'config'; got {str(document)[:80]}")
     arch = document["arch"]
@@ -114,6 +104,13 @@ def _check_tensors(tensors: dict[str, torch.Tensor], expected: dict[str, torch.T
             raise ValueError(
                 f"weight {name!r} in {path} must have shape {tuple(want.shape)} for the config's model; "
                 f"got {tuple(tensors[name].shape)}"
+            )
+        tensor = tensors[name]
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            count = int((~torch.isfinite(tensor)).sum())
+            raise ValueError(
+                f"weight {name!r} in {path} must be finite; got {count} NaN or infinite values of "
+                f"{tensor.numel()} (saved from a diverged or damaged model); the model was not loaded"
             )
 
 
@@ -138,11 +135,17 @@ def load_model(directory: str | os.PathLike[str]) -> SequenceModel:
 
     Raises
     ------
+    TypeError
+        If ``directory`` is not a path.
     ValueError
-        If the folder or a file is missing or unreadable, the arch is unknown, the
-        config is invalid for the arch, or the weights' names or shapes do not match.
+        If the folder or a file is missing, the arch is unknown, the config is invalid
+        for the arch, or the weights' names or shapes do not match or they are not
+        finite.
+    CorruptFileError
+        If ``config.json`` is not JSON, or ``model.safetensors`` fails its SHA-256
+        check or is not a readable safetensors file (a ``ValueError`` too).
     """
-    directory = Path(directory)
+    directory = check_path("directory", directory, kind="folder")
     if not directory.is_dir():
         raise ValueError(f"directory must be an existing folder written by save_model; got {str(directory)!r}")
     arch, config = _read_config(directory)
@@ -155,10 +158,13 @@ def load_model(directory: str | os.PathLike[str]) -> SequenceModel:
     path = directory / WEIGHTS_FILE
     if not path.is_file():
         raise ValueError(f"directory must contain {WEIGHTS_FILE}; got none in {directory}")
+    verify_file(path)
     try:
         tensors = load_file(path)
+    except PermissionError:
+        raise
     except (SafetensorError, OSError) as err:
-        raise ValueError(f"{path} must be a readable safetensors file; got an error: {err}") from err
+        raise CorruptFileError(f"{path} must be a readable safetensors file; got an error: {err}") from err
     _check_tensors(tensors, model.state_dict(), path)
     dtypes = {t.dtype for t in tensors.values() if t.is_floating_point()}
     if len(dtypes) == 1:

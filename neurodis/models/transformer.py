@@ -160,6 +160,7 @@ class CausalTransformer(SequenceModel):
     """
 
     arch = "transformer"
+    _BLOCKS = 12  # q, k, v, output and a 4x-wide two-layer feed-forward per block
 
     def __init__(
         self,

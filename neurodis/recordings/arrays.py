@@ -23,6 +23,7 @@ from neurodis._validation import (
     check_finite,
     check_in,
     check_int,
+    check_memory,
     check_multiple,
     check_real,
     check_type,
@@ -195,6 +196,31 @@ def from_arrays(
     return validate_recording(ds, "data")
 
 
+def check_window(start_ms: Any, stop_ms: Any, bin_ms: Any) -> tuple[float, float, float, int]:
+    """Validate a binning window; return ``start_ms, stop_ms, bin_ms`` and the number of bins.
+
+    Raises
+    ------
+    TypeError
+        If a bound is not a real number.
+    ValueError
+        If ``bin_ms`` <= 0, ``stop_ms`` <= ``start_ms``, the window is not a whole number
+        of bins, or its bins would not fit in memory.
+
+    Examples
+    --------
+    >>> check_window(-100, 300, 50)
+    (-100.0, 300.0, 50.0, 8)
+    """
+    bin_ms = check_real("bin_ms", bin_ms, minimum=0.0, strict_minimum=True)
+    start_ms = check_real("start_ms", start_ms)
+    stop_ms = check_real("stop_ms", stop_ms, minimum=start_ms, strict_minimum=True)
+    n_bins = check_multiple("stop_ms - start_ms", stop_ms - start_ms, bin_ms, "bin_ms")
+    check_memory("bin_ms", bin_ms, 16.0 * n_bins, f"bin edges and starts float64 for {n_bins} bins",
+                 advice="use wider bins or a shorter window")
+    return start_ms, stop_ms, bin_ms, n_bins
+
+
 def bin_spikes(
     spike_times_s: Sequence[Any],
     event_times_s: Any,
@@ -235,8 +261,9 @@ def bin_spikes(
     Raises
     ------
     ValueError
-        If there are no units, the window is empty or not a whole number of bins, times
-        are not finite, or labels do not match the numbers of units or trials.
+        If there are no units, the window is empty or not a whole number of bins, the
+        counts would not fit in memory, times are not finite, or labels do not match the
+        numbers of units or trials.
 
     Examples
     --------
@@ -244,11 +271,11 @@ def bin_spikes(
     >>> ds.counts.values[:, :, 0].tolist(), ds.counts.values[:, :, 1].tolist()
     ([[2, 0], [1, 0]], [[0, 0], [0, 0]])
     """
-    bin_ms = check_real("bin_ms", bin_ms, minimum=0.0, strict_minimum=True)
-    start_ms = check_real("start_ms", start_ms)
-    stop_ms = check_real("stop_ms", stop_ms, minimum=start_ms, strict_minimum=True)
-    n_bins = check_multiple("stop_ms - start_ms", stop_ms - start_ms, bin_ms, "bin_ms")
+    start_ms, stop_ms, bin_ms, n_bins = check_window(start_ms, stop_ms, bin_ms)
     events = check_array("event_times_s", event_times_s, ndim=1, dtype=np.float64)
+    check_memory("event_times_s", f"<{events.size} events>", 8.0 * events.size * n_bins * max(len(spike_times_s), 1),
+                 f"counts (trial, time, unit) int64 for {n_bins} bins of {len(spike_times_s)} units",
+                 advice="bin fewer trials at once, or use wider bins")
     if len(spike_times_s) == 0:
         raise ValueError("spike_times_s must hold at least one unit; got 0")
     edges_txb = events[:, None] + (start_ms + bin_ms * np.arange(n_bins + 1))[None, :] / 1000.0

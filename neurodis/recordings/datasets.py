@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,27 @@ def _data_file(folder: str, name: str, path: str | os.PathLike | None) -> Path:
 
 @functools.lru_cache(maxsize=2)
 def _read_lip(file: str, mtime: float) -> dict[str, np.ndarray]:
-    """Parse LIP.csv once per file version; arrays are read-only."""
-    numbers = np.loadtxt(file, delimiter=",", skiprows=1, usecols=range(1, 10), dtype=np.int64)
-    monkey = np.loadtxt(file, delimiter=",", skiprows=1, usecols=0, dtype=str)
+    """Parse LIP.csv once per file version; arrays are read-only.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, if it is not a header followed by rows of a monkey name and 9
+        non-negative integer columns (NeuronIndex, 7 pulses, count).
+    """
+    expected = "a header, then rows of a monkey name and 9 integers (NeuronIndex, 7 pulses, count)"
+    try:
+        with warnings.catch_warnings():  # an empty file is reported below, with its name
+            warnings.filterwarnings("ignore", "loadtxt: input contained no data", UserWarning)
+            numbers = np.loadtxt(file, delimiter=",", skiprows=1, usecols=range(1, 10), dtype=np.int64, ndmin=2)
+            monkey = np.loadtxt(file, delimiter=",", skiprows=1, usecols=0, dtype=str, ndmin=1)
+    except (ValueError, IndexError) as err:  # numpy's parse errors name neither the file nor the format
+        raise ValueError(f"LIP.csv at {file!r} must hold {expected}; it could not be parsed: {err}") from err
+    if numbers.shape[0] == 0 or numbers.shape[1] != 9 or np.any(numbers[:, 0] < 0):
+        raise ValueError(
+            f"LIP.csv at {file!r} must hold {expected}; got {numbers.shape[0]} rows"
+            + (" with a negative NeuronIndex" if numbers.size and np.any(numbers[:, 0] < 0) else "")
+        )
     unit = numbers[:, 0]
     pulses = numbers[:, 1:8]
     groups: dict[bytes, list[int]] = {}
@@ -190,7 +209,8 @@ def load_lip_session(session: int, *, path: str | os.PathLike | None = None) -> 
     Raises
     ------
     ValueError
-        If ``session`` is out of range.
+        If ``session`` is out of range, or ``LIP.csv`` is malformed (the message names
+        the file).
     FileNotFoundError
         If the data are missing.
     """
@@ -198,6 +218,12 @@ def load_lip_session(session: int, *, path: str | os.PathLike | None = None) -> 
     session = check_int("session", session, minimum=0, maximum=int(lip["session"].max()))
     rows = lip["session"] == session
     units = np.unique(lip["unit"][rows])
+    n_trials = {int(np.sum(rows & (lip["unit"] == u))) for u in units}
+    if len(n_trials) > 1:  # units of one session share their pulse sequences, so their trials
+        raise ValueError(
+            f"LIP.csv session {session} must have the same trials for every unit; got units with "
+            f"{sorted(n_trials)} trials (is the file complete?)"
+        )
     counts = np.stack([lip["counts"][rows & (lip["unit"] == u)] for u in units], axis=1)
     pulses = lip["pulses"][rows & (lip["unit"] == units[0])]
     ds = xr.Dataset(

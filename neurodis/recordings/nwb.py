@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurodis.recordings.arrays import bin_spikes
+from neurodis.recordings.arrays import bin_spikes, check_window
 
 __all__ = ["load_nwb"]
 
@@ -88,8 +88,10 @@ def load_nwb(
     FileNotFoundError
         If ``path`` is not a file.
     ValueError
-        If the file has no Units table, no ``spike_times`` column, no trials table, or
-        lacks the ``align_to`` or requested columns (the message names what is missing).
+        If the window (``start_ms``, ``stop_ms``, ``bin_ms``) is invalid (checked before
+        the file is read), or the file has no Units table, no ``spike_times`` column, no
+        trials table, or lacks the ``align_to`` or requested columns (the message names
+        what is missing).
 
     Examples
     --------
@@ -98,6 +100,7 @@ def load_nwb(
     ...
     FileNotFoundError: path must be an existing NWB file; got 'missing.nwb'
     """
+    check_window(start_ms, stop_ms, bin_ms)  # before reading a large file
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path must be an existing NWB file; got {str(path)!r}")

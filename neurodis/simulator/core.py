@@ -22,6 +22,7 @@ import xarray as xr
 
 from neurodis._validation import (
     check_int,
+    check_memory,
     check_rng,
     check_type,
     describe,
@@ -121,9 +122,17 @@ def simulate_arrays(
     """
     weights = as_weights(model_or_weights)
     dtype = check_float_dtype(dtype)
+    check_type("final_only", final_only, bool, "a bool")
     if rng is not None and not isinstance(rng, np.random.Generator):
         check_rng(rng)  # refuse a bad rng now, even if the run turns out noise-free
     kw = _engine.kernel_weights(weights, dtype)
+    shape = np.shape(inputs)  # before the inputs are copied: a broadcast view may be huge
+    if len(shape) == 3 and not final_only:
+        check_memory("inputs", f"<array of shape {shape}>",
+                     3.0 * shape[0] * shape[1] * max(weights.n_units, weights.n_outputs, shape[2])
+                     * np.dtype(dtype).itemsize,
+                     f"inputs, rates, logits and outputs (trial, time, channel) {np.dtype(dtype).name}",
+                     advice="simulate fewer trials at once, or pass final_only=True")
     inputs_bxtxi = _as_array("inputs", inputs, dtype, ndim=3)
     n_trials, n_steps, n_inputs = inputs_bxtxi.shape
     if n_inputs != weights.n_inputs or n_trials == 0 or n_steps == 0:
@@ -198,11 +207,12 @@ def simulate(
     Raises
     ------
     TypeError
-        If the model is not a CTRNN, an argument has the wrong type, or ``dtype`` is not
-        float32/float64.
+        If the model is not a CTRNN, an argument has the wrong type (``final_only`` not a
+        bool), or ``dtype`` is not float32/float64.
     ValueError
         If the input width, the number of outputs or ``dt`` disagree with the model,
-        values are non-finite, or the rates diverge (the message names trial and step).
+        values are non-finite, the trajectories would not fit in memory, or the rates
+        diverge (the message names trial and step).
 
     Examples
     --------
@@ -213,6 +223,7 @@ def simulate(
     (('trial', 'time', 'unit'), 1.0)
     """
     weights = as_weights(model_or_weights)
+    check_type("final_only", final_only, bool, "a bool")
     ds = _as_trials(trials_or_inputs, weights)
     generator = check_rng(rng)
     provenance = rng_provenance(rng, generator)
@@ -272,9 +283,12 @@ def simulate_autonomous(
 
     Raises
     ------
+    TypeError
+        If ``final_only`` is not a bool, or an argument has the wrong type.
     ValueError
         If shapes disagree with the model, ``record_every`` does not divide ``n_steps``,
-        values are non-finite or the rates diverge.
+        the recorded rates would not fit in memory, values are non-finite or the rates
+        diverge.
 
     Examples
     --------
@@ -290,6 +304,7 @@ def simulate_autonomous(
     kw = _engine.kernel_weights(weights, dtype)
     n_steps = check_int("n_steps", n_steps, minimum=1)
     record_every = check_int("record_every", record_every, minimum=1)
+    check_type("final_only", final_only, bool, "a bool")
     if not final_only and n_steps % record_every:
         raise ValueError(f"record_every must divide n_steps={n_steps}; got {record_every}")
     states = _as_array("initial_states", initial_states, dtype, ndim=None)
@@ -298,6 +313,12 @@ def simulate_autonomous(
     input_bxi = _as_array("input_vector", input_vector, dtype, ndim=None)
     input_bxi = input_bxi[None] if input_bxi.ndim == 1 else input_bxi
     n_runs = len(state_bxn)
+    if not final_only:
+        check_memory("n_steps", n_steps,
+                     3.0 * n_runs * (n_steps // record_every) * max(weights.n_units, weights.n_outputs)
+                     * np.dtype(dtype).itemsize,
+                     f"rates, logits and outputs of {n_runs} runs every {record_every} steps, {np.dtype(dtype).name}",
+                     advice="reduce n_steps, raise record_every, or pass final_only=True")
     if input_bxi.ndim != 2 or input_bxi.shape[1] != weights.n_inputs or len(input_bxi) not in (1, n_runs):
         raise ValueError(
             f"input_vector must have shape ({weights.n_inputs},) or ({n_runs}, "

@@ -272,12 +272,14 @@ class CTRNNWeights:
         **options
             Other fields (``tau``, ``dt``, ``activation``, ...).
         """
-        from neurodis._validation import check_int, check_rng
+        from neurodis._validation import check_int, check_memory, check_rng
 
         generator = check_rng(rng)
         n_inputs, n_units, n_outputs = (check_int(name, value, minimum=1) for name, value in
                                         (("n_inputs", n_inputs), ("n_units", n_units),
                                          ("n_outputs", n_outputs)))
+        check_memory("n_units", n_units, 8.0 * n_units * (n_units + n_inputs + n_outputs + 1),
+                     f"float64 weights with {n_inputs} inputs and {n_outputs} outputs")
         return cls(
             weight_ih=generator.normal(0.0, 1.0 / np.sqrt(n_inputs), (n_units, n_inputs)),
             weight_hh=generator.normal(0.0, gain / np.sqrt(n_units), (n_units, n_units)),

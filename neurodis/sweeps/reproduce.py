@@ -10,7 +10,9 @@ The results folder is self-describing::
     OUT/figures/*.png    the figures of the preset's job kind (e.g. r² and decoder angle
                          versus the number of tasks)
 
-Re-running the same command skips finished runs and resumes interrupted ones.
+Re-running the same command skips finished runs and resumes interrupted ones. Two
+commands started at once on one ``OUT`` share its runs (each run is claimed by one of
+them; the other waits for it), and both end with the whole table.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import xarray as xr
 
 from neurodis._validation import check_in
+from neurodis.files import atomic_write
 from neurodis.sweeps.jobs import train_and_generalize
 from neurodis.sweeps.presets import CONFIG_SCHEMA, ensemble_key, get_preset
 from neurodis.sweeps.runner import run_sweep
@@ -114,6 +117,7 @@ def reproduce(
     overrides: Mapping[str, Any] | None = None,
     select: Mapping[str, list[Any]] | None = None,
     progress: bool = True,
+    dashboard: bool = False,
 ) -> xr.Dataset:
     """Run a preset sweep end to end and write its results folder.
 
@@ -134,6 +138,8 @@ def reproduce(
         Keep only these values of swept keys (e.g. ``{"network": ["ctrnn"]}``).
     progress : bool
         Show the sweep's progress bar.
+    dashboard : bool
+        Serve Dask's dashboard from the LocalCluster, on 127.0.0.1 only.
 
     Returns
     -------
@@ -145,6 +151,8 @@ def reproduce(
     ValueError
         If the preset or an override key is unknown, or ``out`` holds a store of
         another neurodis version.
+    RunFailedError
+        If a run raised (one line naming the run, the error and its ``error.log``).
     """
     from neurodis._version import show_versions
 
@@ -165,12 +173,14 @@ def reproduce(
     kind = JOB_KINDS[chosen.job]
     start = time.perf_counter()
     run_sweep(configs, kind.job, store, group_by=ensemble_key, scheduler=scheduler,
-              n_workers=n_workers, progress=progress)
+              n_workers=n_workers, progress=progress, dashboard=dashboard)
     results = store.collect(configs, dims=chosen.dims)
     meta.update(finished=_utc_now(), wall_seconds=round(time.perf_counter() - start, 1))  # this call's
     write_json(folder / "reproduce.json", meta)
     results.attrs.update({"preset": chosen.name, "description": chosen.description, "job": chosen.job})
     save_dataset(results, folder / "results.nc")
-    kind.table(results).to_csv(folder / "table.csv", float_format="%.4f")
+    table = kind.table(results)
+    # atomically: a second reproduce on this folder writes the same file at the same time
+    atomic_write(folder / "table.csv", lambda tmp: table.to_csv(tmp, float_format="%.4f"))
     kind.figures(results, folder / "figures")
     return results

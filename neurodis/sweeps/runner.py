@@ -7,15 +7,40 @@ Dataset per run. The runner writes each result atomically into the store, which 
 marks a run done: re-running a sweep skips finished runs and resumes the others.
 
 By default the jobs run on a :class:`distributed.LocalCluster` sized to the machine
-(one single-threaded worker process per core); ``scheduler=ADDRESS`` sends them to an
-existing cluster (whose workers must see the store's folder), and
-``scheduler="synchronous"`` runs them in this process. Workers that die are replaced
-and their jobs retried (``retries``); nothing finished is lost.
+(one single-threaded worker process per core, listening on 127.0.0.1 only, with no
+dashboard unless asked for); ``scheduler=ADDRESS`` sends them to an existing cluster
+(whose workers must see the store's folder, and which runs the pickled job: connect
+only to clusters you trust), and ``scheduler="synchronous"`` runs them in this process.
+
+**Sharing a store.** Before a job trains a run it claims the run with a lock file
+(:class:`~neurodis.sweeps.locks.RunLock`), and it trains only the runs it claimed (a
+part of its group is fine: an ensemble resumes from any stored ensemble checkpoint
+holding its members). So sweeps started at once on one store, by two commands or on
+workers of several machines sharing the folder, divide the runs between them: no run
+is trained twice, and each sweep waits (its progress bar counting) for the runs another
+holds, then returns every result. A run held by a process that died is taken over
+(see :mod:`neurodis.sweeps.locks` for when a lock is stale).
+
+**Failures.** An error raised by a job (a ``ValueError``, an ``ImportError``, a
+corrupt file, ...) would only recur, so it is not retried: the sweep stops with
+:class:`~neurodis.errors.RunFailedError`, one line naming the run, the error and the
+``error.log`` in its run folder that holds the traceback. Only jobs whose worker process
+died are run again (``retries``); nothing finished is lost. Interrupted (Ctrl-C), the
+sweep closes its cluster without printing the workers' complaints, and the runs it
+held are released.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,8 +48,12 @@ from typing import Any
 
 import xarray as xr
 
-from neurodis._validation import check_int, check_real, describe
-from neurodis.sweeps.store import RunStore
+from neurodis._validation import check_int, check_real, check_type, describe
+from neurodis.errors import RunFailedError
+from neurodis.files import atomic_write
+from neurodis.sweeps.grid import run_id
+from neurodis.sweeps.locks import RunLock
+from neurodis.sweeps.store import LOCK, RESULT, RunStore
 from neurodis.trials import save_dataset
 
 __all__ = ["PROGRESS_TOPIC", "balance_groups", "group_configs", "run_sweep", "start_local_cluster"]
@@ -32,6 +61,18 @@ __all__ = ["PROGRESS_TOPIC", "balance_groups", "group_configs", "run_sweep", "st
 PROGRESS_TOPIC = "neurodis-progress"
 Report = Callable[[Mapping[str, Any]], None]
 Job = Callable[[list[dict[str, Any]], list[str], Report], list[xr.Dataset]]
+
+#: Seconds between two looks at the store while runs are held elsewhere.
+POLL_SECONDS = 0.5
+
+#: The traceback of a failed run, in its run folder.
+ERROR_LOG = "error.log"
+
+#: One line per claim that went on to run the job (host, pid, time): who ran a run, how often.
+ATTEMPTS_LOG = "attempts.log"
+
+#: Loggers of Dask that complain while a cluster is torn down mid-task.
+_DASK_LOGGERS = ("distributed", "tornado", "asyncio")
 
 
 def group_configs(
@@ -79,6 +120,7 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int) -> list
     return groups
 
 
+
 def _report_from_worker(message: Mapping[str, Any]) -> None:
     from distributed import get_worker
 
@@ -88,24 +130,82 @@ def _report_from_worker(message: Mapping[str, Any]) -> None:
         return
 
 
-def _execute(job: Job, configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[str]:
-    """Run one job and write its results atomically; return the result paths."""
-    results = job(configs, run_dirs, report)
-    if len(results) != len(configs):
-        raise ValueError(f"job must return one Dataset per config ({len(configs)}); got {len(results)}")
-    paths = []
-    for run_dir, result in zip(run_dirs, results):
-        if not isinstance(result, xr.Dataset):
-            raise TypeError(f"job must return xarray.Datasets; got {describe(result)}")
-        paths.append(str(save_dataset(result, Path(run_dir) / "result.nc")))
-    return paths
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _describe(error: BaseException) -> str:
+    """``ValueError: message`` on one line."""
+    return _one_line(f"{type(error).__name__}: {error}") if str(error) else type(error).__name__
+
+
+def _failure(run_dirs: Sequence[str], detail: str, trace: str) -> str:
+    """Write ``trace`` into the first run's ``error.log`` and return the one-line failure."""
+    log = Path(run_dirs[0]) / ERROR_LOG
+    atomic_write(log, lambda tmp: tmp.write_text(trace, encoding="utf-8"))
+    others = len(run_dirs) - 1
+    together = f" (trained with {others} other run{'s' if others > 1 else ''})" if others else ""
+    return f"run {Path(run_dirs[0]).name}{together} failed: {detail}; its traceback is in {log}"
+
+
+def _claim(run_dirs: Sequence[str]) -> list[RunLock | None]:
+    """Lock each run that is neither finished nor held by a live process (None for the others)."""
+    locks: list[RunLock | None] = []
+    for run_dir in map(Path, run_dirs):
+        lock = RunLock(run_dir / LOCK)
+        if (run_dir / RESULT).is_file() or not lock.acquire():
+            locks.append(None)
+        elif (run_dir / RESULT).is_file():  # finished by the previous holder just before
+            lock.release()
+            locks.append(None)
+        else:  # appended in place: only the lock's holder writes it
+            with open(run_dir / ATTEMPTS_LOG, "a", encoding="utf-8") as log:
+                owner = lock.owner() or {}
+                log.write(f"{owner.get('since')} host={owner.get('host')} pid={owner.get('pid')}\n")
+            locks.append(lock)
+    return locks
+
+
+def _execute(job: Job, configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> str | None:
+    """Run ``job`` on the runs of the group this process can claim; write their results.
+
+    Returns None, or the one-line message of the job's failure (its traceback written to
+    the run's ``error.log``): an error of the job is returned rather than raised, so
+    that Dask, which retries a task whatever it raised, does not run it again.
+    """
+    locks = _claim(run_dirs)
+    mine = [k for k, lock in enumerate(locks) if lock is not None]
+    configs, run_dirs = [configs[k] for k in mine], [run_dirs[k] for k in mine]
+    try:
+        if not mine:
+            return None
+        results = job(configs, run_dirs, report)
+        if len(results) != len(configs):
+            raise ValueError(f"job must return one Dataset per config ({len(configs)}); got {len(results)}")
+        for result in results:
+            if not isinstance(result, xr.Dataset):
+                raise TypeError(f"job must return xarray.Datasets; got {describe(result)}")
+        for run_dir, result in zip(run_dirs, results):
+            save_dataset(result, Path(run_dir) / RESULT)
+        return None
+    except Exception as err:
+        return _failure(run_dirs, _describe(err), traceback.format_exc())
+    finally:  # also on KeyboardInterrupt: the runs are free at once for the next sweep
+        for lock in locks:
+            if lock is not None:
+                lock.release()
 
 
 TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
 
 
-def start_local_cluster(n_workers: int):
+def start_local_cluster(n_workers: int, *, dashboard: bool = False):
     """A :class:`distributed.LocalCluster` of single-threaded worker processes for training.
+
+    The scheduler and the workers listen on 127.0.0.1 only, and Dask's dashboard is off
+    unless ``dashboard`` (then also on 127.0.0.1, on a free port: see the cluster's
+    ``dashboard_link``): the scheduler runs whatever pickled code a client sends it, so
+    nothing of it may be reachable from other machines.
 
     Its workers start with Dask's worker environment less ``MALLOC_TRIM_THRESHOLD_``.
     Dask's nanny sets that variable (to 65536) so that workers hand freed memory back to
@@ -120,28 +220,65 @@ def start_local_cluster(n_workers: int):
     ----------
     n_workers : int
         Worker processes, one thread each.
+    dashboard : bool
+        Serve Dask's dashboard (on 127.0.0.1; needs ``bokeh``).
 
     Returns
     -------
     distributed.LocalCluster
         The running cluster; close it (or use it as a context manager) when done.
+
+    Raises
+    ------
+    ValueError
+        If ``n_workers`` is below 1.
+    TypeError
+        If ``dashboard`` is not a bool.
     """
     import dask
     from distributed import LocalCluster
 
     n_workers = check_int("n_workers", n_workers, minimum=1)
+    check_type("dashboard", dashboard, bool, "a bool")
     os.environ.pop(TRIM_VARIABLE, None)
-    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}": None}):  # None: unset
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                            dashboard_address=":0")  # any free port: two sweeps may run at once
+    with ExitStack() as stack:
+        stack.enter_context(dask.config.set({f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}": None}))
+        if threading.current_thread() is threading.main_thread():
+            # Ctrl-C reaches every process of the terminal's process group: workers spawned
+            # while SIGINT is ignored inherit that, and leave shutting down to this process
+            # (the price: a Ctrl-C in the seconds the cluster starts is lost)
+            stack.callback(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, signal.SIG_IGN))
+        # The scheduler serves HTTP (health and metrics, the dashboard only when asked)
+        # whatever the dashboard setting; given no address it takes port 8787 and warns
+        # when a second sweep finds that port taken. Port 0: any free port.
+        http = {"dashboard": dashboard, "dashboard_address": "127.0.0.1:0"}
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, scheduler_kwargs=http)
+    return cluster
 
 
-def _connect(scheduler: str | None, n_workers: int | None, timeout: float, stack: ExitStack):
+def _ignore_interrupts() -> Any:
+    """A worker plugin by which a LocalCluster's workers, also ones respawned later, ignore Ctrl-C."""
+    from distributed import WorkerPlugin
+
+    class IgnoreInterrupts(WorkerPlugin):  # defined here to import distributed lazily; pickled by value
+        name = "neurodis-ignore-interrupts"
+
+        def setup(self, worker: Any) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreInterrupts()
+
+
+def _connect(scheduler: str | None, n_workers: int | None, timeout: float, dashboard: bool, stack: ExitStack):
     from distributed import Client
 
     if scheduler is None:
-        cluster = stack.enter_context(start_local_cluster(n_workers or os.cpu_count() or 1))
-        return stack.enter_context(Client(cluster))
+        cluster = stack.enter_context(start_local_cluster(n_workers or os.cpu_count() or 1, dashboard=dashboard))
+        client = stack.enter_context(Client(cluster))
+        client.register_plugin(_ignore_interrupts())
+        return client
     try:
         return stack.enter_context(Client(scheduler, timeout=f"{timeout}s"))
     except (OSError, TimeoutError) as err:
@@ -149,6 +286,90 @@ def _connect(scheduler: str | None, n_workers: int | None, timeout: float, stack
             f"scheduler must be the address of a running Dask scheduler (e.g. tcp://host:8786); "
             f"could not connect to {scheduler!r}: {err}"
         ) from err
+
+
+def _mute_dask() -> None:
+    for name in _DASK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+class _Quiet:
+    """Silences Dask's loggers and warnings from :meth:`silence` until :meth:`restore`.
+
+    Closing a cluster whose workers are mid-task makes Dask log warnings and tracebacks
+    (cancelled tasks, workers killed after a grace period); after Ctrl-C or a failed run
+    they only bury the one line that matters.
+    """
+
+    def __init__(self) -> None:
+        self._levels: dict[str, int] = {}
+        self._warnings = warnings.catch_warnings()
+
+    def silence(self, client: Any = None) -> None:
+        """Silence this process, and the workers of ``client`` (a LocalCluster's, whose output is ours)."""
+        if self._levels:
+            return
+        if client is not None:
+            try:
+                client.run(_mute_dask, on_error="ignore")
+            except Exception:  # a cluster already gone has nothing left to say
+                pass
+        for name in _DASK_LOGGERS:
+            self._levels[name] = logging.getLogger(name).level
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+
+    def restore(self) -> None:
+        if not self._levels:
+            return
+        self._warnings.__exit__(None, None, None)
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._levels.clear()
+
+
+class _Ran:
+    """A group run in this process, standing in for the Dask future of one run elsewhere."""
+
+    status = "finished"
+
+    def __init__(self, outcome: str | None) -> None:
+        self.outcome = outcome
+
+    def result(self) -> str | None:
+        return self.outcome
+
+
+def _harvest(future: Any, group: list[dict[str, Any]], store: RunStore, lost: Counter, retries: int) -> None:
+    """Raise the failure of a finished job, or count its lost worker (raise past ``retries``)."""
+    if future.status == "finished":
+        outcome = future.result()
+        if outcome is not None:
+            raise RunFailedError(outcome)
+        return
+    if future.status == "lost":  # a worker holding the outcome died; the results are stored, any
+        return                   # run left unfinished is resubmitted
+    from distributed import KilledWorker
+
+    error = future.exception()
+    run_dirs = [str(store.run_dir(c)) for c in group]
+    trace = "".join(traceback.format_exception(type(error), error, future.traceback()))
+    detail = _describe(error)
+    if isinstance(error, KilledWorker):
+        lost.update(run_id(c) for c in group)
+        if max(lost[run_id(c)] for c in group) <= retries:
+            return  # its runs are pending again, and are resubmitted once their claims are stale
+        detail = f"its worker process died and retries={retries} are used up; {detail}"
+    raise RunFailedError(_failure(run_dirs, detail, trace))
+
+
+def _cleanup(store: RunStore, configs: Sequence[Mapping[str, Any]]) -> None:
+    """Remove the stale claims of ``configs`` (those of workers killed with the cluster)."""
+    for config in configs:
+        lock = store.lock(config)
+        if lock.path.exists() and not lock.held() and lock.acquire():  # breaks it safely against others
+            lock.release()
 
 
 def run_sweep(
@@ -162,8 +383,12 @@ def run_sweep(
     retries: int = 2,
     progress: bool = True,
     connect_timeout: float = 10.0,
+    dashboard: bool = False,
 ) -> list[Path]:
     """Run every unfinished config of a sweep and return the result paths of all of them.
+
+    Runs that another sweep on the same store holds are not run again: this one waits
+    for their results (or takes them over if their holder dies).
 
     Parameters
     ----------
@@ -179,15 +404,20 @@ def run_sweep(
         (:func:`balance_groups`).
     scheduler : str, optional
         ``None`` for a LocalCluster sized to the machine, ``"synchronous"`` to run in
-        this process, or the address of an existing Dask scheduler.
+        this process, or the address of an existing Dask scheduler (which will run the
+        pickled ``job``: use only clusters you trust).
     n_workers : int, optional
         Worker processes of the LocalCluster (default: the number of cores).
     retries : int
-        How often a job whose worker died or that raised is retried.
+        How often a job whose worker process died is run again. A job that raised is
+        never retried.
     progress : bool
         Show a progress bar (runs done / total) with the last reported loss.
     connect_timeout : float
         Seconds to wait for an existing ``scheduler`` before giving up.
+    dashboard : bool
+        Serve Dask's dashboard from the LocalCluster, on 127.0.0.1 only (default off);
+        its address is printed to stderr.
 
     Returns
     -------
@@ -196,6 +426,9 @@ def run_sweep(
 
     Raises
     ------
+    RunFailedError
+        If a job raised: one line naming the run, the error and the ``error.log``
+        holding its traceback. Also if a job's worker died more than ``retries`` times.
     ConnectionError
         If ``scheduler`` cannot be reached.
     """
@@ -203,40 +436,73 @@ def run_sweep(
 
     retries = check_int("retries", retries, minimum=0)
     connect_timeout = check_real("connect_timeout", connect_timeout, minimum=0.0, strict_minimum=True)
+    check_type("dashboard", dashboard, bool, "a bool")
     if n_workers is not None:
         check_int("n_workers", n_workers, minimum=1)
-    groups = group_configs(store.pending(configs), group_by)
-    total, done = len(configs), len(configs) - sum(len(g) for g in groups)
-    bar = tqdm(total=total, initial=done, desc="runs", unit="run", disable=not progress)
+    configs = [dict(c) for c in configs]
+    pending = store.pending(configs)
+    bar = tqdm(total=len(configs), initial=len(configs) - len(pending), desc="runs", unit="run",
+               disable=not progress)
 
     def show(message: Mapping[str, Any]) -> None:
         bar.set_postfix({k: v for k, v in message.items() if k != "run"}, refresh=True)
 
+    quiet = _Quiet()
     with ExitStack() as stack:
         stack.callback(bar.close)
-        if groups and scheduler == "synchronous":
-            for group in groups:
-                dirs = [str(store.prepare(c)) for c in group]
-                _execute(job, group, dirs, show)
-                bar.update(len(group))
-        elif groups:
-            from distributed import as_completed
-
-            client = _connect(scheduler, n_workers, connect_timeout, stack)
+        if not pending:
+            return [store.result_path(c) for c in configs]
+        stack.callback(quiet.restore)  # after the cluster has closed
+        stack.callback(_cleanup, store, pending)
+        if scheduler == "synchronous":
+            def submit(group):
+                return _Ran(_execute(job, group, [str(store.prepare(c)) for c in group], show))
+            n_slots, local = 1, None
+        else:
+            client = _connect(scheduler, n_workers, connect_timeout, dashboard, stack)
             client.subscribe_topic(PROGRESS_TOPIC, lambda event: show(event[1]))
-            n_slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
-            groups = balance_groups(groups, max(1, n_slots))
-            futures = {}
-            for group in groups:
+            n_slots = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+            local = client if scheduler is None else None
+            if local is not None and dashboard:  # on a free port: say which
+                bar.write(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
+
+            def submit(group):
                 dirs = [str(store.prepare(c)) for c in group]
-                future = client.submit(_execute, job, group, dirs, _report_from_worker,
-                                       retries=retries, pure=False)
-                futures[future] = len(group)
-            try:
-                for future in as_completed(futures):
-                    future.result()
-                    bar.update(futures[future])
-            except BaseException:
-                client.cancel(list(futures))
-                raise
+                # retries=0: Dask would retry any error; the driver retries lost workers only
+                return client.submit(_execute, job, group, dirs, _report_from_worker, retries=0, pure=False)
+        try:
+            _drive(configs, store, group_by, submit, n_slots, scheduler == "synchronous", bar, retries)
+        except BaseException:
+            quiet.silence(local)
+            raise
     return [store.result_path(c) for c in configs]
+
+
+def _drive(configs: list[dict[str, Any]], store: RunStore, group_by: Callable | None, submit: Callable,
+           n_slots: int, one_at_a_time: bool, bar: Any, retries: int) -> None:
+    """Submit the free runs, harvest finished jobs and wait for runs held elsewhere until all are done."""
+    active: dict[Any, list[dict[str, Any]]] = {}
+    lost: Counter = Counter()
+    shown = "runs"
+    while True:
+        finished = [future for future in active if future.status != "pending"]
+        for future in finished:
+            _harvest(future, active.pop(future), store, lost, retries)
+        pending = store.pending(configs)
+        running = {run_id(c) for group in active.values() for c in group}
+        waiting = [c for c in pending if run_id(c) not in running]
+        free = [c for c in waiting if not store.lock(c).held()]
+        held = len(waiting) - len(free)
+        description = f"runs ({held} held by other sweeps)" if held else "runs"
+        if description != shown:
+            bar.set_description(description, refresh=False)
+            shown = description
+        bar.update(len(configs) - len(pending) - bar.n)
+        if not pending and not active:
+            return
+        if free and not (one_at_a_time and active):
+            groups = balance_groups(group_configs(free, group_by), max(1, n_slots - len(active)))
+            for group in groups[:1] if one_at_a_time else groups:
+                active[submit(group)] = group
+        elif not finished:
+            time.sleep(POLL_SECONDS)

@@ -5,6 +5,9 @@ Layout::
     ROOT/store.json              neurodis version and config schema of every run here
     ROOT/runs/<run_id>/config.json
     ROOT/runs/<run_id>/result.nc  written last and atomically: its presence means "done"
+    ROOT/runs/<run_id>/claim.lock the claim of the process training it (see neurodis.sweeps.locks)
+    ROOT/runs/<run_id>/attempts.log one line per claim that went on to run it (host, pid, time)
+    ROOT/runs/<run_id>/error.log  the traceback of a run that failed
     ROOT/runs/<run_id>/...        anything else the job keeps (checkpoints, weights)
 
 A run interrupted at any point leaves either no ``result.nc`` (it is run again, and a
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,24 +26,17 @@ import xarray as xr
 
 from neurodis._validation import check_int
 from neurodis._version import __version__
+from neurodis.errors import CorruptFileError
+from neurodis.files import read_json, write_json  # write_json: re-exported for the sweep modules
 from neurodis.sweeps.grid import canonical_json, run_id
+from neurodis.sweeps.locks import RunLock
 from neurodis.trials import load_dataset
 
 __all__ = ["RunStore", "write_json"]
 
 RESULT = "result.nc"
 CONFIG = "config.json"
-
-
-def write_json(path: Path, payload: Any) -> Path:
-    """Write ``payload`` as JSON to ``path`` atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-    return path
+LOCK = "claim.lock"
 
 
 class RunStore:
@@ -75,7 +70,9 @@ class RunStore:
         meta = {"neurodis_version": __version__, "schema": self.schema}
         meta_path = self.root / "store.json"
         if meta_path.exists():
-            found = json.loads(meta_path.read_text())
+            found = read_json(meta_path)
+            if not isinstance(found, dict):
+                raise CorruptFileError(f"{meta_path} must hold a JSON object; got {str(found)[:80]}")
             differ = {k: (found.get(k), v) for k, v in meta.items() if found.get(k) != v}
             if differ:
                 detail = ", ".join(f"{k}: store has {a!r}, this code {b!r}" for k, (a, b) in differ.items())
@@ -93,6 +90,10 @@ class RunStore:
     def result_path(self, config: Mapping[str, Any]) -> Path:
         """Where the run's result Dataset is (or will be) written."""
         return self.run_dir(config) / RESULT
+
+    def lock(self, config: Mapping[str, Any]) -> RunLock:
+        """The lock file by which one process claims the run (see :mod:`neurodis.sweeps.locks`)."""
+        return RunLock(self.run_dir(config) / LOCK)
 
     def is_done(self, config: Mapping[str, Any]) -> bool:
         """Whether the run with ``config`` has finished (its result file exists)."""
@@ -121,10 +122,24 @@ class RunStore:
         return [config for config in configs if not self.is_done(config)]
 
     def load_result(self, config: Mapping[str, Any]) -> xr.Dataset:
-        """The finished run's result Dataset."""
+        """The finished run's result Dataset, checked against its SHA-256 sidecar.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the run has not finished.
+        CorruptFileError
+            If ``result.nc`` fails its checksum or cannot be read (the message names
+            the run and the file).
+        """
         if not self.is_done(config):
             raise FileNotFoundError(f"run {run_id(config)} with config {dict(config)!r} has not finished")
-        return load_dataset(self.result_path(config))
+        path = self.result_path(config)
+        try:
+            return load_dataset(path)
+        except CorruptFileError as err:
+            raise CorruptFileError(f"the result of run {run_id(config)} is unusable: {err}; delete {path} "
+                                   "to run it again") from err
 
     def collect(self, configs: Sequence[Mapping[str, Any]], dims: Sequence[str]) -> xr.Dataset:
         """Concatenate the results of ``configs`` into one Dataset along the config keys ``dims``.

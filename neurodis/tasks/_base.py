@@ -18,7 +18,16 @@ import numpy as np
 import xarray as xr
 
 from neurodis._version import __version__
-from neurodis._validation import check_in, check_int, check_multiple, check_real, check_rng, rng_provenance
+from neurodis._validation import (
+    check_in,
+    check_int,
+    check_memory,
+    check_multiple,
+    check_real,
+    check_rng,
+    describe,
+    rng_provenance,
+)
 from neurodis.trials import make_trials
 
 __all__ = [
@@ -160,6 +169,39 @@ class Task:
         """Draw ``n_trials`` trials as raw arrays, vectorised over trials."""
         raise NotImplementedError
 
+    @property
+    def steps_per_trial(self) -> int:
+        """Time steps of one sampled trial (a whole sequence for sequence tasks)."""
+        n_steps = getattr(self, "n_steps", None)
+        if n_steps is None:
+            n_steps = self.timing.n_steps * getattr(self, "trials_per_sequence", 1)  # type: ignore[attr-defined]
+        return int(n_steps)
+
+    def check_batch_memory(self, n_trials: int, n_inputs: int | None = None) -> None:
+        """Refuse, before sampling, a batch whose arrays would not fit in memory.
+
+        Counts the float64 ``inputs`` (``n_inputs`` channels, default the task's),
+        ``targets`` and ``loss_mask`` of ``n_trials`` trials.
+
+        Raises
+        ------
+        ValueError
+            Naming ``n_trials``, the bytes needed and the physical memory.
+
+        Examples
+        --------
+        >>> from neurodis.tasks import make_task
+        >>> make_task("classification", n_tasks=4).check_batch_memory(10**13)
+        Traceback (most recent call last):
+        ...
+        ValueError: n_trials=10000000000000 would need about 2e+16 bytes (inputs, targets and loss_mask (trial, time, channel) float64), ...
+        """
+        n_inputs = len(self.input_names) if n_inputs is None else n_inputs
+        per_trial = self.steps_per_trial * (n_inputs + 2 * len(self.output_names)) + len(self.latent_names)
+        check_memory("n_trials", n_trials, 8.0 * n_trials * per_trial,
+                     "inputs, targets and loss_mask (trial, time, channel) float64",
+                     advice="reduce n_trials or split the sampling")
+
     def config(self) -> dict[str, Any]:
         """The task's parameters as a JSON-serialisable dict (with ``"task"`` = name)."""
         return {"task": self.name, **_jsonable(dataclasses.asdict(self))}
@@ -187,8 +229,24 @@ class Task:
         xarray.Dataset
             Trials with ``inputs``, ``targets``, ``loss_mask``, ``latent`` and
             provenance attrs (``task``, ``config``, ``seed``, ``rng_state``, version).
+
+        Raises
+        ------
+        TypeError
+            If ``n_trials`` is not an int, ``rng`` not a seed or Generator, or
+            ``encoder`` not an encoder (an object with ``encode_inputs`` and ``config``).
+        ValueError
+            If ``n_trials`` < 1, or the trials would not fit in memory.
         """
         n_trials = check_int("n_trials", n_trials, minimum=1)
+        if encoder is not None and not (callable(getattr(encoder, "encode_inputs", None))
+                                        and callable(getattr(encoder, "config", None))):
+            raise TypeError(
+                "encoder must be a neurodis Encoder (with encode_inputs and config) or None; "
+                f"got {type(encoder).__name__} {describe(encoder)}"
+            )
+        n_outputs = getattr(encoder, "n_out", 0) if encoder is not None else 0
+        self.check_batch_memory(n_trials, len(self.input_names) + n_outputs)
         generator = check_rng(rng)
         provenance = rng_provenance(rng, generator)
         batch = self.sample_arrays(n_trials, generator)

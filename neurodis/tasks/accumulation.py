@@ -25,6 +25,7 @@ from neurodis.tasks.classification import (
     _orthant_coords,
     _set,
     boundary_normals,
+    check_template_memory,
     coerce_timing,
 )
 from neurodis.tasks.latents import LatentPrior
@@ -134,6 +135,7 @@ class AccumulationTask(Task):
         seed = check_int("boundary_seed", self.boundary_seed, minimum=0)
         bound = check_real("bound", self.bound, minimum=0.0, strict_minimum=True)
         timing = coerce_timing(self.timing, self.name, ("stimulus",))
+        check_template_memory(n_dims, timing, n_tasks)
         noise_model = coerce_noise(self.noise, self.sigma, self.noise_params, n_dims)
         _set(self, n_tasks=n_tasks, n_dims=n_dims, boundary_seed=seed, bound=bound, timing=timing,
              noise_params=dict(self.noise_params), sigma=float(noise_model.sigma),

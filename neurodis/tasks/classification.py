@@ -79,6 +79,7 @@ from neurodis._validation import (
     check_dims,
     check_in,
     check_int,
+    check_memory,
     check_type,
     describe,
 )
@@ -130,6 +131,7 @@ def boundary_normals(n_tasks: int, n_dims: int, seed: int = 0) -> np.ndarray:
     >>> np.allclose(c.T @ c, 2 * np.eye(2))
     True
     """
+    check_memory("n_tasks", n_tasks, 8.0 * n_tasks * max(n_dims, 4), f"boundary normals (task, {n_dims} dims) float64")
     if n_dims == 2:
         phi = (np.arange(n_tasks) + 0.5) * np.pi / n_tasks
         return np.sign(np.cos(phi))[:, None] * np.stack([-np.sin(phi), np.cos(phi)], axis=1)
@@ -197,6 +199,34 @@ def coerce_timing(timing: Any, task: str, required: tuple[str, ...]) -> Timing:
                 f"{task!r} task; got {getattr(timing, period)}"
             )
     return timing
+
+
+def check_template_memory(n_dims: int, timing: Timing, n_tasks: int = 0) -> None:
+    """Refuse, before allocating them, per-step templates and normals that would not fit in memory.
+
+    The message names the size that dominates (the largest of ``n_dims``, ``n_tasks``
+    and the number of time steps set by ``timing``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``n_dims``, ``n_tasks`` or ``timing`` and the bytes needed.
+
+    Examples
+    --------
+    >>> check_template_memory(2, Timing(), n_tasks=10**12)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_tasks=1000000000000 would need about 3.7e+14 bytes (per-step templates and boundary ...
+    """
+    n_steps = timing.n_steps
+    contents = f"per-step templates and boundary normals float64 for {n_steps} steps, {n_dims} latent dims" + (
+        f", {n_tasks} tasks" if n_tasks else "")
+    # inputs (time, 1 + dims), targets and mask (time, tasks or dims), normals (tasks, dims)
+    n_bytes = 8.0 * (n_steps * (1 + n_dims + 2 * max(n_tasks, n_dims)) + n_tasks * n_dims)
+    sizes = [("n_dims", n_dims, n_dims), ("n_tasks", n_tasks, n_tasks), ("timing", f"<{n_steps} steps>", n_steps)]
+    name, value, _ = max(sizes, key=lambda item: item[2])
+    check_memory(name, value, n_bytes, contents)
 
 
 def _set(obj: Any, **values: Any) -> None:
@@ -341,6 +371,7 @@ class ClassificationTask(Task):
                 f"got {n_tasks}"
             )
         timing = coerce_timing(self.timing, self.name, ("stimulus", "decision"))
+        check_template_memory(n_dims, timing, n_tasks)
         _set(
             self, n_tasks=n_tasks, n_dims=n_dims, timing=timing,
             boundary_seed=check_int("boundary_seed", self.boundary_seed, minimum=0),

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,9 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
-from neurodis._validation import check_array, check_in, check_int, check_type, describe
+from neurodis._validation import check_array, check_in, check_int, check_memory, check_type, describe
+from neurodis.errors import CorruptFileError
+from neurodis.files import check_path, read_json, write_json
 from neurodis.trials import INPUT, load_dataset, save_dataset
 
 __all__ = ["Encoder"]
@@ -103,6 +104,12 @@ class Encoder:
         check_type("hidden", self.hidden, (tuple, list), "a sequence of positive integers")
         hidden = tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(self.hidden))
         object.__setattr__(self, "hidden", hidden)
+        sizes = self.sizes
+        # float64 weights plus float32 copies for the fast path
+        n_bytes = 12.0 * sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        names = ["n_dims", *(f"hidden[{i}]" for i in range(len(hidden))), "n_out"]
+        name, value = max(zip(names, sizes), key=lambda item: item[1])  # the width that dominates
+        check_memory(name, value, n_bytes, f"encoder weights for layer widths {sizes}")
         rng = np.random.default_rng(self.seed)
         weights, biases = [], []
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
@@ -384,12 +391,16 @@ class Encoder:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the encoder atomically as JSON (``.json``) or netCDF (``.nc``).
 
-        Both formats hold the exact float64 parameters; no pickle is used.
+        Both formats hold the exact float64 parameters, with a SHA-256 sidecar
+        (``<path>.sha256``) that :meth:`load` checks; no pickle is used.
 
         Raises
         ------
+        TypeError
+            If ``path`` is not a path.
         ValueError
-            If the suffix is neither ``.json`` nor ``.nc``.
+            If the suffix is neither ``.json`` nor ``.nc``, or ``path`` is an existing
+            folder.
 
         Examples
         --------
@@ -399,41 +410,41 @@ class Encoder:
         >>> Encoder.load(enc.save(folder / "encoder.json")) == enc
         True
         """
-        path = Path(path)
+        path = check_path("path", path, kind="file")
         suffix = check_in("path suffix", path.suffix, [".json", ".nc"])
         if suffix == ".nc":
             return save_dataset(self._to_dataset(), path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(self.to_dict(), handle)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
-        return path
+        # one line: the weights are long lists of numbers
+        return write_json(path, self.to_dict(), indent=None, checksum=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Encoder:
-        """Load an encoder written by :meth:`save`.
+        """Load an encoder written by :meth:`save`, checked against its SHA-256 sidecar.
 
         Raises
         ------
+        TypeError
+            If ``path`` is not a path.
         FileNotFoundError
             If ``path`` does not exist.
+        CorruptFileError
+            If the file is truncated or garbled or fails its checksum.
         ValueError
             If the suffix is neither ``.json`` nor ``.nc`` or the content is not an
-            encoder's.
+            encoder's (the message names the file).
         """
-        path = Path(path)
+        path = check_path("path", path, kind="file")
         suffix = check_in("path suffix", path.suffix, [".json", ".nc"])
         if not path.is_file():
             raise FileNotFoundError(f"path must be an existing encoder file; got {str(path)!r}")
-        if suffix == ".json":
-            return cls.from_dict(json.loads(path.read_text()))
-        return cls._from_dataset(load_dataset(path))
+        try:
+            if suffix == ".json":
+                return cls.from_dict(read_json(path))
+            return cls._from_dataset(load_dataset(path))
+        except CorruptFileError:
+            raise
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"{path} must hold an encoder written by Encoder.save; got an error: {err}") from err
 
     def _to_dataset(self) -> xr.Dataset:
         variables: dict[str, Any] = {}

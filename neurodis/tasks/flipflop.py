@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from neurodis._validation import check_int, check_multiple, check_probability, check_real, check_type
+from neurodis._validation import check_int, check_memory, check_multiple, check_probability, check_real, check_type
 from neurodis.tasks._base import Task, TrialBatch, register_task
 
 __all__ = ["FlipFlopTask", "flipflop_targets"]
@@ -97,11 +97,15 @@ class FlipFlopTask(Task):
     dt: float = 10.0  # type: ignore[assignment]  # a plain field here, no Timing
 
     def __post_init__(self) -> None:
-        check_int("n_bits", self.n_bits, minimum=1)
+        n_bits = check_int("n_bits", self.n_bits, minimum=1)
         check_probability("p_pulse", self.p_pulse)
         check_real("dt", self.dt, minimum=0.0, strict_minimum=True)
-        if check_multiple("duration", self.duration, self.dt) < 1:
+        n_steps = check_multiple("duration", self.duration, self.dt)
+        if n_steps < 1:
             raise ValueError(f"duration must be at least one step of dt={self.dt} ms; got {self.duration}")
+        contents = f"one trial's inputs, targets and loss mask float64 for {n_steps} steps and {n_bits} bits"
+        name, value = ("n_bits", n_bits) if n_bits >= n_steps else ("duration", self.duration)
+        check_memory(name, value, 24.0 * n_bits * n_steps, contents)
 
     @property
     def n_steps(self) -> int:

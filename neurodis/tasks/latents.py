@@ -30,6 +30,7 @@ from scipy.special import ndtr
 from neurodis._validation import (
     check_array,
     check_int,
+    check_memory,
     check_real,
     check_type,
     describe,
@@ -178,9 +179,12 @@ def copula_factor(n_dims: int, correlation: float) -> np.ndarray:
     ------
     ValueError
         If ``correlation`` is outside (-1/(D-1), 1), where the matrix is not positive
-        definite.
+        definite, or the (D, D) matrix would not fit in memory.
     """
     correlation = check_real("latent_correlation", correlation)
+    check_memory("n_dims", n_dims, 16.0 * n_dims**2,
+                 "the latent correlation matrix and its Cholesky factor (dim, dim) float64",
+                 advice="reduce n_dims or use latent_correlation=0")
     if n_dims > 1:
         low = -1.0 / (n_dims - 1)
         if not low < correlation < 1.0:
@@ -228,7 +232,17 @@ class LatentPrior:
         self._signs = None if self.orthants is None else orthant_signs(self.orthants, self.n_dims)
 
     def sample(self, rng: np.random.Generator, n_trials: int) -> np.ndarray:
-        """Draw ``n_trials`` latents, shape (n_trials, n_dims), float64."""
+        """Draw ``n_trials`` latents, shape (n_trials, n_dims), float64.
+
+        Raises
+        ------
+        TypeError
+            If ``rng`` is not a numpy Generator or ``n_trials`` not an int.
+        ValueError
+            If ``n_trials`` < 0.
+        """
+        check_type("rng", rng, np.random.Generator, "a numpy.random.Generator")
+        n_trials = check_int("n_trials", n_trials, minimum=0)
         if self._signs is not None:
             # magnitudes on (0, 0.5]: strictly non-zero, so every sign is the orthant's
             magnitude = 0.5 - 0.5 * rng.random((n_trials, self.n_dims))

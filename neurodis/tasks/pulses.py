@@ -35,6 +35,7 @@ from neurodis._validation import (
     check_array,
     check_in,
     check_int,
+    check_memory,
     check_multiple,
     check_real,
     check_rng,
@@ -121,6 +122,10 @@ class PulsesTask(Task):
                     f"{period} must be at least one step of dt={self.dt} ms; got {getattr(self, period)}"
                 )
         check_in("loss_mask", self.loss_mask, self.MASKS)
+        stride = max(1, self._steps("pulse_duration") + self._steps("pulse_interval"))
+        # one trial holds n_pulses strides of 4 float64 channels (2 inputs, target, mask)
+        check_memory("n_pulses", self.n_pulses, 32.0 * self.n_pulses * stride,
+                     f"one trial's inputs, targets and loss mask float64 ({stride} steps per pulse)")
         if self.pulse_sequences is not None:
             bank = self._check_pulses("pulse_sequences", self.pulse_sequences)
             object.__setattr__(self, "pulse_sequences", tuple(map(tuple, bank.tolist())))

@@ -21,7 +21,7 @@ import numpy as np
 from neurodis._validation import check_int, check_type
 from neurodis.tasks._base import Task, Timing, TrialBatch, register_task
 from neurodis.tasks._evidence import check_sample_args, draw_evidence, tile
-from neurodis.tasks.classification import _orthant_coords, _set, coerce_timing
+from neurodis.tasks.classification import _orthant_coords, _set, check_template_memory, coerce_timing
 from neurodis.tasks.latents import LatentPrior, check_orthants
 from neurodis.tasks.noise import NoiseModel, coerce_noise
 
@@ -85,6 +85,7 @@ class RegressionTask(Task):
         check_type("free_rt", self.free_rt, bool, "a bool")
         orthants = None if self.orthants is None else check_orthants(self.orthants, n_dims)
         timing = coerce_timing(self.timing, self.name, ("stimulus", "decision"))
+        check_template_memory(n_dims, timing)
         noise_model = coerce_noise(self.noise, self.sigma, self.noise_params, n_dims)
         _set(self, n_dims=n_dims, orthants=orthants, timing=timing, noise_params=dict(self.noise_params),
              sigma=float(noise_model.sigma), _noise_model=noise_model,

@@ -237,13 +237,27 @@ class ModelNetwork:
 
 def masked_losses(logits_kxtxbxo: torch.Tensor, batch: Batch, loss: str,
                   activate: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """Each member's masked mean loss, shape (K,): BCE on logits or MSE on outputs."""
+    """Each member's masked mean loss, shape (K,): BCE on logits or MSE on outputs.
+
+    A member's loss is the same bits whatever the other members are. Its padded
+    outputs add exact zeros, but torch's CPU sum groups a row's terms by the row's
+    length (SIMD lanes, 4-way partial sums), so a flat sum over ``(time, batch,
+    output)`` gave a member padded to 4 outputs in one ensemble and to 3 in another
+    losses an ulp apart. Here each ``(member, output)`` row of ``time·batch`` terms is
+    summed alone (a contiguous row of a fixed length; torch splits a row between
+    threads only when it is the sole row, K = 1 with one output), then ``cumsum``
+    adds the outputs in order (sequentially, in float64 on the CPU), where trailing
+    zeros change nothing. Every term's gradient is still ``1 / mask_sum``.
+    """
     if loss == "bce":
         elements = F.binary_cross_entropy_with_logits(logits_kxtxbxo, batch.targets, weight=batch.mask,
                                                       reduction="none")
     else:
         elements = batch.mask * (activate(logits_kxtxbxo) - batch.targets) ** 2
-    return elements.sum(dim=(1, 2, 3)) / batch.mask_sum
+    n_members, _, _, n_outputs = elements.shape
+    # reshape alone would give a view of rows strided by the padded width: copy them contiguous
+    rows_kxoxm = elements.permute(0, 3, 1, 2).contiguous().view(n_members, n_outputs, -1)
+    return rows_kxoxm.sum(dim=2).cumsum(dim=1)[:, -1] / batch.mask_sum
 
 
 class Engine:

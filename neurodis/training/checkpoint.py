@@ -5,13 +5,18 @@ A checkpoint is a dict holding only what ``torch.load(weights_only=True)`` accep
 the configs as JSON strings, each member's encoder (config plus float64 weight
 tensors), the random states (numpy bit-generator state as JSON, the torch
 generator's state tensor) and the history. Nothing in it can execute code on load.
+
+Checkpoints are written with :func:`neurodis.files.atomic_write` and a SHA-256
+sidecar (``checkpoint.pt.sha256``); :func:`load_checkpoint` refuses a file that fails
+it, or that is truncated or garbled, with :class:`~neurodis.errors.CorruptFileError`,
+so a resumed run never continues from damaged weights.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,8 @@ import numpy as np
 import torch
 
 from neurodis._validation import check_type
+from neurodis.errors import CorruptFileError
+from neurodis.files import atomic_write, check_path, verify_file
 from neurodis.tasks.encoders import Encoder
 
 __all__ = [
@@ -39,28 +46,39 @@ FORMAT_VERSION = 1
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``state`` with ``torch.save`` atomically (temporary file, then rename).
+    """Write ``state`` with ``torch.save`` atomically, with a SHA-256 sidecar.
 
     A run killed while writing leaves the previous checkpoint intact.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a path.
+    ValueError
+        If ``path`` is an existing folder (or lies below a file).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    path = check_path("path", path, kind="file")
+    return atomic_write(path, lambda tmp: torch.save(state, tmp), checksum=True)
+
+
+def _reason(err: Exception) -> str:
+    """A one-line account of a ``torch.load`` failure, without torch's advice to unpickle."""
+    lines = str(err).strip().splitlines()
+    # torch's message for refused objects suggests weights_only=False, which would run
+    # arbitrary code from a file that is damaged or not ours: never pass that on
+    if isinstance(err, pickle.UnpicklingError) or "weights_only" in str(err):
+        return (f"{type(err).__name__}: it holds objects other than tensors, numbers, strings, lists and "
+                "dicts, which are refused because loading them could run code")
+    if not lines:
+        return type(err).__name__
+    return f"{type(err).__name__}: {lines[0][:200]}"
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load a checkpoint written by the trainer, with ``weights_only=True`` (no pickle).
+
+    The file is checked against its SHA-256 sidecar first (checkpoints written before
+    neurodis recorded checksums have none and are only parsed).
 
     Parameters
     ----------
@@ -74,19 +92,38 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises
     ------
+    TypeError
+        If ``path`` is not a path.
     FileNotFoundError
         If there is no checkpoint at ``path``.
+    CorruptFileError
+        If the file fails its checksum, is truncated, empty or garbled, or holds
+        non-finite weights.
     ValueError
         If the file is not a neurodis training checkpoint.
     """
-    path = Path(path)
+    path = check_path("path", path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     if not path.is_file():
         raise FileNotFoundError(f"path must be a checkpoint file or a run folder holding one; got {str(path)!r}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    verify_file(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except PermissionError:
+        raise
+    except Exception as err:  # zip, pickle and tensor errors of every kind
+        raise CorruptFileError(f"{path} is truncated, garbled or not a torch checkpoint and was not used "
+                               f"({_reason(err)})") from err
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"path must hold a {FORMAT!r} checkpoint; {str(path)!r} does not")
+    # the trainer stops before it would checkpoint a diverged loss, so NaN weights mean damage
+    # (this also catches flipped bits in checkpoints written before checksums existed)
+    for name, tensor in state.get("weights", {}).items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            count = int((~torch.isfinite(tensor)).sum())
+            raise CorruptFileError(f"{path} holds non-finite weights ({name!r} has {count} NaN or infinite values: "
+                                   "damaged, or saved from a diverged run) and was not used")
     return state
 
 

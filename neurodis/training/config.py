@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from neurodis._validation import check_in, check_int, check_real, check_type
+from neurodis._validation import check_in, check_int, check_memory, check_real, check_type
 
 __all__ = ["TrainConfig"]
 
@@ -62,7 +62,8 @@ class TrainConfig:
     Raises
     ------
     ValueError
-        If a value is out of range; the message names the field.
+        If a value is out of range, or ``batch_size``/``ideal_trials`` could not fit in
+        memory; the message names the field.
     TypeError
         If a value has the wrong type.
 
@@ -90,7 +91,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_int("n_batches", self.n_batches, minimum=1)
-        check_int("batch_size", self.batch_size, minimum=1)
+        batch_size = check_int("batch_size", self.batch_size, minimum=1)
+        # a trial holds at least one step of inputs, targets and loss mask (float64 each)
+        check_memory("batch_size", batch_size, 24.0 * batch_size,
+                     "at least one step of inputs, targets and loss mask per trial, float64")
         object.__setattr__(self, "lr", check_real("lr", self.lr, minimum=0.0, strict_minimum=True))
         if self.loss is not None:
             check_in("loss", self.loss, LOSSES)
@@ -105,7 +109,9 @@ class TrainConfig:
                 f"checkpoint_every must be a multiple of log_every={self.log_every}; "
                 f"got {self.checkpoint_every}"
             )
-        check_int("ideal_trials", self.ideal_trials, minimum=0)
+        ideal_trials = check_int("ideal_trials", self.ideal_trials, minimum=0)
+        check_memory("ideal_trials", ideal_trials, 24.0 * ideal_trials,
+                     "at least one step of inputs, targets and loss mask per trial, float64")
         check_in("device", self.device, DEVICES)
         check_int("seed", self.seed, minimum=0)
         check_in("encoder", self.encoder, ENCODERS)

@@ -33,6 +33,7 @@ import xarray as xr
 from torch import nn
 
 from neurodis._validation import check_int, check_type
+from neurodis.files import check_path, write_json
 from neurodis.models import make_model
 from neurodis.models._base import SequenceModel
 from neurodis.tasks._base import Task, make_task
@@ -56,7 +57,6 @@ from neurodis.training.history import History
 from neurodis.training.loop import (
     _check_resume,
     _existing_checkpoint,
-    _write_json,
     check_device,
     checkpoint_meta,
     default_encoder,
@@ -262,7 +262,7 @@ def train_ensemble(
     tasks = _per_member("tasks", tasks, n, Task)
     seeds = _check_seeds(seeds, config, tasks)
     device = check_device(config.device)
-    run = Path(out) if out is not None else None
+    run = None if out is None else check_path("out", out, kind="folder")
     state = _existing_checkpoint(run, resume)
     if state is not None:
         saved = [decode_encoder(m["encoder"]) for m in state["members"]]
@@ -387,9 +387,9 @@ def split_ensemble(path: str | os.PathLike, out: str | os.PathLike | None = None
         write_run(run, model=model, encoder=encoder, task=task, config=member_config, history=member_history,
                   batches_done=int(state["batch"]))
         paths.append(run)
-    _write_json({"kind": "ensemble", "train": config.to_dict(), "seeds": [m["seed"] for m in state["members"]],
-                 "members": [p.name for p in paths], "models": [json.loads(m) for m in state["models"]]},
-                folder / "ensemble.json")
+    write_json(folder / "ensemble.json", {
+        "kind": "ensemble", "train": config.to_dict(), "seeds": [m["seed"] for m in state["members"]],
+        "members": [p.name for p in paths], "models": [json.loads(m) for m in state["models"]]})
     return paths
 
 

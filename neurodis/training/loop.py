@@ -32,7 +32,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,8 @@ import xarray as xr
 from torch import nn
 
 from neurodis._validation import check_type
+from neurodis.errors import CorruptFileError
+from neurodis.files import check_path, read_json, write_json
 from neurodis.models._base import SequenceModel
 from neurodis.tasks._base import Task, make_task
 from neurodis.tasks.encoders import Encoder
@@ -207,6 +208,9 @@ def train(
         checkpoint's config, task, model or encoder differ from the ones given.
     FileExistsError
         If ``out`` already holds a checkpoint and ``resume`` is False.
+    CorruptFileError
+        If ``resume`` finds a checkpoint that fails its SHA-256 check or cannot be
+        read; nothing in ``out`` is changed.
     FloatingPointError
         If the loss becomes NaN or infinite (the last checkpoint is kept).
 
@@ -226,7 +230,7 @@ def train(
     if encoder is not None:
         check_type("encoder", encoder, Encoder, "a neurodis Encoder or None")
     device = check_device(config.device)
-    run = Path(out) if out is not None else None
+    run = None if out is None else check_path("out", out, kind="folder")
     state = _existing_checkpoint(run, resume)
     if state is not None:
         encoder = _resume_encoder(state, encoder)
@@ -273,7 +277,12 @@ def _existing_checkpoint(run: Path | None, resume: bool) -> dict[str, Any] | Non
     if not resume:
         raise FileExistsError(f"out {str(run)!r} already holds a checkpoint; pass resume=True to continue "
                               "that run, or choose another folder")
-    return load_checkpoint(path)
+    try:
+        return load_checkpoint(path)
+    except CorruptFileError as err:
+        # refused before anything is written: the run folder keeps its last good model
+        raise CorruptFileError(f"cannot resume: {err}; remove {path} (and {path.name}.sha256) to train that "
+                               "run afresh, or restore it from a copy") from err
 
 
 def _resume_encoder(state: dict[str, Any], encoder: Encoder | None) -> Encoder | None:
@@ -323,18 +332,6 @@ def history_attrs(config: TrainConfig, task: Task, model: nn.Module, encoder: En
             "neurodis_version": __version__}
 
 
-def _write_json(data: dict[str, Any], path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_run(run: Path, *, model: nn.Module, encoder: Encoder | None, task: Task, config: TrainConfig,
               history: xr.Dataset, batches_done: int) -> dict[str, Path]:
     """Write the model, encoder, config and history into the run folder (a snapshot)."""
@@ -345,7 +342,7 @@ def write_run(run: Path, *, model: nn.Module, encoder: Encoder | None, task: Tas
     description = {"train": config.to_dict(), "task": task.config(), "model": model_description(model),
                    "encoder": None if encoder is None else encoder.config(), "batches_done": int(batches_done),
                    "neurodis_version": __version__}
-    paths = {"checkpoint": run / CHECKPOINT_NAME, "config": _write_json(description, run / "config.json"),
+    paths = {"checkpoint": run / CHECKPOINT_NAME, "config": write_json(run / "config.json", description),
              "model": save_model(copy.deepcopy(model).cpu(), run / "model"),
              "history": save_dataset(history, run / "history.nc")}
     if encoder is not None:  # frozen: written once
@@ -356,6 +353,9 @@ def write_run(run: Path, *, model: nn.Module, encoder: Encoder | None, task: Tas
 
 def load_run(path: str | os.PathLike) -> TrainResult:
     """Load a finished single-network run folder written by :func:`train`.
+
+    Every file is checked as it is read: against its SHA-256 sidecar (the weights,
+    history and encoder), and parse errors name the file.
 
     Parameters
     ----------
@@ -369,21 +369,34 @@ def load_run(path: str | os.PathLike) -> TrainResult:
 
     Raises
     ------
+    TypeError
+        If ``path`` is not a path.
     FileNotFoundError
         If ``path`` has no ``config.json``.
+    CorruptFileError
+        If a file of the run is truncated, garbled or fails its checksum.
+    ValueError
+        If ``config.json`` is not a run description, or a file does not fit it.
     """
     from neurodis.models import load_model
 
-    run = Path(path)
+    run = check_path("path", path, kind="folder")
     if not (run / "config.json").is_file():
         raise FileNotFoundError(f"path must be a run folder holding config.json; got {str(run)!r}")
-    description = json.loads((run / "config.json").read_text())
-    task_config = dict(description["task"])
-    task = make_task(task_config.pop("task"), **task_config)
+    description = read_json(run / "config.json")
+    if not isinstance(description, dict) or not {"task", "train"} <= set(description):
+        raise CorruptFileError(f"{run / 'config.json'} must hold a run description with keys 'task' and 'train'; "
+                               f"got {str(description)[:80]}")
+    try:
+        task_config = dict(description["task"])
+        task = make_task(task_config.pop("task"), **task_config)
+        config = TrainConfig.from_dict(description["train"])
+    except (TypeError, ValueError, KeyError) as err:
+        raise ValueError(f"{run / 'config.json'} must describe the run's task and training config; "
+                         f"got an error: {err}") from err
     encoder = Encoder.load(run / "encoder.json") if (run / "encoder.json").is_file() else None
     paths = {name: run / file for name, file in (("checkpoint", CHECKPOINT_NAME), ("config", "config.json"),
                                                  ("model", "model"), ("history", "history.nc"),
                                                  ("encoder", "encoder.json")) if (run / file).exists()}
-    return TrainResult(load_model(run / "model"), load_dataset(run / "history.nc"), encoder, task,
-                       TrainConfig.from_dict(description["train"]), paths)
+    return TrainResult(load_model(run / "model"), load_dataset(run / "history.nc"), encoder, task, config, paths)
 

@@ -55,6 +55,8 @@ def make_network(task: Task, arch: str = "ctrnn", *, encoder: Encoder | None = N
     ------
     ValueError
         If ``arch`` is not registered.
+    TypeError
+        If ``task`` is not a Task or ``encoder`` not an Encoder.
 
     Examples
     --------
@@ -66,6 +68,8 @@ def make_network(task: Task, arch: str = "ctrnn", *, encoder: Encoder | None = N
     from neurodis.models import make_model
 
     check_type("task", task, Task, "a neurodis Task")
+    if encoder is not None:
+        check_type("encoder", encoder, Encoder, "a neurodis Encoder or None")
     n_raw = len(task.input_names)
     kwargs: dict[str, Any] = {
         "n_inputs": n_raw if encoder is None else encoder.n_inputs_after(n_raw),

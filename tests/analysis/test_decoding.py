@@ -590,10 +590,14 @@ def test_ridge_cv_on_constant_states_predicts_the_training_mean(rng):
     """Steps before the stimulus: every trial has the same state, so every decoder
     predicts the training mean (no division by a zero penalty)."""
     latents = _latents(rng, 400)
-    states = xr.DataArray(np.ones((400, 5)), dims=("trial", "unit"))
+    # step 0 is constant; step 1 varies (states constant at every step are refused)
+    values = np.stack([np.ones((400, 5)), rng.normal(size=(400, 5))], axis=1)
+    states = xr.DataArray(values, dims=("trial", "time", "unit"))
     with np.errstate(all="raise"):
-        ridge = fit_ood_decoders(states, latents, method="ridge_cv", rng=0)
-    exact = fit_ood_decoders(states, latents, rng=0)
+        ridge = fit_ood_decoders(states, latents, method="ridge_cv", rng=0).isel(time=0)
+    exact = fit_ood_decoders(states, latents, rng=0).isel(time=0)
     np.testing.assert_array_equal(ridge["weights"].values, 0.0)
     np.testing.assert_allclose(ridge["r2_paper"].values, exact["r2_paper"].values, atol=1e-12)
     assert np.all(np.isfinite(ridge["r2_paper"].values)) and np.all(ridge["alpha"].values > 0)
+    with pytest.raises(ValueError, match="states must vary across trials; got 400 trials that are all equal"):
+        fit_ood_decoders(states.isel(time=[0]), latents, rng=0)

@@ -1,6 +1,8 @@
 """Known-answer tests of the fixed-point finder: closed-form linear and ReLU networks, a
 line attractor, analytic slow points, a trained 3-bit flip-flop, and bad input."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -212,19 +214,48 @@ def test_diverging_points_are_dropped_and_counted():
 
 def test_autograd_jacobians_match_the_analytic_ctrnn_path(rng):
     net = CTRNN(2, 1, n_units=6, activation="tanh", dt=50.0, gain=1.8, init="orthogonal", seed=3)
-    wrapped = _StepOnly(net)
+    u = [0.1, 0.0]
     starts = rng.normal(size=(24, 6))
-    analytic = find_fixed_points(net, [0.1, 0.0], initial_states=starts)
-    generic = find_fixed_points(wrapped, [0.1, 0.0], initial_states=starts)
+    analytic = find_fixed_points(net, u, initial_states=starts)
+    generic = find_fixed_points(_StepOnly(net), u, initial_states=starts)
     assert analytic.attrs["jacobian"] == "analytic" and generic.attrs["jacobian"] == "autograd"
     assert analytic.sizes["fixed_point"] == generic.sizes["fixed_point"] > 1
     # exact points have q at round-off, so their order may differ: pair each with its nearest
     a, g = analytic["states"].values, generic["states"].values
     match = np.argmin(np.linalg.norm(a[:, None] - g[None], axis=-1), axis=1)
     np.testing.assert_array_equal(np.sort(match), np.arange(len(a)))
-    np.testing.assert_allclose(a, g[match], atol=1e-9)
+    generic, g = generic.isel(fixed_point=match), g[match]
+    np.testing.assert_array_equal(analytic["kind"].values, generic["kind"].values)
+    exact = analytic["kind"].values == "exact"
+    assert exact.any() and not exact.all()  # both kinds are compared
+    # exact points are simple roots that Newton polishes to round-off: the paths agree to it
+    np.testing.assert_allclose(a[exact], g[exact], rtol=0, atol=1e-12)
     for part in ("eigenvalues_real", "eigenvalues_imag"):
-        np.testing.assert_allclose(analytic[part].values, generic[part].values[match], atol=1e-9)
+        np.testing.assert_allclose(analytic[part].values[exact], generic[part].values[exact], rtol=0, atol=1e-12)
+    # a slow point is a minimum of q > 0, so it is located only to where q stops changing in
+    # float64: q rises by ½ λ ‖δ‖² away from it (λ: least curvature of q there) but carries a
+    # round-off of about ε ‖r‖ ‖h‖, so any point within sqrt(2 ε ‖r‖ ‖h‖ / λ) is as low, and
+    # the two paths' differently rounded Jacobians stop at different ones (1.3e-8 apart of a
+    # radius 7.7e-8 here). q itself, second order in the offset, agrees to round-off.
+    net64 = copy.deepcopy(net).double().requires_grad_(False)
+    u64 = torch.tensor(u, dtype=torch.float64)
+
+    def q(h):
+        r = net64.step(h, u64) - h
+        return 0.5 * (r @ r)
+
+    for k in np.flatnonzero(~exact):
+        np.testing.assert_allclose(generic["q"].values[k], analytic["q"].values[k], rtol=1e-12)
+        h = torch.from_numpy(a[k])
+        curvature = float(torch.linalg.eigvalsh(torch.autograd.functional.hessian(q, h))[0])
+        assert curvature > 0  # a strict minimum
+        speed, size = np.sqrt(2.0 * analytic["q"].values[k]), float(h.norm())
+        radius = np.sqrt(2.0 * np.finfo(float).eps * speed * size / curvature)
+        assert np.linalg.norm(a[k] - g[k]) <= radius
+        # the spectra differ by the offset; at the same state, the analytic Jacobian's agree
+        mu = np.linalg.eigvals(net64.jacobian(torch.from_numpy(g[k]), u64).numpy())
+        mu_generic = generic["eigenvalues_real"].values[k] + 1j * generic["eigenvalues_imag"].values[k]
+        np.testing.assert_allclose(np.sort_complex(mu_generic), np.sort_complex(mu), rtol=0, atol=1e-12)
 
 
 def test_lstm_fixed_points_of_the_combined_state_with_finite_difference_spectra(rng):

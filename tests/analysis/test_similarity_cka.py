@@ -106,13 +106,16 @@ def test_works_on_trial_time_unit_arrays(rng):
     assert float(res.score) == pytest.approx(1.0) and res.attrs["null"] == "shuffle:trial"
 
 
-def test_constant_representation_gives_nan(rng):
-    assert np.isnan(linear_cka_arrays(np.ones((6, 2)), rng.normal(size=(6, 2))))
-    assert np.isnan(linear_cka_arrays(np.ones((6, 2)), rng.normal(size=(6, 2)), debiased=True))
+def test_constant_representation_is_refused(rng):
+    # it used to give NaN; a constant representation has no similarity structure
+    with pytest.raises(ValueError, match="x must vary across samples; got 6 samples that are all equal"):
+        linear_cka_arrays(np.ones((6, 2)), rng.normal(size=(6, 2)))
+    with pytest.raises(ValueError, match="y must vary across samples"):
+        linear_cka_arrays(rng.normal(size=(6, 2)), np.full((6, 2), 0.1), debiased=True)
 
 
 def test_array_errors(rng):
     with pytest.raises(ValueError, match="x and y must have the same number of samples; got 5 and 6"):
         linear_cka_arrays(rng.normal(size=(5, 2)), rng.normal(size=(6, 2)))
-    with pytest.raises(ValueError, match="debiased CKA needs at least 4 samples; got 3"):
+    with pytest.raises(ValueError, match="x must have at least 4 samples; got 3"):
         linear_cka_arrays(rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), debiased=True)

@@ -139,7 +139,7 @@ def test_rdm_errors(rng):
     with pytest.raises(ValueError, match="x item 1 has the same value in every unit"):
         rdm(flat)
     two = xr.DataArray(rng.normal(size=(2, 3)), dims=("condition", "unit"))
-    with pytest.raises(ValueError, match="rsa needs at least 3 items to rank pairs; got 2"):
+    with pytest.raises(ValueError, match=r"x must have at least 3 RDM entries \(item pairs\); got 1"):
         rsa(two, two, null=None)
     with pytest.raises(ValueError, match="a and b must be 1-D of the same length >= 2"):
         kendall_tau_a([1, 2, 3], [1, 2])

@@ -86,7 +86,8 @@ def test_rank_deficient_and_constant_inputs(rng):
     low_rank = rng.normal(size=(20, 2)) @ rng.normal(size=(2, 6))
     assert shape_distance_arrays(low_rank, low_rank @ rng.normal(size=(6, 6)), alpha=0.0) == pytest.approx(0.0, abs=1e-6)
     assert shape_distance_arrays(low_rank, low_rank @ ortho_group.rvs(6, random_state=0)) == pytest.approx(0.0, abs=1e-6)
-    assert np.isnan(shape_distance_arrays(np.ones((5, 2)), rng.normal(size=(5, 2))))
+    with pytest.raises(ValueError, match="x must vary across samples"):  # it used to give NaN
+        shape_distance_arrays(np.ones((5, 2)), rng.normal(size=(5, 2)))
 
 
 def test_errors(rng):

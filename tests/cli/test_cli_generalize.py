@@ -74,10 +74,11 @@ def test_generalize_verb_time_resolved_without_authors(run_dir, simulations, tmp
     assert simulations == [300]
 
 
-def test_generalize_verb_rejects_bad_arguments_and_missing_runs(run_dir, tmp_path):
-    with pytest.raises(SystemExit, match=r"--time must be 'decision', 'all' or a step index; got 'late'"):
-        main(["generalize", str(run_dir), "--time", "late"])
-    with pytest.raises(SystemExit, match=r"--authors-default needs --folds quadrant .*; got 'halfspace'"):
-        main(["generalize", str(run_dir), "--folds", "halfspace", "--authors-default"])
-    with pytest.raises(SystemExit, match=r"config.json"):
-        main(["generalize", str(tmp_path / "nowhere")])
+def test_generalize_verb_rejects_bad_arguments_and_missing_runs(run_dir, tmp_path, capsys):
+    assert main(["generalize", str(run_dir), "--time", "late"]) == 1
+    assert "--time must be 'decision', 'all' or a step index; got 'late'" in capsys.readouterr().err
+    assert main(["generalize", str(run_dir), "--folds", "halfspace", "--authors-default"]) == 1
+    assert "--authors-default needs --folds quadrant (the published run's folds); got 'halfspace'" in (
+        capsys.readouterr().err)
+    assert main(["generalize", str(tmp_path / "nowhere")]) == 1
+    assert "config.json" in capsys.readouterr().err

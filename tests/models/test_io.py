@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import neurodis
+from neurodis.errors import CorruptFileError
 from neurodis.models import CTRNN, load_model, save_model
 from neurodis.models.io import CONFIG_FILE, WEIGHTS_FILE
 from tests.models.conftest import build
@@ -53,7 +54,8 @@ def test_files_written_atomically_and_overwritten(saved: Path) -> None:
     assert document["config"]["n_units"] == 4
     save_model(CTRNN(3, 2, n_units=5), saved)
     assert load_model(saved).n_units == 5
-    assert sorted(p.name for p in saved.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]  # no temporary files left
+    # no temporary files left
+    assert sorted(p.name for p in saved.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_FILE + ".sha256"]
 
 
 def test_save_rejects_non_models(tmp_path: Path) -> None:
@@ -75,7 +77,7 @@ def test_missing_file(saved: Path, name: str) -> None:
 
 def test_invalid_json(saved: Path) -> None:
     (saved / CONFIG_FILE).write_text("{not json")
-    with pytest.raises(ValueError, match="config.json must be valid JSON; got a parse error"):
+    with pytest.raises(CorruptFileError, match="config.json is not valid JSON"):
         load_model(saved)
 
 
@@ -115,5 +117,45 @@ def test_missing_and_unexpected_weights(tmp_path: Path) -> None:
 
 def test_corrupted_weights_file(saved: Path) -> None:
     (saved / WEIGHTS_FILE).write_bytes(b"\x80\x04not a safetensors file")
-    with pytest.raises(ValueError, match="model.safetensors must be a readable safetensors file"):
+    (saved / (WEIGHTS_FILE + ".sha256")).unlink()  # a folder saved before checksums: parsing catches it
+    with pytest.raises(CorruptFileError, match="model.safetensors must be a readable safetensors file"):
         load_model(saved)
+
+
+def _flip_bit(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_one_flipped_bit_in_the_weights_is_refused(saved: Path) -> None:
+    path = saved / WEIGHTS_FILE
+    _flip_bit(path, path.stat().st_size - 3)  # inside the last tensor's data: still parses
+    with pytest.raises(CorruptFileError, match=r"model\.safetensors is corrupt: its SHA-256 is [0-9a-f]{64} but "
+                                               r"model\.safetensors\.sha256 recorded [0-9a-f]{64}"):
+        load_model(saved)
+
+
+def test_non_finite_weights_are_refused(tmp_path: Path) -> None:
+    model = CTRNN(3, 2, n_units=4)
+    with torch.no_grad():
+        model.weight_hh.fill_(float("nan"))
+    save_model(model, tmp_path)
+    with pytest.raises(ValueError, match=r"weight 'weight_hh' in .*model\.safetensors must be finite; got 16 NaN"):
+        load_model(tmp_path)
+
+
+@pytest.mark.parametrize("bad", [None, 3])
+def test_directory_must_be_a_path(bad, tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="directory must be a path"):
+        save_model(CTRNN(3, 2, n_units=4), bad)
+    with pytest.raises(TypeError, match="directory must be a path"):
+        load_model(bad)
+
+
+def test_directory_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "net").write_text("a file")
+    with pytest.raises(ValueError, match=r"directory must be a folder; got .*net', which is an existing file"):
+        save_model(CTRNN(3, 2, n_units=4), tmp_path / "net")
+    with pytest.raises(ValueError, match=r"directory .*inner' cannot be created: .*net' is a file"):
+        save_model(CTRNN(3, 2, n_units=4), tmp_path / "net" / "inner")

@@ -61,7 +61,7 @@ def test_condition_averaged_rates_are_a_recording(rng):
         (np.array([[1.0, -2.0]]), {"dims": ("trial", "unit")}, ValueError, "must be non-negative; got a minimum of -2.0"),
         (np.ones((4, 2)), {"dims": ("trial", "unit"), "variable": "spikes"}, ValueError,
          r"variable must be one of \['counts', 'rates'\]"),
-        (np.array([["a", "b"]]), {"dims": ("trial", "unit")}, TypeError, "data\\['counts'\\] must hold numbers"),
+        (np.array([["a", "b"]]), {"dims": ("trial", "unit")}, TypeError, r"data must be a numeric array; got array of shape \(1, 2\) and dtype <U1"),
     ],
 )
 def test_from_arrays_refuses_bad_input(data, kwargs, error, match):

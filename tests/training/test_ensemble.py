@@ -204,6 +204,34 @@ def test_members_sharing_encoder_and_stimuli_are_encoded_once():
     assert list(stream.encoder._stacks) == [(0, 2)]  # two encodings per batch for three members
 
 
+@pytest.mark.parametrize("loss", ["bce", "mse"])
+def test_a_members_loss_is_the_same_bits_in_any_ensemble(loss):
+    # a member's loss must not depend on how far its outputs are padded nor on its neighbours:
+    # 3 real outputs alone, then padded to 4 and to 7 among other members (time·batch = 63
+    # terms per output exercise the vectorised sum)
+    from neurodis.training._engine import Batch, masked_losses
+
+    gen = torch.Generator().manual_seed(0)
+    n_steps, n_batch, n_real = 7, 9, 3
+
+    def stacked(member, width, n_members, slot):
+        logits = torch.randn(n_members, n_steps, n_batch, width, generator=gen)
+        targets = (torch.rand(n_members, n_steps, n_batch, width, generator=gen) > 0.5).float()
+        mask = (torch.rand(n_members, n_steps, n_batch, width, generator=gen) > 0.3).float()
+        logits[slot], targets[slot], mask[slot] = 0.0, 0.0, 0.0
+        logits[slot, ..., :n_real], targets[slot, ..., :n_real], mask[slot, ..., :n_real] = member
+        mask_sum = mask.sum(dim=(1, 2, 3))
+        batch = Batch(logits, targets, mask, mask_sum, [], targets.numpy(), mask.numpy())
+        return masked_losses(logits, batch, loss, torch.sigmoid)[slot]
+
+    shape = (n_steps, n_batch, n_real)
+    for _ in range(8):  # a flat sum's regrouping changes the last bit of a third to a half of the draws
+        member = (torch.randn(shape, generator=gen), (torch.rand(shape, generator=gen) > 0.5).float(),
+                  (torch.rand(shape, generator=gen) > 0.3).float())
+        alone = stacked(member, n_real, 1, 0)
+        assert torch.equal(stacked(member, 4, 2, 1), alone) and torch.equal(stacked(member, 7, 5, 3), alone)
+
+
 def test_a_sub_ensemble_adopted_from_a_checkpoint_continues_its_members_exactly(tmp_path):
     # a sweep that regroups its runs resumes them from the larger ensemble's checkpoint
     from neurodis.training import adopt_members, select_members

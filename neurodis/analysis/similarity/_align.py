@@ -142,3 +142,4 @@ def stacked_values(da: xr.DataArray) -> np.ndarray:
     """Values of a ``(*sample_dims, unit)`` array as a float64 ``(sample, unit)`` matrix."""
     values = np.asarray(da.values, dtype=np.float64)
     return values.reshape(-1, values.shape[-1])
+

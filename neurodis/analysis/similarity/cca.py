@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurodis._validation import NeurodisWarning, check_int, check_real, describe
+from neurodis._validation import NeurodisWarning, check_int, check_real, check_samples
 from neurodis.analysis.similarity._align import stacked_values
 from neurodis.analysis.similarity._linalg import centered_svd
 from neurodis.analysis.similarity.nulls import score_with_null
@@ -74,7 +74,8 @@ def canonical_correlations(
     Raises
     ------
     ValueError
-        If the numbers of samples differ, ``keep`` is out of range, or a matrix is constant.
+        If the numbers of samples differ, ``keep`` is out of range, or a matrix is constant
+        or has fewer than 2 samples.
 
     Warns
     -----
@@ -97,9 +98,7 @@ def canonical_correlations(
     keep = _check_keep(keep)
     bases = []
     for name, array in (("x", x_sxn), ("y", y_sxm)):
-        u_sxr, s_r = centered_svd(array)
-        if s_r.size == 0:
-            raise ValueError(f"{name} must vary across samples for CCA; got a constant {describe(array)}")
+        u_sxr, s_r = centered_svd(check_samples(name, array))
         bases.append(_keep_columns(u_sxr, s_r, keep))
     n_samples = x_sxn.shape[0]
     if bases[0].shape[1] + bases[1].shape[1] > n_samples:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from neurodis._validation import check_samples
 from neurodis.analysis.similarity._align import stacked_values
 from neurodis.analysis.similarity._linalg import center
 from neurodis.analysis.similarity.nulls import score_with_null
@@ -57,13 +58,13 @@ def linear_cka_arrays(x_sxn: np.ndarray, y_sxm: np.ndarray, *, debiased: bool = 
     Returns
     -------
     float
-        CKA in [0, 1] (debiased CKA may be slightly negative); NaN when either
-        representation is constant.
+        CKA in [0, 1] (debiased CKA may be slightly negative).
 
     Raises
     ------
     ValueError
-        If the numbers of samples differ, or ``debiased`` with fewer than 4 samples.
+        If the numbers of samples differ, either representation is constant or has
+        fewer than 2 samples (4 when ``debiased``).
 
     Examples
     --------
@@ -72,13 +73,14 @@ def linear_cka_arrays(x_sxn: np.ndarray, y_sxm: np.ndarray, *, debiased: bool = 
     >>> round(linear_cka_arrays(x, 3 * x + 1), 12)
     1.0
     """
+    min_samples = 4 if debiased else 2  # the unbiased HSIC divides by n (n - 3)
+    check_samples("x", x_sxn, min_samples=min_samples)
+    check_samples("y", y_sxm, min_samples=min_samples)
     x_sxn, y_sxm = center(x_sxn), center(y_sxm)
     n_samples = x_sxn.shape[0]
     if y_sxm.shape[0] != n_samples:
         raise ValueError(f"x and y must have the same number of samples; got {n_samples} and {y_sxm.shape[0]}")
     if debiased:
-        if n_samples < 4:
-            raise ValueError(f"debiased CKA needs at least 4 samples; got {n_samples}")
         k_sxs, l_sxs = x_sxn @ x_sxn.T, y_sxm @ y_sxm.T
         denom = _unbiased_hsic(k_sxs, k_sxs) * _unbiased_hsic(l_sxs, l_sxs)
         return float(_unbiased_hsic(k_sxs, l_sxs) / np.sqrt(denom)) if denom > 0 else float("nan")
@@ -131,7 +133,8 @@ def linear_cka(
     Raises
     ------
     ValueError
-        If the arrays do not align (see ``align_pair``) or the null is misspecified.
+        If the arrays do not align (see ``align_pair``), either is constant or has
+        fewer than 2 samples (4 when ``debiased``), or the null is misspecified.
 
     Examples
     --------
@@ -148,4 +151,5 @@ def linear_cka(
         "debiased_cka" if debiased else "linear_cka", score_fn, x, y,
         params={"debiased": bool(debiased)}, higher_is_similar=True,
         null=null, n_shuffles=n_shuffles, shuffle_dim=shuffle_dim, rng=rng,
+        min_samples=4 if debiased else 2,
     )

@@ -161,7 +161,8 @@ def dsa(
     Raises
     ------
     ValueError
-        If the arrays lack a ``time`` dim, do not align, or are too short for the fit.
+        If the arrays lack a ``time`` dim, do not align, are constant, or are too short
+        for the fit.
 
     Examples
     --------

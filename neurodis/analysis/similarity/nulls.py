@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurodis._validation import check_int, check_rng, describe, rng_provenance
+from neurodis._validation import check_int, check_rng, check_samples, describe, rng_provenance
 from neurodis._version import __version__
-from neurodis.analysis.similarity._align import align_pair
+from neurodis.analysis.similarity._align import align_pair, stacked_values
 from neurodis.trials import CONDITION, TRIAL
 
 __all__ = ["NULL_DIM", "permutation_p_value", "score_with_null", "shuffle_along"]
@@ -98,7 +98,7 @@ def _shuffle_dim(dims: tuple[str, ...], shuffle_dim: str | None, preferred: Sequ
 def _null_scores(
     score_fn: ScoreFn, x: xr.DataArray, y: xr.DataArray, dims: tuple[str, ...], *,
     null: Any, n_shuffles: int, shuffle_dim: str | None, preferred: Sequence[str],
-    metric_seed: np.random.SeedSequence, null_seed: np.random.SeedSequence,
+    metric_seed: np.random.SeedSequence, null_seed: np.random.SeedSequence, min_samples: int,
 ) -> tuple[np.ndarray, str]:
     if null is None:
         return np.empty(0), "none"
@@ -120,6 +120,7 @@ def _null_scores(
     scores = []
     for k, other in enumerate(null):
         xk, yk, _ = align_pair(other, y, names=(f"null[{k}]", "y"))
+        check_samples(f"null[{k}]", stacked_values(xk), min_samples=min_samples)
         scores.append(score_fn(xk, yk, metric_seed)[0])
     return np.asarray(scores, dtype=np.float64), "sample"
 
@@ -137,6 +138,7 @@ def score_with_null(
     shuffle_dim: str | None = None,
     rng: Any = None,
     preferred_shuffle_dims: Sequence[str] = (CONDITION, TRIAL),
+    min_samples: int = 2,
 ) -> xr.Dataset:
     """Align ``x`` and ``y``, score them, draw the null and assemble the result.
 
@@ -166,6 +168,10 @@ def score_with_null(
         The one source of randomness (shuffles and the metric's own randomness).
     preferred_shuffle_dims : sequence of str
         Order in which the default shuffle dim is chosen.
+    min_samples : int
+        Fewest samples (entries of the stacked sample dims) the metric can use; every
+        representation (``x``, ``y``, each null array) must have that many and must vary
+        across them (see :func:`neurodis._validation.check_samples`).
 
     Returns
     -------
@@ -180,10 +186,13 @@ def score_with_null(
     TypeError
         If ``null`` is neither ``"shuffle"``, ``None`` nor a sequence of DataArrays.
     ValueError
-        If the arrays do not align, ``null`` is another string, ``shuffle_dim`` is not a
-        sample dim or has fewer than 2 entries.
+        If the arrays do not align, have fewer than ``min_samples`` samples or are
+        constant, ``null`` is another string, or ``shuffle_dim`` is not a sample dim or
+        has fewer than 2 entries.
     """
     x, y, dims = align_pair(x, y)
+    check_samples("x", stacked_values(x), min_samples=min_samples)
+    check_samples("y", stacked_values(y), min_samples=min_samples)
     gen = check_rng(rng)
     provenance = rng_provenance(rng, gen)
     metric_seed, null_seed = np.random.SeedSequence(gen.integers(2**63, size=2)).spawn(2)
@@ -191,6 +200,7 @@ def score_with_null(
     draws, kind = _null_scores(
         score_fn, x, y, dims, null=null, n_shuffles=n_shuffles, shuffle_dim=shuffle_dim,
         preferred=preferred_shuffle_dims, metric_seed=metric_seed, null_seed=null_seed,
+        min_samples=min_samples,
     )
     result = xr.Dataset(
         {

@@ -171,8 +171,8 @@ def ridge_predictivity(
     Raises
     ------
     ValueError
-        If the arrays do not align, ``cv_dim`` is not a sample dim, ``n_folds`` exceeds
-        its size, or ``alphas`` are not positive.
+        If the arrays do not align or are constant, ``cv_dim`` is not a sample dim,
+        ``n_folds`` exceeds its size, or ``alphas`` are not positive.
 
     Examples
     --------

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurodis._validation import check_in, check_int, describe
+from neurodis._validation import check_in, check_int, check_samples, describe
 from neurodis.analysis.similarity.nulls import score_with_null
 from neurodis.trials import TRIAL, UNIT
 
@@ -133,7 +133,7 @@ def _rdm_values(items: list[np.ndarray], distance: str, n_folds: int, name: str)
                 f"item {short[0]} has {items[short[0]].shape[0]} (give a 'trial' dim or by=...)"
             )
         return _cv_sq_distances(items, n_folds)
-    means = np.stack([item.mean(axis=0) for item in items])
+    means = check_samples(name, np.stack([item.mean(axis=0) for item in items]), samples="items", vary=False)
     if distance == "euclidean":
         diff = means[:, None, :] - means[None, :, :]
         return np.sqrt(np.sum(diff**2, axis=-1))
@@ -173,8 +173,9 @@ def rdm(x: xr.DataArray, *, distance: str = "correlation", by: str | None = None
     TypeError
         If ``x`` is not a DataArray.
     ValueError
-        For an unknown ``distance``, a missing ``unit`` dim, a ``by`` that is not a trial
-        coord, too few trials per item, or a flat pattern under the correlation distance.
+        For an unknown ``distance``, a missing ``unit`` dim, fewer than 2 items, a ``by``
+        that is not a trial coord, too few trials per item, or a flat pattern under the
+        correlation distance.
 
     Examples
     --------
@@ -241,7 +242,8 @@ def rsa(
     Raises
     ------
     ValueError
-        For unknown options, misaligned arrays, fewer than 3 items, or as :func:`rdm`.
+        For unknown options, misaligned arrays, constant arrays, fewer than 3 items (3
+        RDM entries), RDMs whose entries are all equal, or as :func:`rdm`.
 
     Examples
     --------
@@ -262,9 +264,9 @@ def rsa(
         if by is not None and by in xa.coords and by not in ya.coords:
             ya = ya.assign_coords({by: xa.coords[by]})
         rx, ry = rdm(xa, distance=distance, by=by, n_folds=n_folds), rdm(ya, distance=distance, by=by, n_folds=n_folds)
-        if rx.shape[0] < 3:
-            raise ValueError(f"rsa needs at least 3 items to rank pairs; got {rx.shape[0]}")
-        a, b = _upper(rx.values), _upper(ry.values)
+        # 3 items give the fewest pairs (3) whose ranks can correlate; equal distances have no ranks
+        a = check_samples("x", _upper(rx.values), min_samples=3, samples="RDM entries (item pairs)")
+        b = check_samples("y", _upper(ry.values), min_samples=3, samples="RDM entries (item pairs)")
         if compare == "spearman":  # Pearson r of average ranks (scipy's spearmanr is slow here)
             score = np.corrcoef(stats.rankdata(a), stats.rankdata(b))[0, 1]
         else:

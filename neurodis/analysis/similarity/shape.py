@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neurodis._validation import check_probability
+from neurodis._validation import check_probability, check_samples
 from neurodis.analysis.similarity._align import stacked_values
 from neurodis.analysis.similarity._linalg import centered_svd
 from neurodis.analysis.similarity.nulls import score_with_null
@@ -61,12 +61,13 @@ def shape_distance_arrays(x_sxn: np.ndarray, y_sxm: np.ndarray, *, alpha: float 
     Returns
     -------
     float
-        Angle in [0, π/2]; NaN if either representation is constant.
+        Angle in [0, π/2].
 
     Raises
     ------
     ValueError
-        If ``alpha`` is outside [0, 1] or the numbers of samples differ.
+        If ``alpha`` is outside [0, 1], the numbers of samples differ, or either
+        representation is constant or has fewer than 2 samples.
 
     Examples
     --------
@@ -78,6 +79,8 @@ def shape_distance_arrays(x_sxn: np.ndarray, y_sxm: np.ndarray, *, alpha: float 
     0.0
     """
     alpha = check_probability("alpha", alpha)
+    check_samples("x", x_sxn)
+    check_samples("y", y_sxm)
     if x_sxn.shape[0] != y_sxm.shape[0]:
         raise ValueError(
             f"x and y must have the same number of samples; got {x_sxn.shape[0]} and {y_sxm.shape[0]}"
@@ -85,8 +88,6 @@ def shape_distance_arrays(x_sxn: np.ndarray, y_sxm: np.ndarray, *, alpha: float 
     ux, tx = _whitened_factors(x_sxn, alpha)
     uy, ty = _whitened_factors(y_sxm, alpha)
     norm = np.linalg.norm(tx) * np.linalg.norm(ty)
-    if norm == 0:
-        return float("nan")
     # singular values of φ(X)ᵀφ(Y) equal those of diag(tx) UxᵀUy diag(ty)
     core = tx[:, None] * (ux.T @ uy) * ty[None, :]
     cosine = np.linalg.svd(core, compute_uv=False).sum() / norm
@@ -124,7 +125,8 @@ def shape_distance(
     Raises
     ------
     ValueError
-        If ``alpha`` is outside [0, 1] or the arrays do not align.
+        If ``alpha`` is outside [0, 1], the arrays do not align, or either is constant
+        or has fewer than 2 samples.
 
     Examples
     --------
