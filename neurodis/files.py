@@ -369,8 +369,10 @@ def verify_file(path: str | os.PathLike) -> bool:
     found = file_sha256(path)
     if found != expected:
         raise CorruptFileError(
-            f"{path} is corrupt: its SHA-256 is {found} but {sidecar.name} recorded {expected} when it was "
-            "written (the file was damaged, truncated or replaced since); it was not used"
+            # digests shortened to 16 hex digits: enough to tell them apart, short enough to
+            # keep the one-line CLI message readable (``sha256sum -c`` shows them whole)
+            f"{path} is corrupt: its SHA-256 is {found[:16]}... but {sidecar.name} recorded {expected[:16]}... "
+            "(the file was damaged, truncated or replaced since it was written); it was not used"
         )
     return True
 

@@ -184,8 +184,8 @@ def test_stale_temporary_files_are_removed_when_the_folder_is_written(tmp_path):
 def test_one_flipped_bit_in_a_netcdf_file_is_refused(tmp_path, dataset):
     path = save_dataset(dataset, tmp_path / "result.nc")
     flip_bit(path)
-    with pytest.raises(CorruptFileError, match=r"result\.nc is corrupt: its SHA-256 is [0-9a-f]{64} but "
-                                               r"result\.nc\.sha256 recorded [0-9a-f]{64}"):
+    with pytest.raises(CorruptFileError, match=r"result\.nc is corrupt: its SHA-256 is [0-9a-f]{16}\.\.\. but "
+                                               r"result\.nc\.sha256 recorded [0-9a-f]{16}\.\.\."):
         load_dataset(path)
 
 
