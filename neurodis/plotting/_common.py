@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from neurodis._validation import check_type
+from neurodis.files import atomic_write, check_path
 
 __all__ = ["figure_axes", "save_figure"]
 
@@ -50,10 +51,11 @@ def figure_axes(ax: Any, *, figsize: tuple[float, float] | None = None, **subplo
 
 
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
-    """Write ``figure`` to ``path`` (120 dpi, tight bounding box) and close it.
+    """Write ``figure`` to ``path`` (120 dpi, tight bounding box) atomically and close it.
 
     Closing matters when a command or a sweep writes many figures: pyplot keeps every
-    open figure alive.
+    open figure alive. The write is atomic because two sweeps sharing a results folder
+    may write the same figure at once.
 
     Examples
     --------
@@ -63,7 +65,11 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     ...     save_figure(fig, Path(folder) / "empty.png").name, plt.fignum_exists(fig.number)
     ('empty.png', False)
     """
-    path = Path(path)
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
+    path = check_path("path", path, kind="file")
+    # the temporary name has no image suffix, so name the format
+    fmt = path.suffix.lstrip(".") or "png"
+    try:
+        atomic_write(path, lambda tmp: figure.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"))
+    finally:
+        plt.close(figure)
     return path
