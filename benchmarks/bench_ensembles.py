@@ -61,7 +61,8 @@ def time_arch(arch: str, n_batches: int, repeats: int) -> dict[str, Any]:
 
     def stacked() -> None:
         result["stacked"] = neurodis.train_ensemble(task, models, config, seeds=list(range(N_MEMBERS)),
-                                                    encoders=encoders, progress=False).models
+                                                    encoders=encoders, progress=False)
+        result["stacked"] = [member.model for member in result["stacked"]]
 
     best = {"solo": float("inf"), "stacked": float("inf")}
     for repeat in range(repeats + 1):  # the first round warms up

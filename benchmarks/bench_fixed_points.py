@@ -112,7 +112,7 @@ def starting_states(model: torch.nn.Module, task: Any, encoder: Any, n_starts: i
 def networks(runs: list[str], batches: int) -> list[tuple[str, Any, Any, Any]]:
     """(label, model, task, encoder) for every run folder, or two freshly trained CTRNNs."""
     if runs:
-        loaded = [neurodis.load_run(path) for path in runs]
+        loaded = [neurodis.TrainedNetwork.load(path) for path in runs]
         return [(f"N={r.task.config().get('n_tasks', '?')} ({path})", r.model, r.task, r.encoder)
                 for r, path in zip(loaded, runs)]
     tasks = [neurodis.make_task("classification", n_tasks=n) for n in (2, 24)]
@@ -122,7 +122,7 @@ def networks(runs: list[str], batches: int) -> list[tuple[str, Any, Any, Any]]:
     print(f"training N=2 and N=24 CTRNNs for {batches} batches ...", flush=True)
     result = neurodis.train_ensemble(tasks, models, config, progress=False)
     return [(f"N={n} (trained here, {batches} batches)", m, t, e)
-            for n, m, t, e in zip((2, 24), result.models, result.tasks, result.encoders)]
+            for n, m, t, e in [(n, r.model, r.task, r.encoder) for n, r in zip((2, 24), result)]]
 
 
 def best_of(repeats: int, fn: Any) -> tuple[float, Any]:

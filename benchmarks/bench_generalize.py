@@ -5,7 +5,7 @@ held-out quadrants and each of 5 decoder fits, a fresh ``Linear(units, 2)`` deco
 trained by Adam (lr 3e-3) on 1000 batches of 16 trials; every batch is generated trial
 by trial from the 3 training quadrants, encoded, and run through the network again
 (a per-step loop); the decoder is then scored on held-out-quadrant trials. neurodis
-simulates 8,000 trials over the whole box once (:func:`neurodis.analysis.regression_states`)
+simulates 8,000 trials over the whole box once (:func:`neurodis.experiments.regression_states`)
 and solves every fold's decoder in closed form (:func:`neurodis.analysis.fit_ood_decoders`):
 least squares, and ridge with the penalty chosen by leaving one training quadrant out.
 
@@ -33,9 +33,10 @@ import torch
 from threadpoolctl import threadpool_limits
 
 import neurodis
-from neurodis.analysis import fit_ood_decoders, make_folds, regression_states
+from neurodis.analysis import fit_ood_decoders, make_folds
+from neurodis.experiments import TrainedNetwork, regression_states
 from neurodis.tasks.latents import orthant_signs
-from neurodis.training import TrainConfig, load_run, make_network, train
+from neurodis.training import TrainConfig, make_network, train
 
 STEPS, SIGMA, DECISION = 22, 0.2, 21
 
@@ -43,7 +44,7 @@ STEPS, SIGMA, DECISION = 22, 0.2, 21
 def trained_network(run: str | None, quick: bool):
     """A trained paper network: from ``run`` or trained here."""
     if run is not None:
-        result = load_run(run)
+        result = TrainedNetwork.load(run)
         return result.model, result.task, result.encoder
     task = neurodis.make_task("classification", n_tasks=24)
     encoder = neurodis.Encoder(n_dims=2, seed=0)
@@ -104,7 +105,7 @@ def _compare(quick: bool, run: str | None) -> list[dict[str, Any]]:
     fits = {}
     for method in ("lstsq", "ridge_cv"):
         start = time.perf_counter()
-        states, latents = regression_states(model, task, encoder, n_trials=8000, rng=0)
+        states, latents = regression_states(TrainedNetwork(model, task, encoder), n_trials=8000, rng=0)
         result = fit_ood_decoders(states, latents, method=method, rng=0)
         fits[method] = (time.perf_counter() - start, result["r2_paper"].values)
 

@@ -154,7 +154,8 @@ def check_ensemble(configs: list[dict[str, Any]]) -> str:
     """Members 0 and last of a group after 3 batches against their solo runs."""
     group = build_group(configs, 3)
     members = train_ensemble(group["tasks"], group["models"], group["config"], seeds=group["seeds"],
-                             encoders=group["encoders"], progress=False).models
+                             encoders=group["encoders"], progress=False)
+    members = [member.model for member in members]
     gaps = []
     for k in (0, len(configs) - 1):
         solo = train(group["tasks"][k], group["models"][k], replace(group["config"], seed=group["seeds"][k]),
@@ -225,7 +226,7 @@ def _measure(n_batches: int, warmup: int, n_base: int, repeats: int, n_decoder: 
     together = two_process_steps(groups, n_batches, warmup)
     probe = build_group(groups[-1][-1:], 1)  # an N = 24 run of the sweep, untrained
     start = time.perf_counter()
-    measure_network(probe["models"][0], probe["tasks"][0], probe["encoders"][0],
+    measure_network(neurodis.TrainedNetwork(probe["models"][0], probe["tasks"][0], probe["encoders"][0]),
                     n_trials=groups[-1][-1]["eval_trials"], seed=groups[-1][-1]["seed"])
     measure_s = time.perf_counter() - start
 

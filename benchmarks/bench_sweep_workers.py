@@ -61,7 +61,7 @@ def train_in_worker(arch: str, n_batches: int) -> tuple[float, float, np.ndarray
                                      progress=False)
     elapsed, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
     system, user = after.ru_stime - before.ru_stime, after.ru_utime - before.ru_utime
-    weights = np.concatenate([p.detach().numpy().ravel() for m in result.models for p in m.parameters()])
+    weights = np.concatenate([p.detach().numpy().ravel() for m in result for p in m.model.parameters()])
     return elapsed, system / (system + user), weights
 
 

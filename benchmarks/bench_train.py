@@ -10,21 +10,34 @@ the frozen ``2 → 100 → 100 → 40`` encoder (41 network inputs), Adam, BCE o
 (b) ``neurodis.train`` on one network (everything included: data, encoder, history
     with the ideal observer, progress bookkeeping).
 (c) ``neurodis.train_ensemble`` on 25 networks at once, time per network.
+(d) Second baseline, the same work as (c) written as a careful researcher would stack
+    it: K = 13 CTRNNs with their weights stacked on a member axis, each member's
+    batch drawn with ``Task.sample_arrays`` from its own stream, the frozen encoders
+    and the input projection and readout as batched matmuls over all steps, an
+    unbound time loop of batched matmuls, autograd, ``torch.optim.Adam``; against it
+    ``neurodis.train_ensemble`` on the same 13 networks, on one thread (per core).
 
-Goals: (b) ≥ 3× faster than (a); (c) ≥ 12× faster than (a) per network-batch. A
-network-batch is ≈ 27 MFLOP (encoder ≈ 10, forward ≈ 6, backward ≈ 11), so at the
-≈ 110 GFLOP/s two cores can sustain the physical limit is ≈ 0.25 ms per network-batch;
-the table reports how close (c) gets.
+Goals: (b) ≥ 3× faster than (a); (c) ≥ 12× faster than (a) per network-batch; (d)
+≥ 1.65× faster than the stacked prototype. A network-batch is ≈ 27 MFLOP (encoder ≈ 10,
+forward ≈ 6, backward ≈ 11), so at the ≈ 54 GFLOP/s one core sustains (sgemm 1024,
+and a 13 × (16×64)·(64×64) bmm alike) the physical limit is ≈ 0.5 ms per
+network-batch per core; the table reports how close (c) and (d) get.
 
 Checks before timing: (a) and (b) are fed the same first batch from the same initial
 weights: the baseline's BCE loss equals the loss neurodis records for that batch, and
 one Adam step gives the same weights. (c)'s member 0 ends its timed run within float
-tolerance of (b)'s network trained alone with the same seed.
+tolerance of (b)'s network trained alone with the same seed. (d): the prototype and
+``train_ensemble`` start from the same weights, encoders and data streams; every
+member's loss of each of the first batches agrees to float rounding and so do the
+weights after them (Adam's later steps depend on the gradients' sizes, so this checks
+the gradients too).
 
-Threads: each case runs with torch (and BLAS) on 1 and on 2 threads. Timings are wall
-time, the best of a few repeats. Ratios are taken against the baseline's *best*
-thread setting (on a shared machine two threads can make its many tiny ops much
-slower, which would flatter neurodis). Trust ratios, not absolute times.
+Threads: (a)-(c) run with torch (and BLAS) on 1 and on 2 threads, (d) on 1. Timings
+are wall time, the median of a few repeats; the cases run round-robin so that load
+from other processes on a shared machine hits all of them alike. Ratios are taken
+against the baseline's *best* thread setting (on a shared machine two threads can
+make its many tiny ops much slower, which would flatter neurodis). Trust ratios, not
+absolute times.
 
 Run: ``python benchmarks/bench_train.py [--quick]``.
 """
@@ -38,14 +51,16 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from _table import print_ratios
 from threadpoolctl import threadpool_limits
 
 import neurodis
 
-N_TASKS, BATCH, N_UNITS, N_STEPS, N_MEMBERS = 24, 16, 64, 22, 25
-GOALS = {"single": 3.0, "ensemble": 12.0}
-MFLOP_PER_NETWORK_BATCH, LIMIT_MS = 27.0, 0.25
+N_TASKS, BATCH, N_UNITS, N_STEPS, N_MEMBERS, N_STACKED = 24, 16, 64, 22, 25, 13
+GOALS = {"single": 3.0, "ensemble": 12.0, "stacked": 1.65}
+#: the physical limit on one core (and on the two cores of the ensemble's 2-thread case)
+MFLOP_PER_NETWORK_BATCH, LIMIT_MS = 27.0, {1: 0.5, 2: 0.25}
 
 
 # -- (a) the baseline -----------------------------------------------------------------------
@@ -121,6 +136,88 @@ def copy_from_ctrnn(net: torch.nn.Module, model: PerStepRNN) -> None:
         model.readout.bias.copy_(net.readout.linear.bias)
 
 
+# -- (d) the stacked-torch prototype --------------------------------------------------------
+
+
+class StackedPrototype:
+    """K CTRNNs (α = 1, ReLU, no noise) trained as one stacked model with plain torch."""
+
+    def __init__(self, task: Any, nets: list, encoders: list, seeds: list[int], lr: float) -> None:
+        def stack(name: str) -> torch.Tensor:
+            return torch.stack([net.get_parameter(name).detach().clone() for net in nets]).requires_grad_()
+
+        self.task, self.k = task, len(nets)
+        self.w_ih, self.w_hh, self.bias = stack("weight_ih"), stack("weight_hh"), stack("bias")
+        self.w_out, self.b_out = stack("readout.linear.weight"), stack("readout.linear.bias")
+        self.optimizer = torch.optim.Adam([self.w_ih, self.w_hh, self.bias, self.w_out, self.b_out], lr=lr)
+        self.encoder = [(torch.stack([torch.tensor(e.weights[layer], dtype=torch.float32) for e in encoders]),
+                         torch.stack([torch.tensor(e.biases[layer], dtype=torch.float32) for e in encoders]))
+                        for layer in range(len(encoders[0].weights))]
+        names = task.input_names
+        self.stimulus = [i for i, name in enumerate(names) if name.startswith("stimulus")]
+        self.direct = [i for i, name in enumerate(names) if not name.startswith("stimulus")]
+        # each member's data stream is its run seed's first child (TrainConfig docs)
+        self.rngs = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(s).spawn(3)[0])) for s in seeds]
+
+    def step(self) -> np.ndarray:
+        """One Adam step of every member on its next batch; returns their losses."""
+        raw = [self.task.sample_arrays(BATCH, rng) for rng in self.rngs]
+        x = torch.from_numpy(np.stack([b.inputs for b in raw]).astype(np.float32))  # (K, batch, time, input)
+        k, n_batch, n_steps, _ = x.shape
+        h = x[..., self.stimulus].reshape(k, n_batch * n_steps, -1)
+        for layer, (w, b) in enumerate(self.encoder):
+            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            h = h.relu() if layer < len(self.encoder) - 1 else h
+        u = torch.cat([x[..., self.direct].reshape(k, n_batch * n_steps, -1), h], dim=-1)
+        drive = torch.baddbmm(self.bias.unsqueeze(1), u, self.w_ih.transpose(1, 2)).view(k, n_batch, n_steps, -1)
+        r, states, w_hh_t = torch.zeros(k, n_batch, self.w_hh.shape[1]), [], self.w_hh.transpose(1, 2)
+        for drive_t in drive.unbind(2):
+            r = torch.relu(torch.baddbmm(drive_t, r, w_hh_t))
+            states.append(r)
+        rates = torch.stack(states, dim=2).view(k, n_batch * n_steps, -1)
+        logits = torch.baddbmm(self.b_out.unsqueeze(1), rates, self.w_out.transpose(1, 2))
+        targets = torch.from_numpy(np.stack([b.targets for b in raw]).astype(np.float32)).view(logits.shape)
+        mask = torch.from_numpy(np.stack([b.loss_mask for b in raw]).astype(np.float32)).view(logits.shape)
+        losses = (F.binary_cross_entropy_with_logits(logits, targets, weight=mask, reduction="none").sum(dim=(1, 2))
+                  / mask.sum(dim=(1, 2)))
+        self.optimizer.zero_grad()
+        losses.sum().backward()
+        self.optimizer.step()
+        return losses.detach().numpy()
+
+
+def stacked_nets() -> list:
+    return [neurodis.CTRNN(41, N_TASKS, n_units=N_UNITS, seed=k) for k in range(N_STACKED)]
+
+
+def check_stacked(task: Any, config: Any, n_batches: int = 4) -> str:
+    """The prototype and ``train_ensemble`` on the same nets, encoders and streams."""
+    short = config.__class__(**{**config.to_dict(), "n_batches": n_batches, "log_every": 1,
+                                "checkpoint_every": n_batches})
+    members = neurodis.train_ensemble(task, stacked_nets(), short, progress=False)
+    prototype = StackedPrototype(task, stacked_nets(), [m.encoder for m in members],
+                                 [m.config.seed for m in members], config.lr)
+    losses = np.stack([prototype.step() for _ in range(n_batches)], axis=1)  # (member, batch)
+    recorded = np.stack([m.history["loss"].values for m in members])
+    loss_gap = float(np.max(np.abs(losses - recorded) / recorded))
+    weight_gap = max((prototype.w_hh[k] - m.model.weight_hh).abs().max().item() for k, m in enumerate(members))
+    if loss_gap > 1e-5 or weight_gap > 1e-5:
+        raise AssertionError(f"prototype and neurodis disagree: loss rel Δ {loss_gap}, weights Δ {weight_gap}")
+    return f"{n_batches} batches × {N_STACKED} members: loss rel Δ {loss_gap:.1e}, weights Δ {weight_gap:.1e}"
+
+
+def prototype_runner(task: Any, config: Any, n_batches: int) -> Callable[[], None]:
+    """``n_batches`` steps of the prototype (one stack trained on across calls)."""
+    encoders = [neurodis.Encoder(n_dims=2, seed=k) for k in range(N_STACKED)]
+    prototype = StackedPrototype(task, stacked_nets(), encoders, list(range(N_STACKED)), config.lr)
+
+    def run() -> None:
+        for _ in range(n_batches):
+            prototype.step()
+
+    return run
+
+
 # -- checks and timing ---------------------------------------------------------------------
 
 
@@ -165,18 +262,18 @@ def neurodis_runner(task: Any, config: Any, n_networks: int, trained: list) -> C
         if n_networks == 1:
             trained[:] = [neurodis.train(task, nets[0], config, progress=False).model]
         else:
-            trained[:] = neurodis.train_ensemble(task, nets, config, progress=False).models
+            trained[:] = [member.model for member in neurodis.train_ensemble(task, nets, config, progress=False)]
 
     return run
 
 
-def interleaved_best_ms(cases: dict[Any, tuple[int, Callable[[], None], int]], repeats: int) -> dict[Any, float]:
-    """Best wall ms per network-batch of each case ``(threads, run, network-batches)``.
+def interleaved_median_ms(cases: dict[Any, tuple[int, Callable[[], None], int]], repeats: int) -> dict[Any, float]:
+    """Median wall ms per network-batch of each case ``(threads, run, network-batches)``.
 
     Cases run round-robin, each once per repeat, so a load spike on the shared
     machine hits all of them alike rather than one case's whole measurement.
     """
-    best = {key: float("inf") for key in cases}
+    times: dict[Any, list[float]] = {key: [] for key in cases}
     for repeat in range(repeats + 1):  # the first round warms up
         for key, (threads, run, n) in cases.items():
             with threadpool_limits(threads):
@@ -185,15 +282,36 @@ def interleaved_best_ms(cases: dict[Any, tuple[int, Callable[[], None], int]], r
                 run()
                 elapsed = (time.perf_counter() - start) / n * 1e3
             if repeat:
-                best[key] = min(best[key], elapsed)
-    return best
+                times[key].append(elapsed)
+    return {key: float(np.median(values)) for key, values in times.items()}
 
 
-def main(quick: bool = False) -> list[dict[str, Any]]:
-    """Time (a), (b), (c) on 1 and 2 threads; print a table; return the rows."""
+def stacked_rows(task: Any, config: Any, quick: bool) -> list[dict[str, Any]]:
+    """(d): ``train_ensemble`` of 13 against the stacked prototype, one thread."""
+    n_batches, repeats = (30, 3) if quick else (100, 7)
+    with threadpool_limits(1):
+        torch.set_num_threads(1)
+        agreement = check_stacked(task, config)
+    ens_config = config.__class__(**{**config.to_dict(), "n_batches": n_batches})
+    cases = {"prototype": (1, prototype_runner(task, config, n_batches), n_batches * N_STACKED),
+             "neurodis": (1, neurodis_runner(task, ens_config, N_STACKED, []), n_batches * N_STACKED)}
+    ms = interleaved_median_ms(cases, repeats)
+    proto, ours = ms["prototype"], ms["neurodis"]
+    return [{"benchmark": "train", "case": f"(d) ensemble of {N_STACKED} vs stacked prototype, 1 thread",
+             "baseline_ms": proto, "neurodis_ms": ours, "ratio": proto / ours, "goal": GOALS["stacked"],
+             "check": f"{agreement}; {LIMIT_MS[1] / ours:.0%} of the {LIMIT_MS[1]} ms limit "
+                      f"({MFLOP_PER_NETWORK_BATCH / ours:.0f} GFLOP/s)"}]
+
+
+def main(quick: bool = False, stacked_only: bool = False) -> list[dict[str, Any]]:
+    """Time (a), (b), (c) on 1 and 2 threads and (d) on 1; print a table; return the rows."""
     task = neurodis.make_task("classification", n_tasks=N_TASKS)
     # history rows (with the ideal observer) every 100 batches, as in a real run
     config = neurodis.TrainConfig(n_batches=1, batch_size=BATCH, log_every=100, checkpoint_every=100, seed=0)
+    if stacked_only:
+        rows = stacked_rows(task, config, quick)
+        print_ratios(rows)
+        return rows
     n_base, n_single, n_ens, repeats = (5, 100, 100, 1) if quick else (30, 300, 200, 4)
     with threadpool_limits(1):
         torch.set_num_threads(1)
@@ -208,12 +326,12 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
         cases[("single", threads)] = (threads, neurodis_runner(task, single_config, 1, []), n_single)
         cases[("ensemble", threads)] = (threads, neurodis_runner(task, ens_config, N_MEMBERS, members[threads]),
                                         n_ens * N_MEMBERS)
-    ms = interleaved_best_ms(cases, repeats)
+    ms = interleaved_median_ms(cases, repeats)
     with threadpool_limits(1):
         torch.set_num_threads(1)
         solo = neurodis.train(task, neurodis.CTRNN(41, N_TASKS, n_units=N_UNITS, seed=0), ens_config, progress=False)
     reference = min(ms[("baseline", 1)], ms[("baseline", 2)])
-    note = f"baseline best of {ms[('baseline', 1)]:.1f} ms (1 thread), {ms[('baseline', 2)]:.1f} ms (2 threads)"
+    note = f"baseline median of {ms[('baseline', 1)]:.1f} ms (1 thread), {ms[('baseline', 2)]:.1f} ms (2 threads)"
     rows: list[dict[str, Any]] = []
     for threads in (1, 2):
         gap = (members[threads][0].weight_hh - solo.model.weight_hh).abs().max().item()
@@ -226,9 +344,10 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
              "baseline_ms": reference, "neurodis_ms": ensemble, "ratio": reference / ensemble,
              "goal": GOALS["ensemble"],
              "check": f"member 0 vs solo after {n_ens} batches: max |Δw| {gap:.1e}; "
-                      f"{LIMIT_MS / ensemble:.0%} of the {LIMIT_MS} ms limit "
+                      f"{LIMIT_MS[threads] / ensemble:.0%} of the {LIMIT_MS[threads]} ms limit "
                       f"({MFLOP_PER_NETWORK_BATCH / ensemble:.0f} GFLOP/s)"},
         ]
+    rows += stacked_rows(task, config, quick)
     print_ratios(rows)
     return rows
 
@@ -236,4 +355,6 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer batches")
-    main(quick=parser.parse_args().quick)
+    parser.add_argument("--stacked", action="store_true", help="only (d), the ensemble against the stacked prototype")
+    args = parser.parse_args()
+    main(quick=args.quick, stacked_only=args.stacked)

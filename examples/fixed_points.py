@@ -21,6 +21,7 @@ import torch
 
 import neurodis
 from neurodis.analysis import find_fixed_points
+from neurodis.experiments import run
 from neurodis.plotting import plot_eigenvalues
 from neurodis.training import TrainConfig, train
 
@@ -36,13 +37,13 @@ def main() -> None:
     model = neurodis.CTRNN(3, 3, n_units=24, activation="tanh", readout="linear", dt=task.dt, tau=task.dt, seed=0)
     config = TrainConfig(n_batches=600 if FAST else 4000, batch_size=32, lr=3e-3, loss="mse", seed=0, encoder="none",
                          log_every=100, checkpoint_every=600 if FAST else 4000)
-    result = train(task, model, config, progress=not FAST)
-    print(f"final loss {float(result.history['loss'][-1]):.4f}")
+    network = train(task, model, config, progress=not FAST)
+    print(f"final loss {float(network.history['loss'][-1]):.4f}")
 
-    visited = neurodis.simulate(result.model, task.sample(64, rng=1), rng=2)["rates"]
-    points = find_fixed_points(result.model, np.zeros(3), states=visited, n_inits=128, rng=3)
+    visited = run(network, task.sample(64, rng=1, encoder=network.encoder), rng=2)["rates"]
+    points = find_fixed_points(network.model, np.zeros(3), states=visited, n_inits=128, rng=3)
     stable = points.where(points["stable_discrete"] & (points["kind"] == "exact"), drop=True)
-    readout = result.model.readout.linear
+    readout = network.model.readout.linear
     with torch.no_grad():
         corners = readout(torch.as_tensor(stable["states"].values, dtype=readout.weight.dtype)).numpy()
     print(f"{points.sizes['fixed_point']} fixed points, {stable.sizes['fixed_point']} stable and exact; "

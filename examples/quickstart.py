@@ -1,11 +1,17 @@
-"""Quick start: task → train → simulate → out-of-distribution r², in under a minute.
+"""Quick start: task → train → trials → states → out-of-distribution r², in under a minute.
+
+The data take one path: the trials a task samples are run through the trained network,
+which adds its states to the same labelled Dataset, and the analyses read that Dataset.
 
 1. Make the paper's task (N = 24 classification boundaries of a 2-D latent, seen through
    noisy samples and a frozen random encoder).
-2. Train a 64-unit CTRNN with the paper's protocol for a few thousand batches.
-3. Simulate it on fresh trials with the Numba simulator (labelled xarray output).
-4. Measure how well a linear decoder trained on three quadrants predicts the latent in
-   the fourth, against the Bayes ceiling.
+2. Train a 64-unit CTRNN with the paper's protocol for a few thousand batches; training
+   returns a ``TrainedNetwork`` (model, task, encoder, config, history).
+3. Sample fresh trials and ``run`` the network on them (the Numba simulator for a CTRNN):
+   the trials come back with ``rates (trial, time, unit)`` and ``outputs`` added.
+4. Fit linear decoders of the latent from the decision-step states on three quadrants and
+   test them on the fourth, against the Bayes ceiling (``neurodis.experiments.generalization``
+   runs this whole protocol in one call, as ``neurodis generalize`` does).
 
 Usage::
 
@@ -20,7 +26,8 @@ import os
 import torch
 
 import neurodis
-from neurodis.analysis import ood_generalization, r2_ceiling
+from neurodis.analysis import fit_ood_decoders, r2_ceiling
+from neurodis.experiments import run
 from neurodis.training import TrainConfig, make_network, train
 
 FAST = os.environ.get("NEURODIS_EXAMPLE_FAST") == "1"
@@ -32,18 +39,19 @@ def main() -> None:
     encoder = neurodis.Encoder(n_dims=2, seed=0)
     model = make_network(task, "ctrnn", encoder=encoder, n_units=64, seed=0)
     config = TrainConfig(n_batches=200 if FAST else 5000, seed=0, log_every=100, checkpoint_every=1000)
-    result = train(task, model, config, encoder=encoder, progress=not FAST)
-    history = result.history.isel(batch=-1)
+    network = train(task, model, config, encoder=encoder, progress=not FAST)
+    history = network.history.isel(batch=-1)
     print(f"trained {config.n_batches} batches: loss {float(history['loss']):.3f}, "
           f"decision accuracy {float(history['accuracy']):.3f} "
           f"({float(history['relative_accuracy']):.1%} of the ideal observer's)")
 
-    trials = task.sample(256, rng=1, encoder=encoder)
-    simulated = neurodis.simulate(result.model, trials, rng=2)
-    print(f"simulated rates {dict(simulated['rates'].sizes)}; "
-          f"mean rate at the decision step {float(simulated['rates'].isel(time=-1).mean()):.3f}")
+    trials = task.sample(500 if FAST else 2000, rng=1, encoder=network.encoder)
+    trials = run(network, trials, rng=2)  # the same trials, now with the network's rates and outputs
+    print(f"rates {dict(trials['rates'].sizes)}; "
+          f"mean rate at the decision step {float(trials['rates'].isel(time=-1).mean()):.3f}")
 
-    ood = ood_generalization(result.model, task, encoder, n_trials=500 if FAST else 2000, rng=3)
+    decision = trials.isel(time=task.timing.decision_index)
+    ood = fit_ood_decoders(decision["rates"], decision["latents"], rng=3)
     ceiling = r2_ceiling(task.sigma, task.timing.steps("stimulus"))
     for fold, r2 in zip(ood["heldout"].values, ood["r2_paper"].values):
         print(f"held-out {fold}: r² = {r2:.3f}")

@@ -39,10 +39,8 @@ _LAZY: dict[str, str] = {
     "simulate": "neurodis.simulator",
     "simulate_autonomous": "neurodis.simulator",
     # training (torch); the subpackage is `training` so `neurodis.train` stays the function
-    "EnsembleResult": "neurodis.training",
     "TrainConfig": "neurodis.training",
-    "TrainResult": "neurodis.training",
-    "load_run": "neurodis.training",
+    "TrainedNetwork": "neurodis.training",
     "make_network": "neurodis.training",
     "split_ensemble": "neurodis.training",
     "train": "neurodis.training",

@@ -243,12 +243,12 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _load_single_run(folder: str):
     """The single-network run in ``folder``; a clear error for ensembles."""
-    from neurodis.training import load_run
+    from neurodis.experiments import TrainedNetwork
 
     if (Path(folder) / "ensemble.json").is_file():
         members = sorted(p.name for p in Path(folder).glob("member_*"))
         raise ValueError(f"RUN_DIR must be a single run; {folder!r} is an ensemble, pass one of its members {members}")
-    return load_run(folder)
+    return TrainedNetwork.load(folder)
 
 
 def _generalize_arguments(parser: argparse.ArgumentParser) -> None:
@@ -266,61 +266,22 @@ def _generalize_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="netCDF file to write (default RUN_DIR/generalization.nc)")
 
 
-#: What `neurodis generalize` writes besides the least-squares variables: prefix -> decoder.
-GENERALIZE_DECODERS = {
-    "ridge_": "ridge, penalty chosen by leaving one training orthant out (method='ridge_cv'), held-out test",
-    "authors_": "least squares under the authors' default evaluation (folds Q2, Q4 tested on Q1/Q3 trials)",
-}
-
-
-def _score_decoders(states, latents, *, folds: str, authors: bool, rng):
-    """Least squares (every variable of fit_ood_decoders), ``ridge_*`` and optionally
-    ``authors_*`` variables, all from the same states and the same decoder seed."""
-    import json
-
-    from neurodis.analysis import fit_ood_decoders
-
-    result = fit_ood_decoders(states, latents, folds=folds, rng=rng)
-    ridge = fit_ood_decoders(states, latents, folds=folds, method="ridge_cv", rng=rng)
-    solver = ["r2_paper", "r2", "mse", "weights", "bias", "angle", "alpha"]
-    for name in solver + [f"id_{name}" for name in solver]:
-        result[f"ridge_{name}"] = ridge[name].reset_coords(drop=True)
-    result["ridge_r2_paper"].attrs["long_name"] = GENERALIZE_DECODERS["ridge_"]
-    decoders = {"": "least squares, held-out test", "ridge_": GENERALIZE_DECODERS["ridge_"]}
-    if authors:
-        slip = fit_ood_decoders(states, latents, folds=folds, evaluation="authors_default", rng=rng)
-        for name in ("r2_paper", "r2", "mse", "weights", "bias", "angle", "n_train", "n_test", "test_in_heldout",
-                     "trial_role", "test_region", "test_is_heldout"):
-            result[f"authors_{name}"] = slip[name].reset_coords(drop=True)
-        result["authors_r2_paper"].attrs["long_name"] = GENERALIZE_DECODERS["authors_"]
-        result.attrs["authors_evaluation_note"] = slip.attrs["evaluation_note"]
-        decoders["authors_"] = GENERALIZE_DECODERS["authors_"]
-    result.attrs["decoders"] = json.dumps(decoders)
-    result.attrs["ridge_grid_relative"] = ridge.attrs["ridge_grid_relative"]
-    return result
-
-
 @command("generalize", "out-of-distribution decoder generalization of a trained network "
          "(held-out quadrants; least squares, ridge and optionally the authors' evaluation), written to netCDF",
          _generalize_arguments)
 def _generalize(args: argparse.Namespace) -> int:
-    """One simulation (``regression_states``) scored by every decoder.
+    """:func:`~neurodis.experiments.generalization` of the run, written to netCDF.
 
-    ``generalization.nc`` holds the :func:`~neurodis.analysis.fit_ood_decoders` result
-    of least squares (``r2_paper``, ``weights``, ``trial_role``, ...), the same
-    solver-dependent variables of ridge prefixed ``ridge_`` and, with
-    ``--authors-default``, the evaluation-dependent ones prefixed ``authors_``; attrs
-    ``decoders`` (prefix -> decoder), the run's model/task/encoder, the decoded step and
-    ``sigma``, ``n_steps``, ``free_rt`` for the r² ceiling.
+    ``generalization.nc`` holds the least-squares result (``r2_paper``, ``weights``,
+    ``trial_role``, ...), the ridge variables prefixed ``ridge_`` and, with
+    ``--authors-default``, the authors' evaluation prefixed ``authors_``; attrs
+    ``decoders`` (prefix -> decoder), the run's model/task/encoder, the decoded step,
+    ``sigma``, ``n_steps``, ``free_rt`` for the r² ceiling, ``seed`` and ``run``.
     """
-    import json
-
-    import numpy as np
-
-    from neurodis.analysis import regression_states
+    from neurodis.experiments import generalization
     from neurodis.trials import save_dataset
 
-    run = _load_single_run(args.run)
+    network = _load_single_run(args.run)
     if args.time in ("decision", "all"):
         time: str | int = args.time
     elif args.time.lstrip("-").isdigit():
@@ -330,19 +291,10 @@ def _generalize(args: argparse.Namespace) -> int:
     if args.authors_default and args.folds != "quadrant":
         raise ValueError(f"--authors-default needs --folds quadrant (the published run's folds); got {args.folds!r}")
     args.out = str(check_writable("--out", args.out or Path(args.run) / "generalization.nc", kind="file"))
-    simulation_rng, fit_rng = np.random.SeedSequence(args.seed).spawn(2)
-    states, latents = regression_states(run.model, run.task, run.encoder, n_trials=args.n_trials, time=time,
-                                        rng=simulation_rng)
-    result = _score_decoders(states, latents, folds=args.folds, authors=args.authors_default, rng=fit_rng)
-    timing = run.task.timing
-    result.attrs.update(
-        seed=args.seed, run=str(Path(args.run).resolve()), n_trials=args.n_trials,
-        model=json.dumps({"arch": run.model.arch, **run.model.config}, sort_keys=True),
-        task=json.dumps(run.task.config(), sort_keys=True),
-        encoder=json.dumps(run.encoder.config(), sort_keys=True) if run.encoder is not None else "",
-        decoded_step=timing.decision_index if time == "decision" else time,
-        sigma=run.task.sigma, n_steps=timing.steps("stimulus"), free_rt=int(getattr(run.task, "free_rt", False)),
-    )
+    decoders = ("lstsq", "ridge", "authors") if args.authors_default else ("lstsq", "ridge")
+    result = generalization(network, n_trials=args.n_trials, folds=args.folds, time=time, decoders=decoders,
+                            rng=args.seed)
+    result.attrs.update(seed=args.seed, run=str(Path(args.run).resolve()))
     path = save_dataset(result, Path(args.out))
     _print_generalization(result, path)
     return 0
@@ -376,30 +328,18 @@ def _dynamics_arguments(parser: argparse.ArgumentParser, *, fixed_points: bool) 
 
 
 def _run_states(args: argparse.Namespace):
-    """The run, its trials (encoded) and the noise-free hidden states (trial, time, unit).
+    """The run, its trials (encoded) and its noise-free hidden states (trial, time, unit).
 
     Fails on an unwritable ``--out`` (default RUN_DIR) before simulating; ``args.out``
     becomes the output folder.
     """
-    import numpy as np
-    import torch
-    import xarray as xr
+    from neurodis.experiments import run
 
-    run = _load_single_run(args.run)
+    network = _load_single_run(args.run)
     args.out = str(check_writable("--out", args.out or args.run, kind="folder"))
-    n_trials, seed = args.n_trials, args.seed
-    trials = run.task.sample(n_trials, rng=seed, encoder=run.encoder)
-    if run.model.arch == "ctrnn":
-        from neurodis.simulator import simulate
-
-        states = simulate(run.model, trials, noise=False, dtype=np.float64)["rates"].values
-    else:  # zero input-noise draws: the noise-free forward pass of any model
-        inputs = torch.tensor(trials["inputs"].values, dtype=torch.float32)
-        with torch.no_grad():
-            states = run.model.eval()(inputs, input_noise=torch.zeros_like(inputs))[0].double().numpy()
-    rates = xr.DataArray(states, dims=("trial", "time", "unit"),
-                         coords={k: v for k, v in trials.coords.items() if set(v.dims) <= {"trial", "time"}})
-    return run, trials, rates
+    trials = network.task.sample(args.n_trials, rng=args.seed, encoder=network.encoder)
+    rates = run(network, trials, noise=False)["rates"].drop_vars("unit")  # units stay anonymous in the files
+    return network, trials, rates
 
 
 @command("fixed-points", "find fixed and slow points of a trained network under the zero-evidence input, "

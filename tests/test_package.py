@@ -25,11 +25,12 @@ LAYERS = {
     "training": 5,
     "analysis": 6,
     "plotting": 7,
-    "sweeps": 8,
-    "cli": 9,
-    "_cli_errors": 9,
-    "__main__": 9,
-    "__init__": 9,
+    "experiments": 8,
+    "sweeps": 9,
+    "cli": 10,
+    "_cli_errors": 10,
+    "__main__": 10,
+    "__init__": 10,
 }
 
 

@@ -1,5 +1,8 @@
 """Analyses: labelled data in, labelled results (xarray) out."""
 
+import importlib
+from typing import Any
+
 from neurodis.analysis.abstraction import ccgp, parallelism_score, shattering_dimensionality, sign_dichotomies
 from neurodis.analysis.decoding import (
     Fold,
@@ -9,9 +12,7 @@ from neurodis.analysis.decoding import (
     fit_ood_decoders,
     heldout_mask,
     make_folds,
-    ood_generalization,
     region_mask,
-    regression_states,
 )
 from neurodis.analysis.fixed_points import (
     SLOW_MODE_TOL,
@@ -57,11 +58,15 @@ from neurodis.analysis.similarity import (
     rdm,
     ridge_predictivity,
     rsa,
+    select_dmd,
     shape_distance,
+    spectral_dsa,
     svcca,
 )
 
 __all__ = [
+    "Decoder",
+    "LeaveOneRegionOut",
     "SLOW_MODE_TOL",
     "bayes_r2_ceiling",
     "cca",
@@ -81,12 +86,10 @@ __all__ = [
     "linear_cka",
     "logit_to_probit",
     "make_folds",
-    "ood_generalization",
     "parallelism_score",
     "participation_ratio",
     "pca",
     "probit_to_logit",
-    "regression_states",
     "procrustes_distance",
     "r2_ceiling",
     "rdm",
@@ -94,7 +97,9 @@ __all__ = [
     "region_mask",
     "ridge_predictivity",
     "rsa",
+    "select_dmd",
     "shape_distance",
+    "spectral_dsa",
     "shattering_dimensionality",
     "sign_dichotomies",
     "slow_mode_counts",
@@ -112,3 +117,18 @@ __all__ = [
     "psychophysical_kernel",
     "untrained_copy",
 ]
+
+# scikit-learn (about 2 s to import) loads with the estimators, on first use
+_LAZY = {"Decoder": "neurodis.analysis.estimators", "LeaveOneRegionOut": "neurodis.analysis.estimators"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neurodis.analysis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -10,8 +10,23 @@ from __future__ import annotations
 import numpy as np
 
 from neurodis.analysis.theory import VAR_UNIFORM
+from neurodis.tasks.latents import orthant_of
 
-__all__ = ["RIDGE_GRID", "adam_init", "adam_linear", "axis_angles", "fit_linear", "fit_ridge_cv", "predict", "scores"]
+__all__ = [
+    "METHODS",
+    "RIDGE_GRID",
+    "adam_init",
+    "adam_linear",
+    "axis_angles",
+    "fit_by_method",
+    "fit_linear",
+    "fit_ridge_cv",
+    "predict",
+    "scores",
+]
+
+#: The decoder fits, in the order the public functions document them.
+METHODS = ("lstsq", "ridge", "ridge_cv", "adam")
 
 #: Ridge penalties tried by :func:`fit_ridge_cv`, relative to the mean eigenvalue of the
 #: centred Gram matrix (so the grid means the same for any scale of the states).
@@ -111,6 +126,40 @@ def fit_ridge_cv(
     alpha_b = alpha_bxa[np.arange(alpha_bxa.shape[0]), np.argmin(sse_bxa, axis=1)]
     w_bx1xuxd, b_bx1xd = _ridge_path(x_bxnxu, y_nxd, alpha_b[:, None])
     return w_bx1xuxd[:, 0], b_bx1xd[:, 0], alpha_b
+
+
+def fit_by_method(
+    method: str,
+    x_bxnxu: np.ndarray,
+    y_nxd: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    alpha: float,
+    n_batches: int,
+    batch_size: int,
+    lr: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decoders of one of :data:`METHODS` on already validated arrays.
+
+    The one dispatch from a method name to its kernel, shared by every caller so that
+    the functional API and the estimator fit the same numbers: ``"lstsq"`` and
+    ``"ridge"`` (penalty ``alpha``) by :func:`fit_linear`, ``"ridge_cv"`` by
+    :func:`fit_ridge_cv` with the trials grouped by the orthant of their targets,
+    ``"adam"`` by :func:`adam_init` (drawn from ``rng``) then :func:`adam_linear`.
+
+    Returns
+    -------
+    w_bxuxd, b_bxd, alpha_b
+        Decoders and the ridge penalty of each problem (0 for least squares, NaN for Adam).
+    """
+    n_problems = x_bxnxu.shape[0]
+    if method == "adam":
+        init = adam_init(rng, *x_bxnxu.shape, y_nxd.shape[1], n_batches, batch_size)
+        return (*adam_linear(x_bxnxu, y_nxd, *init, lr=lr), np.full(n_problems, np.nan))
+    if method == "ridge_cv":
+        return fit_ridge_cv(x_bxnxu, y_nxd, orthant_of(y_nxd))
+    alpha = alpha if method == "ridge" else 0.0
+    return (*fit_linear(x_bxnxu, y_nxd, alpha=alpha), np.full(n_problems, alpha))
 
 
 def predict(x_bxnxu: np.ndarray, w_bxuxd: np.ndarray, b_bxd: np.ndarray) -> np.ndarray:

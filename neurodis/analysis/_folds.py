@@ -25,6 +25,7 @@ __all__ = [
     "check_latents",
     "check_splits",
     "evaluation_note",
+    "fold_indices",
     "heldout_mask",
     "make_folds",
     "pool_splits",
@@ -185,14 +186,24 @@ def check_latents(latents: Any, n_trials: int | None = None) -> xr.DataArray:
     return latents
 
 
+def fold_indices(codes: np.ndarray, fold: Fold) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted positions of the trials in ``fold``'s training and test orthants.
+
+    Examples
+    --------
+    >>> fold_indices(np.array([0, 1, 2, 3, 1]), make_folds("quadrant")[1])  # Q2 holds out orthant 1
+    (array([0, 2, 3]), array([1, 4]))
+    """
+    return np.flatnonzero(np.isin(codes, fold.train)), np.flatnonzero(np.isin(codes, fold.test))
+
+
 def pool_splits(
     codes: np.ndarray, fold_set: Sequence[Fold], rng: np.random.Generator
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) trial indices of each fold, partitioning one set of trials."""
     pairs = []
     for fold in fold_set:
-        train = np.flatnonzero(np.isin(codes, fold.train))
-        test = np.flatnonzero(np.isin(codes, fold.test))
+        train, test = fold_indices(codes, fold)
         if not fold.tests_heldout:
             # the authors' test region lies inside the training region: score on a random
             # half of it that the decoder never sees, like their freshly sampled trials

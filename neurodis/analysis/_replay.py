@@ -3,15 +3,14 @@
 Both the psychophysical kernel of a network and its comparison with LIP recordings
 replay given pulse sequences through the network and read its states and outputs. The
 network is named by a run folder (written by :func:`neurodis.training.train`), a
-:class:`~neurodis.training.TrainResult`, or a model with its task (and encoder).
+:class:`~neurodis.training.TrainedNetwork`, or a model with its task (and encoder).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,36 +18,30 @@ from neurodis._validation import check_int, check_type, describe
 from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.pulses import PulsesTask
 
-__all__ = ["Network", "resolve_network", "run_network"]
+if TYPE_CHECKING:
+    from neurodis.training import TrainedNetwork
 
-
-@dataclasses.dataclass(frozen=True)
-class Network:
-    """A model with the pulses task it was trained on and its frozen encoder."""
-
-    model: Any
-    task: PulsesTask
-    encoder: Encoder | None
-    source: str
+__all__ = ["resolve_network", "run_network", "source_of"]
 
 
 def resolve_network(
     network: Any, task: PulsesTask | None = None, encoder: Encoder | None = None
-) -> Network:
-    """The model, task and encoder behind a run folder, a TrainResult or a model.
+) -> TrainedNetwork:
+    """The network behind a run folder, a TrainedNetwork or a bare model.
 
     Parameters
     ----------
-    network : path-like, TrainResult or torch.nn.Module
-        A run folder, the result of :func:`~neurodis.training.train`, or a model.
+    network : path-like, TrainedNetwork or torch.nn.Module
+        A run folder, a trained network (:func:`~neurodis.training.train`), or a model.
     task : PulsesTask, optional
-        Required with a bare model; overrides the run's task otherwise.
+        Required with a bare model; overrides the network's task otherwise.
     encoder : Encoder, optional
         The model's encoder when ``network`` is a bare model (``None``: raw channels).
 
     Returns
     -------
-    Network
+    TrainedNetwork
+        With ``path`` set when it came from a run folder.
 
     Raises
     ------
@@ -61,29 +54,28 @@ def resolve_network(
     """
     from torch import nn
 
-    from neurodis.training import TrainResult, load_run
+    from neurodis.training import TrainedNetwork
 
     if isinstance(network, (str, os.PathLike)):
-        result = load_run(network)
-        source = str(Path(network))
-    elif isinstance(network, TrainResult):
-        result, source = network, "TrainResult"
+        network = TrainedNetwork.load(network)
     elif isinstance(network, nn.Module):
         if task is None:
             raise ValueError("task must be given with a bare model (the PulsesTask it was trained on); got None")
-        result, source = None, type(network).__name__
-    else:
+        network = TrainedNetwork(network, task, encoder)
+    elif not isinstance(network, TrainedNetwork):
         raise TypeError(
-            f"network must be a run folder path, a TrainResult or a torch.nn.Module; got "
+            f"network must be a run folder path, a TrainedNetwork or a torch.nn.Module; got "
             f"{type(network).__name__} {describe(network)}"
         )
-    if result is not None:
-        model, encoder = result.model, result.encoder
-        task = result.task if task is None else task
-    else:
-        model = network
-    check_type("task", task, PulsesTask, "a PulsesTask (the network must be trained on pulses)")
-    return Network(model=model, task=task, encoder=encoder, source=source)
+    if task is not None:
+        network = dataclasses.replace(network, task=task)
+    check_type("task", network.task, PulsesTask, "a PulsesTask (the network must be trained on pulses)")
+    return network
+
+
+def source_of(network: TrainedNetwork) -> str:
+    """How results name the network: its run folder, or the type of its model."""
+    return str(network.path) if network.path is not None else type(network.model).__name__
 
 
 def replay_task(task: PulsesTask, *, delay: float | None = None, noise: bool = True) -> PulsesTask:

@@ -36,7 +36,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -52,9 +52,12 @@ from neurodis._validation import (
     rng_provenance,
 )
 from neurodis._version import __version__
-from neurodis.analysis._replay import Network, replay_inputs, replay_task, resolve_network, run_network
+from neurodis.analysis._replay import replay_inputs, replay_task, resolve_network, run_network, source_of
 from neurodis.analysis.similarity.predictivity import DEFAULT_ALPHAS, ridge_predictivity
 from neurodis.trials import TRIAL, UNIT, save_dataset
+
+if TYPE_CHECKING:
+    from neurodis.training import TrainedNetwork
 
 __all__ = ["RecordingComparison", "compare_session", "compare_with_recording", "network_states", "untrained_copy"]
 
@@ -105,7 +108,7 @@ def network_states(
 
     Parameters
     ----------
-    network : path-like, TrainResult or torch.nn.Module
+    network : path-like, TrainedNetwork or torch.nn.Module
         A run folder, a training result, or a model (then ``task`` is required).
     pulses : xarray.DataArray
         ``(trial, pulse)`` strengths, e.g. ``load_lip_session(i).pulses``.
@@ -173,7 +176,7 @@ def network_states(
     coords.update({f"pulse_{k + 1}": (TRIAL, pulses_nxk[:, k]) for k in range(pulses_nxk.shape[1])})
     return xr.DataArray(values, dims=(TRIAL, UNIT), coords=coords, name="states",
                         attrs={"states": states, "window_ms": window_ms if states == "window" else 0.0,
-                               "network": net.source})
+                               "network": source_of(net)})
 
 
 def untrained_copy(model: Any, seed: int) -> Any:
@@ -206,7 +209,7 @@ def _ridge(x: xr.DataArray, y: xr.DataArray, null: Any, seed: int, n_folds: int,
     return ridge_predictivity(x, y, null=null, n_shuffles=n_shuffles, n_folds=n_folds, alphas=alphas, rng=seed)
 
 
-def _compare_one(net: Network, twins: Sequence[Any], recording: xr.Dataset, generator: np.random.Generator,
+def _compare_one(net: TrainedNetwork, twins: Sequence[Any], recording: xr.Dataset, generator: np.random.Generator,
                  settings: dict[str, Any]) -> xr.Dataset:
     """One session: trained states vs counts, with the shuffle and untrained-network nulls."""
     recording = _check_recording(recording)
@@ -230,7 +233,7 @@ def _compare_one(net: Network, twins: Sequence[Any], recording: xr.Dataset, gene
         attrs={
             SESSION: int(recording.attrs.get(SESSION, -1)), "monkey": str(recording.attrs.get("monkey", "")),
             "n_trials": int(counts.sizes[TRIAL]), "n_units_recorded": int(counts.sizes[UNIT]),
-            "n_units_model": int(x.sizes[UNIT]), "network": net.source, **options,
+            "n_units_model": int(x.sizes[UNIT]), "network": source_of(net), **options,
             "ridge": shuffled.attrs["params"], "ridge_seed": seed,
         },
     )
@@ -251,7 +254,7 @@ def compare_session(
 
     Parameters
     ----------
-    network : path-like, TrainResult or torch.nn.Module
+    network : path-like, TrainedNetwork or torch.nn.Module
         A run folder, a training result, or a model (then ``task`` is required).
     recording : xarray.Dataset
         ``counts (trial, unit)`` and ``pulses (trial, pulse)``, e.g. from
@@ -389,7 +392,7 @@ def compare_with_recording(
 
     Parameters
     ----------
-    network : path-like, TrainResult or torch.nn.Module
+    network : path-like, TrainedNetwork or torch.nn.Module
         A run folder written by :func:`neurodis.training.train`, a training result, or
         a model (then ``task`` — the PulsesTask it was trained on — is required).
     recording : path-like, int, xarray.Dataset or None
@@ -450,7 +453,7 @@ def compare_with_recording(
                   flush=True)
     bank = net.task.pulse_sequences
     # the replayed task without its (possibly large) training bank, whose size is noted instead
-    attrs = {"network": net.source, "task_config": json.dumps(replay_task(net.task).config(), sort_keys=True),
+    attrs = {"network": source_of(net), "task_config": json.dumps(replay_task(net.task).config(), sort_keys=True),
              "training_bank_size": 0 if bank is None else len(bank),
              "model_config": json.dumps(net.model.config, sort_keys=True), "untrained_seeds": json.dumps(seeds),
              "states": states, "window_ms": float(window_ms), **provenance, "neurodis_version": __version__}

@@ -1,9 +1,12 @@
 """Out-of-distribution decoder generalization: linear decoders of the latent from
 network states, fit on some orthants of the latent box and tested on a held-out one.
 
-The protocol (SCIENCE.md §5): freeze the network, read its state (at the decision step
-by default), fit a linear decoder with bias from state to ``x`` on trials from the
-training region, and test it on trials from the held-out region only. Scores:
+The protocol (SCIENCE.md §5): given a frozen network's states (at the decision step by
+default) and the latents of the same trials, fit a linear decoder with bias from state
+to ``x`` on trials from the training region, and test it on trials from the held-out
+region only. This module is pure (labelled states in, labelled scores out); the
+experiment that samples the trials and runs the network is
+:func:`neurodis.experiments.generalization`. Scores:
 
 ``r2_paper``  ``1 - MSE / (1/12)``, MSE averaged over latent dims and test trials (the
               paper's convention; predicting each quadrant's centre already scores 0.75);
@@ -31,8 +34,6 @@ K-fold cross-validation over random trials of the whole set.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,12 +80,10 @@ __all__ = [
     "fit_ood_decoders",
     "heldout_mask",
     "make_folds",
-    "ood_generalization",
     "region_mask",
-    "regression_states",
 ]
 
-METHODS = ("lstsq", "ridge", "ridge_cv", "adam")
+METHODS = kernels.METHODS
 
 
 def _check_states(states: Any) -> tuple[xr.DataArray, bool]:
@@ -138,14 +137,8 @@ class _Solver:
         self, x_bxnxu: np.ndarray, y_nxd: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Decoders ``w_bxuxd, b_bxd`` and the ridge penalty of each problem (NaN for Adam)."""
-        n_problems = x_bxnxu.shape[0]
-        if self.method == "adam":
-            init = kernels.adam_init(rng, *x_bxnxu.shape, y_nxd.shape[1], self.n_batches, self.batch_size)
-            return (*kernels.adam_linear(x_bxnxu, y_nxd, *init, lr=self.lr), np.full(n_problems, np.nan))
-        if self.method == "ridge_cv":
-            return kernels.fit_ridge_cv(x_bxnxu, y_nxd, orthant_of(y_nxd))
-        alpha = self.alpha if self.method == "ridge" else 0.0
-        return (*kernels.fit_linear(x_bxnxu, y_nxd, alpha=alpha), np.full(n_problems, alpha))
+        return kernels.fit_by_method(self.method, x_bxnxu, y_nxd, rng, alpha=self.alpha, n_batches=self.n_batches,
+                                     batch_size=self.batch_size, lr=self.lr)
 
     def attrs(self) -> dict[str, Any]:
         if self.method == "adam":
@@ -526,241 +519,3 @@ def _ood_dataset(
     ds["r2_paper"].attrs["long_name"] = "1 - MSE / (1/12) on the fold's test trials"
     ds["id_r2_paper"].attrs["long_name"] = f"1 - MSE / (1/12), {attrs['id_splits']}-fold cross-validated"
     return ds
-
-
-def ood_generalization(
-    model: Any,
-    task: Any,
-    encoder: Any = None,
-    *,
-    folds: str = "quadrant",
-    n_trials: int = 2000,
-    n_test: int = 1000,
-    time: str | int = "decision",
-    evaluation: str = "heldout",
-    method: str = "lstsq",
-    alpha: float = 1.0,
-    n_batches: int = 2000,
-    id_splits: int = 4,
-    min_trials_per_fold: int = 20,
-    batch_size: int = 4096,
-    rng: Any = None,
-) -> xr.Dataset:
-    """Out-of-distribution decoder generalization of a trained network.
-
-    For each fold the ``"regression"`` task is sampled twice: ``n_trials`` trials from
-    the fold's training orthants and ``n_test`` from its test orthants (the held-out
-    one; under ``evaluation="authors_default"``, Q1 and Q3 for folds Q2 and Q4). The
-    network runs frozen (``torch.no_grad``, eval mode, restored afterwards) with its
-    configured noise, the states at ``time`` are read out and
-    :func:`fit_ood_decoders` fits and scores the decoders on these explicit splits,
-    which it checks lie in their regions.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Any neurodis model (``model(inputs) -> (states, logits)``).
-    task : Task
-        The ``"regression"`` task, or the task the network was trained on (its
-        ``n_dims``, ``sigma``, noise and ``timing`` define the regression task).
-    encoder : Encoder, optional
-        The network's frozen input encoder.
-    folds : {"quadrant", "orthant", "halfspace"}
-    n_trials, n_test : int
-        Training and test trials sampled per fold.
-    time : "decision", int or "all"
-        Step whose state is decoded: the decision step, a step index, or every step
-        (a time-resolved curve).
-    evaluation : {"heldout", "authors_default"}
-    method, alpha, n_batches, id_splits, min_trials_per_fold
-        As in :func:`fit_ood_decoders`.
-    batch_size : int
-        Trials per forward pass (bounds memory).
-    rng : int, Generator, SeedSequence or None
-        Seeds the trials, the network noise and the decoder fits.
-
-    Returns
-    -------
-    xarray.Dataset
-        As :func:`fit_ood_decoders` (the reference is cross-validated over all sampled
-        trials, which cover the box uniformly), with ``attrs`` naming the model, task,
-        encoder, decoded step, and ``sigma``, ``n_steps`` (stimulus steps), ``free_rt``
-        for :func:`~neurodis.analysis.theory.r2_ceiling`.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not a torch module or ``task`` not a Task.
-    ValueError
-        For a task without continuous latents (e.g. ``flipflop``), a bad ``time``, or
-        inputs that do not match the model.
-    """
-    import torch
-
-    from neurodis.tasks import Task
-
-    check_type("model", model, torch.nn.Module, "a torch.nn.Module (a neurodis model)")
-    check_type("task", task, Task, "a neurodis Task")
-    n_trials = check_int("n_trials", n_trials, minimum=1)
-    n_test = check_int("n_test", n_test, minimum=1)
-    regression = _regression_task(task)
-    fold_set = make_folds(folds, regression.n_dims, evaluation=evaluation)
-    step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
-    generator = check_rng(rng)
-    provenance = rng_provenance(rng, generator)
-    noise_rng, fit_rng, *sample_rngs = generator.spawn(2 + 2 * len(fold_set))
-    inputs, latents, splits, offset = [], [], {}, 0
-    for k, fold in enumerate(fold_set):
-        for orthants, count, part_rng in (
-            (fold.train, n_trials, sample_rngs[2 * k]), (fold.test, n_test, sample_rngs[2 * k + 1])
-        ):
-            part = dataclasses.replace(regression, orthants=orthants).sample(count, rng=part_rng, encoder=encoder)
-            inputs.append(part["inputs"].values)
-            latents.append(part["latents"].values)
-        end = offset + n_trials + n_test
-        splits[fold.name] = (np.arange(offset, offset + n_trials), np.arange(offset + n_trials, end))
-        offset = end
-    torch_generator = torch.Generator().manual_seed(int(noise_rng.integers(2**63)))
-    states = _run(model, np.concatenate(inputs), part[TIME], step, torch_generator, batch_size)
-    result = fit_ood_decoders(
-        states, xr.DataArray(np.concatenate(latents), dims=(TRIAL, LATENT), coords={LATENT: part[LATENT].values}),
-        folds=folds, evaluation=evaluation, splits=splits, method=method, alpha=alpha, n_batches=n_batches,
-        id_splits=id_splits, min_trials_per_fold=min_trials_per_fold, rng=fit_rng,
-    )
-    result.attrs.update(
-        provenance,
-        model=json.dumps(
-            {"arch": getattr(model, "arch", type(model).__name__), **getattr(model, "config", {})}, sort_keys=True
-        ),
-        task=json.dumps(regression.config(), sort_keys=True),
-        encoder=json.dumps(encoder.config(), sort_keys=True) if encoder is not None else "",
-        decoded_step="all" if step is None else step,
-        sigma=regression.sigma,  # with n_steps and free_rt: what the r² ceiling needs
-        n_steps=regression.timing.steps("stimulus"),
-        free_rt=int(regression.free_rt),
-        n_trials_per_fold=n_trials,
-        n_test_per_fold=n_test,
-    )
-    return result
-
-
-def regression_states(
-    model: Any,
-    task: Any,
-    encoder: Any = None,
-    *,
-    n_trials: int = 8000,
-    time: str | int = "decision",
-    batch_size: int = 4096,
-    rng: Any = None,
-) -> tuple[xr.DataArray, xr.DataArray]:
-    """States of a frozen network on regression trials spread over the whole latent box.
-
-    One simulation serves every fold and evaluation: pass the result to
-    :func:`fit_ood_decoders`, which partitions the trials by orthant (each fold trains
-    on the trials outside its held-out region and tests on those inside).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Any neurodis model.
-    task : Task
-        The ``"regression"`` task or the task the network was trained on.
-    encoder : Encoder, optional
-        The network's frozen input encoder.
-    n_trials : int
-        Trials, uniform over the box.
-    time : "decision", int or "all"
-        As in :func:`ood_generalization`.
-    batch_size : int
-        Trials per forward pass.
-    rng : int, Generator, SeedSequence or None
-        Seeds the trials and the network noise.
-
-    Returns
-    -------
-    states : DataArray (trial, unit) or (trial, time, unit)
-    latents : DataArray (trial, latent)
-
-    Examples
-    --------
-    >>> from neurodis.models import CTRNN
-    >>> from neurodis.tasks import make_task
-    >>> task = make_task("classification", n_tasks=3)
-    >>> states, latents = regression_states(CTRNN(3, 3, n_units=8, seed=0), task, n_trials=40, rng=0)
-    >>> states.dims, latents.dims
-    (('trial', 'unit'), ('trial', 'latent'))
-    """
-    import torch
-
-    from neurodis.tasks import Task
-
-    check_type("model", model, torch.nn.Module, "a torch.nn.Module (a neurodis model)")
-    check_type("task", task, Task, "a neurodis Task")
-    n_trials = check_int("n_trials", n_trials, minimum=1)
-    regression = dataclasses.replace(_regression_task(task), orthants=None)
-    step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
-    sample_rng, noise_rng = check_rng(rng).spawn(2)
-    trials = regression.sample(n_trials, rng=sample_rng, encoder=encoder)
-    generator = torch.Generator().manual_seed(int(noise_rng.integers(2**63)))
-    states = _run(model, trials["inputs"].values, trials[TIME], step, generator, batch_size)
-    latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT),
-                           coords={LATENT: trials[LATENT].values})
-    return states, latents
-
-
-def _regression_task(task: Any) -> Any:
-    """The regression task sharing ``task``'s latent dims, noise and timing."""
-    from neurodis.tasks import make_task
-
-    if task.name == "regression":
-        return task
-    if not {"n_dims", "timing"} <= {f.name for f in dataclasses.fields(task)}:
-        raise ValueError(
-            "task must have continuous latents read from noisy evidence (fields n_dims and timing, "
-            f"e.g. 'classification', 'regression' or 'accumulation'); got task {task.name!r}"
-        )
-    fields = {f.name for f in dataclasses.fields(make_task("regression"))} - {"orthants"}
-    shared = {name: getattr(task, name) for name in fields if hasattr(task, name)}
-    return make_task("regression", **shared)
-
-
-def _time_index(time: Any, n_steps: int, decision_index: int) -> int | None:
-    """Step index to decode (None: every step)."""
-    if isinstance(time, str):
-        check_in("time", time, ["decision", "all"])
-        return decision_index if time == "decision" else None
-    return check_int("time", time, minimum=0, maximum=n_steps - 1)
-
-
-def _run(
-    model: Any, inputs_nxtxi: np.ndarray, time: xr.DataArray, step: int | None, generator: Any, batch_size: int
-) -> xr.DataArray:
-    """Frozen forward pass in chunks; states ``(trial, [time,] unit)`` as float64."""
-    import torch
-
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    n_inputs = getattr(model, "n_inputs", inputs_nxtxi.shape[2])
-    if inputs_nxtxi.shape[2] != n_inputs:
-        raise ValueError(
-            f"encoder must give the model's {n_inputs} input channels; the task's trials have "
-            f"{inputs_nxtxi.shape[2]} (pass the network's encoder)"
-        )
-    parameter = next(model.parameters())
-    chunks = []
-    was_training = model.training
-    model.eval()  # dropout off; restored below so the caller's model is left as it was
-    try:
-        with torch.no_grad():
-            for start in range(0, inputs_nxtxi.shape[0], batch_size):
-                batch = torch.as_tensor(inputs_nxtxi[start:start + batch_size], dtype=parameter.dtype,
-                                        device=parameter.device)
-                states, _ = model(batch, generator=generator)
-                states = states if step is None else states[:, step]
-                chunks.append(states.detach().to("cpu", torch.float64).numpy())
-    finally:
-        model.train(was_training)
-    values = np.concatenate(chunks)
-    if step is None:
-        return xr.DataArray(values, dims=(TRIAL, TIME, UNIT), coords={TIME: time})
-    return xr.DataArray(values, dims=(TRIAL, UNIT), attrs={"time": float(time.values[step])})

@@ -34,12 +34,10 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 import xarray as xr
-from torch import nn
 
 from neurodis._validation import (
     check_array,
@@ -53,8 +51,17 @@ from neurodis._validation import (
     rng_provenance,
 )
 from neurodis._version import __version__
-from neurodis.analysis import _fixed_point_solvers as solvers
 from neurodis.trials import FIXED_POINT, INPUT, MODE, OUTPUT, UNIT
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from neurodis.analysis import _fixed_point_solvers as solvers
+
+# torch (and the torch solvers) are imported inside the functions that run a model, not
+# here: `neurodis.analysis` imports this module, and importing torch costs seconds that the
+# numpy-only analyses (similarity metrics, decoders) should not pay
 
 __all__ = ["SLOW_MODE_TOL", "find_fixed_points", "slow_mode_counts", "zero_evidence_input"]
 
@@ -107,6 +114,8 @@ def zero_evidence_input(task: Any, encoder: Any = None) -> xr.DataArray:
 
 def _check_model(model: Any) -> int:
     """The model's state size, after checking it has a one-step map."""
+    from torch import nn
+
     check_type("model", model, nn.Module, "a neurodis model (torch.nn.Module)")
     if not callable(getattr(model, "step", None)):
         raise TypeError(
@@ -118,6 +127,8 @@ def _check_model(model: Any) -> int:
 
 def _float64_copy(model: nn.Module) -> nn.Module:
     """A CPU float64 copy in eval mode whose parameters need no grad (the model is untouched)."""
+    import torch
+
     clone = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
     clone.eval()
     for parameter in clone.parameters():
@@ -127,6 +138,8 @@ def _float64_copy(model: nn.Module) -> nn.Module:
 
 def _as_matrix(name: str, value: Any, width: int) -> np.ndarray:
     """States as a float64 (sample, width) array; a DataArray needs a ``unit`` dim."""
+    import torch
+
     if isinstance(value, xr.DataArray):
         if UNIT not in value.dims:
             raise ValueError(f"{name} must have a 'unit' dim; got {describe(value)}")
@@ -145,6 +158,8 @@ def _as_matrix(name: str, value: Any, width: int) -> np.ndarray:
 
 def _input_vector(inputs: Any, n_inputs: int) -> tuple[np.ndarray, list[Any]]:
     """The constant input as a float64 vector, and its channel labels."""
+    import torch
+
     labels: list[Any] = list(range(n_inputs))
     if isinstance(inputs, xr.DataArray):
         if inputs.dims != (INPUT,):
@@ -189,6 +204,10 @@ def _optimise(
     fmap: solvers.OneStepMap, h0_pxn: torch.Tensor, method: str, max_iter: int, lr: float, exact_rtol: float
 ) -> solvers.Solution:
     """Local minimisation of q from every point, then Newton refinement of the finite ones."""
+    import torch
+
+    from neurodis.analysis import _fixed_point_solvers as solvers
+
     if method == "lm":
         solution = solvers.levenberg_marquardt(fmap, h0_pxn, max_iter=max_iter, exact_rtol=exact_rtol)
     else:
@@ -211,6 +230,10 @@ def _search(
     generator: np.random.Generator,
 ) -> tuple[solvers.Solution, np.ndarray]:
     """Local minimisation plus ``hops`` rounds of basin hopping; the hops that lowered each q."""
+    import torch
+
+    from neurodis.analysis import _fixed_point_solvers as solvers
+
     solution = _optimise(fmap, h0_pxn, **local)
     improved_p = np.zeros(len(h0_pxn), dtype=np.int64)
     for _ in range(hops):
@@ -348,6 +371,10 @@ def find_fixed_points(
     >>> bool(np.allclose(ds["states"][0], np.linalg.solve(np.eye(3) - w, b), atol=1e-12))
     True
     """
+    import torch
+
+    from neurodis.analysis import _fixed_point_solvers as solvers
+
     width = _check_model(model)
     u_i, input_labels = _input_vector(inputs, model.n_inputs)
     n_inits = check_int("n_inits", n_inits, minimum=1)
@@ -427,6 +454,10 @@ def _spectra_dataset(
     eigenvectors: bool,
 ) -> xr.Dataset:
     """The Dataset of the chosen points: labels, Jacobian spectra, stability, amplification."""
+    import torch
+
+    from neurodis.analysis import _fixed_point_solvers as solvers
+
     h_kxn = solution.h_pxn[torch.from_numpy(chosen)]
     q_k = solution.q_p[torch.from_numpy(chosen)]
     k, n = h_kxn.shape
@@ -465,6 +496,8 @@ def _spectra_dataset(
 
 def _outputs(clone: nn.Module, h_kxn: torch.Tensor) -> np.ndarray | None:
     """The activated readout at each point (of ``h``, the first n_units of an LSTM state)."""
+    import torch
+
     readout = getattr(clone, "readout", None)
     if readout is None:
         return None

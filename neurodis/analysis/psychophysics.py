@@ -39,7 +39,7 @@ from neurodis._validation import (
     rng_provenance,
 )
 from neurodis._version import __version__
-from neurodis.analysis._replay import replay_inputs, replay_task, resolve_network, run_network
+from neurodis.analysis._replay import replay_inputs, replay_task, resolve_network, run_network, source_of
 from neurodis.trials import TRIAL
 
 __all__ = ["compare_kernels", "monkey_kernel", "network_choices", "network_kernel", "psychophysical_kernel"]
@@ -264,7 +264,7 @@ def network_choices(
 
     Parameters
     ----------
-    network : path-like, TrainResult or torch.nn.Module
+    network : path-like, TrainedNetwork or torch.nn.Module
         A run folder, a training result, or a model (then ``task`` is required).
     pulses : xarray.DataArray
         ``(trial, pulse)`` strengths in the units of the task's ``gain``.
@@ -306,7 +306,7 @@ def network_choices(
     chosen = p_n > 0.5 if choice == "threshold" else choice_rng.random(len(p_n)) < p_n
     return xr.DataArray(chosen.astype(np.int64), dims=(TRIAL,),
                         coords={TRIAL: pulses[TRIAL].values, "probability": (TRIAL, p_n)},
-                        name="choice", attrs={"choice": choice, "network": net.source})
+                        name="choice", attrs={"choice": choice, "network": source_of(net)})
 
 
 def network_kernel(network: Any, pulses: xr.DataArray, *, task: Any = None, encoder: Any = None,

@@ -88,7 +88,7 @@ def plot_r2_vs_tasks(
         Noise sd per step and number of stimulus steps for the ceiling; default a
         scalar ``sigma`` coordinate of ``results`` (one σ of a sweep over σ), else
         ``results.attrs["sigma"]``, and ``results.attrs["n_steps"]`` (written by
-        :func:`~neurodis.analysis.ood_generalization`).
+        :func:`~neurodis.experiments.generalization`).
     free_rt : bool, optional
         Free reaction time (``t = n_steps + 1``); default ``results.attrs["free_rt"]``,
         else False.

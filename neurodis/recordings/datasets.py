@@ -9,9 +9,12 @@ project's; the LIP data are GPL-3.0), with one sub-folder per dataset:
 ``golub_bci_m1/``          macaque M1 BCI spike counts, 8 directions, before/after learning
 =========================  ==========================================================
 
-The folder is ``path`` when given, else the environment variable ``NEURODIS_DATA``,
-else ``shared/data`` beside or inside the repository. Each folder's README gives the
-provenance; the returned Datasets carry source, citation and licence in ``attrs``.
+Each file is found by :func:`~neurodis.recordings.registry.locate`: in ``path`` when
+given, else in the folder of the environment variable ``NEURODIS_DATA``, else in
+``shared/data`` beside or inside the repository, else in the user cache, where it is
+downloaded (pooch, ``pip install neurodis[data]``) from its pinned source and checked
+against its SHA-256. The registry and each folder's README give the provenance; the
+returned Datasets carry source, citation and licence in ``attrs``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import xarray as xr
 
 from neurodis._validation import check_int
 from neurodis.recordings.arrays import validate_recording
+from neurodis.recordings.registry import DATA_ENV, local_dirs, locate
 from neurodis.trials import CONDITION, TIME, TRIAL, UNIT
 
 __all__ = [
@@ -39,7 +43,6 @@ __all__ = [
     "load_m1_reach",
 ]
 
-DATA_ENV = "NEURODIS_DATA"
 PULSE = "pulse"
 LEARNING = "learning"
 SAMPLE = "sample"
@@ -79,13 +82,7 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
     ...
     FileNotFoundError: recordings data folder not found; looked in ['/no/such/folder'] ...
     """
-    if path is not None:
-        candidates = [Path(path)]
-    elif os.environ.get(DATA_ENV):
-        candidates = [Path(os.environ[DATA_ENV])]
-    else:
-        repo = Path(__file__).resolve().parents[2]
-        candidates = [repo.parent / "shared" / "data", repo / "shared" / "data"]
+    candidates = [Path(path)] if path is not None else local_dirs()
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
@@ -96,12 +93,7 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
 
 
 def _data_file(folder: str, name: str, path: str | os.PathLike | None) -> Path:
-    root = data_dir(path)
-    base = root / folder if (root / folder).is_dir() else root
-    file = base / name
-    if not file.is_file():
-        raise FileNotFoundError(f"{name} not found in {str(base)!r}; expected the {folder!r} dataset there")
-    return file
+    return locate(folder, name, path=path)
 
 
 @functools.lru_cache(maxsize=2)

@@ -31,11 +31,14 @@ from neurodis._validation import (
 from neurodis.simulator import _engine
 from neurodis.simulator.weights import CTRNNWeights, check_float_dtype
 from neurodis.trials import (
+    VARIABLE_ATTRS,
     INPUT,
     OUTPUT,
     TIME,
     TRIAL,
     UNIT,
+    assemble_dataset,
+    dim_coord,
     time_coord,
     validate_trials,
 )
@@ -228,19 +231,44 @@ def simulate(
     generator = check_rng(rng)
     provenance = rng_provenance(rng, generator)
     result = simulate_arrays(
-        weights, ds["inputs"].values, rng=generator, noise=noise, dtype=dtype,
+        weights, ds.variables["inputs"].values, rng=generator, noise=noise, dtype=dtype,
         initial_state=initial_state, final_only=final_only,
     )
-    stale = [name for name in (*_SIMULATED, UNIT) if name in ds.variables]
-    ds = ds.drop_vars(stale) if stale else ds
+    attrs = {**ds.attrs, **_attrs(weights, dtype, result.noise, provenance)}
+    if final_only:
+        attrs["final_time"] = float(ds.variables[TIME].values[-1])
+    return _with_results(ds, weights, _result_variables(result, final_only), attrs)
+
+
+def _with_results(ds: xr.Dataset, weights: CTRNNWeights, results: Mapping[str, tuple],
+                  attrs: dict[str, Any]) -> xr.Dataset:
+    """``ds`` without earlier results, with ``unit`` (and ``output``) coords, ``results`` and ``attrs``.
+
+    What ``ds.drop_vars(...).assign_coords(...).assign(...)`` gives (the tests check
+    it), assembled directly: xarray's merging would cost several times the simulation
+    of a small batch. A Dataset whose other variables use ``unit`` (whose size the
+    new coord could contradict) takes xarray's checked path.
+    """
+    stale = {name for name in (*_SIMULATED, UNIT) if name in ds.variables}
+    kept = {name: variable for name, variable in ds.variables.items() if name not in stale}
     coords = {UNIT: np.arange(weights.n_units)}
     if OUTPUT not in ds.dims:
         coords[OUTPUT] = np.arange(weights.n_outputs)
-    ds = ds.assign_coords(coords).assign(_result_variables(result, final_only))
-    ds.attrs.update(_attrs(weights, dtype, result.noise, provenance))
-    if final_only:
-        ds.attrs["final_time"] = float(ds[TIME].values[-1])
-    return ds
+    if any(set(coords) & set(variable.dims) for variable in kept.values()):
+        ds = ds.drop_vars(sorted(stale)).assign_coords(coords).assign(results)
+        ds.attrs = attrs
+        return ds
+    # shallow copies, as assign makes them (index variables keep their class)
+    variables = {name: variable.copy(deep=False) if isinstance(variable, xr.IndexVariable)
+                 else xr.Variable(variable.dims, variable.data, dict(variable.attrs), dict(variable.encoding),
+                                  fastpath=True)
+                 for name, variable in kept.items()}
+    indexes = {name: index for name, index in ds.xindexes.items() if name not in stale}
+    for name, values in coords.items():
+        indexes[name], variables[name] = dim_coord(name, values)
+    variables.update({name: xr.Variable(*spec) for name, spec in results.items()})
+    coord_names = [name for name in ds.coords if name not in stale] + list(coords)
+    return assemble_dataset(variables, coord_names, attrs, indexes, ds.encoding)
 
 
 def simulate_autonomous(
@@ -334,9 +362,9 @@ def simulate_autonomous(
     result = _run(weights, kw, state_bxn, n_steps, source, 0 if final_only else record_every, noise_kind)
     ds = xr.Dataset(
         {
-            "initial_states": ((TRIAL, UNIT), initial),
-            "input_vector": ((INPUT,), input_bxi[0]) if np.ndim(input_vector) == 1
-            else ((TRIAL, INPUT), input_bxi),
+            "initial_states": ((TRIAL, UNIT), initial, dict(VARIABLE_ATTRS["initial_states"])),
+            "input_vector": ((INPUT,), input_bxi[0], dict(VARIABLE_ATTRS["input_vector"]))
+            if np.ndim(input_vector) == 1 else ((TRIAL, INPUT), input_bxi, dict(VARIABLE_ATTRS["input_vector"])),
         },
         coords={TRIAL: np.arange(len(initial)), UNIT: np.arange(weights.n_units),
                 INPUT: np.arange(weights.n_inputs), OUTPUT: np.arange(weights.n_outputs)},
@@ -357,12 +385,14 @@ def simulate_autonomous(
 def _result_variables(result: SimulationArrays, final_only: bool) -> dict[str, tuple]:
     """The simulated variables with their dims: trajectories or final states."""
     if final_only:
-        return {"final_rates": ((TRIAL, UNIT), result.rates),
-                "final_logits": ((TRIAL, OUTPUT), result.logits),
-                "final_outputs": ((TRIAL, OUTPUT), result.outputs)}
-    return {"rates": ((TRIAL, TIME, UNIT), result.rates),
-            "logits": ((TRIAL, TIME, OUTPUT), result.logits),
-            "outputs": ((TRIAL, TIME, OUTPUT), result.outputs)}
+        named = {"final_rates": ((TRIAL, UNIT), result.rates),
+                 "final_logits": ((TRIAL, OUTPUT), result.logits),
+                 "final_outputs": ((TRIAL, OUTPUT), result.outputs)}
+    else:
+        named = {"rates": ((TRIAL, TIME, UNIT), result.rates),
+                 "logits": ((TRIAL, TIME, OUTPUT), result.logits),
+                 "outputs": ((TRIAL, TIME, OUTPUT), result.outputs)}
+    return {name: (dims, data, dict(VARIABLE_ATTRS[name])) for name, (dims, data) in named.items()}
 
 
 def _as_array(name: str, value: Any, dtype: type[np.floating], ndim: int | None) -> np.ndarray:
@@ -406,7 +436,7 @@ def _as_trials(trials_or_inputs: Any, weights: CTRNNWeights) -> xr.Dataset:
         trials_or_inputs = xr.Dataset({"inputs": trials_or_inputs}, attrs={"dt": weights.dt})
     if isinstance(trials_or_inputs, xr.Dataset):
         ds = validate_trials(trials_or_inputs, required=("inputs",))
-        if not np.isclose(ds.attrs["dt"], weights.dt, rtol=1e-9, atol=0.0):
+        if not abs(ds.attrs["dt"] - weights.dt) <= 1e-9 * abs(weights.dt):  # np.isclose, without its overhead
             raise ValueError(f"trials.attrs['dt'] must equal the model's dt={weights.dt} ms; "
                              f"got {ds.attrs['dt']}")
         if OUTPUT in ds.dims and ds.sizes[OUTPUT] != weights.n_outputs:
@@ -418,7 +448,7 @@ def _as_trials(trials_or_inputs: Any, weights: CTRNNWeights) -> xr.Dataset:
     inputs = _as_array("inputs", trials_or_inputs, np.float64, ndim=3)
     n_trials, n_steps, n_inputs = inputs.shape
     return xr.Dataset(
-        {"inputs": ((TRIAL, TIME, INPUT), np.asarray(trials_or_inputs))},
+        {"inputs": ((TRIAL, TIME, INPUT), np.asarray(trials_or_inputs), dict(VARIABLE_ATTRS["inputs"]))},
         coords={TRIAL: np.arange(n_trials), TIME: time_coord(n_steps, weights.dt),
                 INPUT: np.arange(n_inputs)},
         attrs={"dt": weights.dt},

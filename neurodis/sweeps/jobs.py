@@ -18,16 +18,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from neurodis.sweeps.runner import Report
 
-__all__ = ["TrainedNetwork", "build_task", "measure_network", "run_group", "train_and_generalize"]
+if TYPE_CHECKING:
+    from neurodis.training import TrainedNetwork
+
+__all__ = ["build_task", "measure_network", "run_group", "train_and_generalize"]
 
 #: Training-history variables whose final value is kept in the run's result.
 _FINAL_HISTORY = ("loss", "accuracy", "relative_accuracy")
@@ -83,63 +86,43 @@ def _train_config(config: Mapping[str, Any]):
     )
 
 
-def measure_network(model, task, encoder, *, n_trials: int, seed: int) -> xr.Dataset:
+def measure_network(network: TrainedNetwork, *, n_trials: int, seed: int) -> xr.Dataset:
     """OOD generalization of one trained network from one simulation of ``n_trials`` trials.
 
-    The trials cover the latent box uniformly; every fold trains its decoder on the
-    trials outside its held-out quadrant and tests on those inside. Three decoders are
-    scored on the same states: least squares (``r2_paper``, the paper's estimator),
-    ridge with the penalty chosen on the training quadrants (``ridge_r2_paper``), and
-    least squares under the authors' default evaluation (``authors_r2_paper``).
+    :func:`~neurodis.experiments.generalization` with every decoder, the run ``seed``
+    seeding both the simulation and the decoder fits, cut to what the sweep keeps:
+    least squares (``r2_paper``, the paper's estimator, ``r2``, ``angle`` and their
+    in-distribution references), ridge with the penalty chosen on the training
+    quadrants (``ridge_r2_paper``, ``ridge_angle``, ``ridge_id_r2_paper``,
+    ``ridge_alpha``), and least squares under the authors' default evaluation
+    (``authors_r2_paper``).
     """
-    from neurodis.analysis import fit_ood_decoders, regression_states
+    from neurodis.experiments import generalization
 
-    states, latents = regression_states(model, task, encoder, n_trials=n_trials, rng=seed)
-    heldout = fit_ood_decoders(states, latents, rng=seed)
-    ridge = fit_ood_decoders(states, latents, method="ridge_cv", rng=seed)
-    authors = fit_ood_decoders(states, latents, evaluation="authors_default", rng=seed)
+    full = generalization(network, n_trials=n_trials, rng=seed, fit_rng=seed)
     keep = ["r2_paper", "r2", "angle", "id_r2_paper", "id_r2", "id_angle"]
-    result = heldout[keep].drop_vars([c for c in heldout[keep].coords if c not in ("fold", "heldout")])
+    result = full[keep].drop_vars([c for c in full[keep].coords if c not in ("fold", "heldout")])
+    result.attrs = {key: value for key, value in full.attrs.items() if key not in _PROTOCOL_ATTRS}
     for name in ("r2_paper", "angle", "id_r2_paper", "alpha"):
-        result[f"ridge_{name}"] = ridge[name].reset_coords(drop=True)
+        result[f"ridge_{name}"] = full[f"ridge_{name}"].reset_coords(drop=True)
     result["ridge_r2_paper"].attrs["long_name"] = (
         "r2_paper of ridge decoders whose penalty was chosen by leaving one training quadrant out"
     )
-    result["authors_r2_paper"] = ("fold", authors["r2_paper"].values)
+    result["authors_r2_paper"] = ("fold", full["authors_r2_paper"].values)
     result["authors_r2_paper"].attrs["long_name"] = (
         "r2_paper under the authors' default evaluation (folds Q2 and Q4 tested on Q1/Q3 trials)"
     )
+    task = network.task
     result.attrs.update(sigma=task.sigma, n_steps=task.timing.steps("stimulus"), free_rt=0, eval_trials=n_trials)
     return result
 
 
-@dataclass(frozen=True)
-class TrainedNetwork:
-    """One trained, saved network of a group, as a measurement receives it.
+#: What a sweep result leaves out of the generalization attrs (the run config records it).
+_PROTOCOL_ATTRS = ("decoders", "ridge_grid_relative", "authors_evaluation_note", "n_trials", "model", "task",
+                   "encoder", "decoded_step", "sigma", "n_steps", "free_rt")
 
-    Attributes
-    ----------
-    config : dict
-        The run config.
-    run_dir : pathlib.Path
-        The run folder (holding ``model/`` and ``encoder.json``).
-    task : Task
-        The trained task (:func:`build_task`).
-    encoder : Encoder or None
-        The network's frozen input encoder.
-    model : torch.nn.Module
-        The trained network.
-    """
-
-    config: dict[str, Any]
-    run_dir: Path
-    task: Any
-    encoder: Any
-    model: Any
-
-
-#: A measurement: one trained network in, its result Dataset out.
-Measure = Callable[[TrainedNetwork], xr.Dataset]
+#: A measurement: one trained network and its run config in, its result Dataset out.
+Measure = Callable[["TrainedNetwork", dict[str, Any]], xr.Dataset]
 
 
 def _ensemble_dir(run_dirs: list[str]) -> Path:
@@ -166,7 +149,9 @@ def run_group(
     report : callable
         Receives progress messages (``batch``, ``loss``).
     measure : callable
-        Module-level ``measure(TrainedNetwork) -> Dataset``.
+        Module-level ``measure(network, config) -> Dataset`` of a
+        :class:`~neurodis.training.TrainedNetwork` (``path``: its run folder) and its run
+        config.
 
     Returns
     -------
@@ -194,9 +179,8 @@ def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], rep
     return run_group(configs, run_dirs, report, _generalization)
 
 
-def _generalization(network: TrainedNetwork) -> xr.Dataset:
-    return measure_network(network.model, network.task, network.encoder, n_trials=network.config["eval_trials"],
-                           seed=network.config["seed"])
+def _generalization(network: TrainedNetwork, config: dict[str, Any]) -> xr.Dataset:
+    return measure_network(network, n_trials=config["eval_trials"], seed=config["seed"])
 
 
 def _train_and_measure(
@@ -227,16 +211,16 @@ def _train_and_measure(
                 break
     trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
                              resume=(folder / CHECKPOINT_NAME).exists(), progress=False, callback=callback)
-    pairs = list(zip(trained.models, trained.histories))
-    seconds = float(trained.histories[0]["elapsed"].values[-1]) / len(configs)
+    seconds = float(trained[0].history["elapsed"].values[-1]) / len(configs)
     results = []
-    for (model, history), task, encoder, run_config, run_dir in zip(pairs, tasks, encoders, configs, run_dirs):
-        save_model(model, Path(run_dir) / "model")
-        if encoder is not None:
-            encoder.save(Path(run_dir) / "encoder.json")
-        result = measure(TrainedNetwork(dict(run_config), Path(run_dir), task, encoder, model))
+    for member, run_config, run_dir in zip(trained, configs, run_dirs):
+        # the store's run folder holds its own config.json: only the weights and encoder go in
+        save_model(member.model, Path(run_dir) / "model")
+        if member.encoder is not None:
+            member.encoder.save(Path(run_dir) / "encoder.json")
+        result = measure(replace(member, path=Path(run_dir)), dict(run_config))
         for name in _FINAL_HISTORY:
-            result[f"final_{name}"] = ((), float(history[name].values[-1]))
+            result[f"final_{name}"] = ((), float(member.history[name].values[-1]))
         result["train_seconds"] = ((), seconds)
         results.append(result)
     return results

@@ -33,6 +33,7 @@ held are released.
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 import signal
 import sys
@@ -56,7 +57,8 @@ from neurodis.sweeps.locks import RunLock
 from neurodis.sweeps.store import LOCK, RESULT, RunStore
 from neurodis.trials import save_dataset
 
-__all__ = ["PROGRESS_TOPIC", "balance_groups", "group_configs", "run_sweep", "start_local_cluster"]
+__all__ = ["NETWORK_COST", "PROGRESS_TOPIC", "balance_groups", "group_configs", "run_cost", "run_sweep",
+           "start_local_cluster"]
 
 PROGRESS_TOPIC = "neurodis-progress"
 Report = Callable[[Mapping[str, Any]], None]
@@ -94,31 +96,90 @@ def group_configs(
     return list(groups.values())
 
 
-def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int) -> list[list[dict[str, Any]]]:
-    """Halve the largest groups until every one of ``n_slots`` workers has a group.
+#: Training cost of one network-batch of each run-config ``network``, relative to a
+#: CTRNN's, in ensembles of 13 on one thread (paper config: 64 units, batch 16, 24
+#: tasks; measured with ``train_ensemble``, medians of three interleaved runs).
+NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "lstm": 2.5, "gru": 2.4, "transformer": 5.6}
 
-    One ensemble of 25 networks on one of two workers would leave the other idle; two
-    ensembles of 13 and 12 keep both busy (a larger ensemble costs less per network,
-    so groups are split no further than needed).
+
+def run_cost(config: Mapping[str, Any]) -> float:
+    """Estimated work of one run: its network's :data:`NETWORK_COST` × ``n_batches``.
+
+    A config without a known ``network`` costs as a CTRNN, one without a numeric
+    ``n_batches`` as one batch, so runs of a generic job weigh the same (and are
+    balanced by count).
 
     Examples
     --------
-    >>> [len(g) for g in balance_groups([list(range(25))], 2)]
+    >>> run_cost({"network": "transformer", "n_batches": 20_000}), run_cost({"seed": 3})
+    (112000.0, 1.0)
+    """
+    network = config.get("network")
+    n_batches = config.get("n_batches")
+    weight = NETWORK_COST.get(network, 1.0) if isinstance(network, str) else 1.0
+    valid = isinstance(n_batches, numbers.Real) and not isinstance(n_batches, bool) and n_batches > 0
+    return weight * (float(n_batches) if valid else 1.0)
+
+
+def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
+                   cost: Callable[[Mapping[str, Any]], float] = run_cost) -> list[list[dict[str, Any]]]:
+    """Halve the groups of most work until none holds much more than a worker's share.
+
+    A group's work is the sum of its runs' ``cost`` (network cost × batches, see
+    :func:`run_cost`); a worker's share is the total work over ``n_slots``. The group
+    with the most work is split into two halves of equal work while it exceeds the
+    share by more than one of its runs on average (a larger ensemble costs less per network, so
+    groups are split no further than needed). So one ensemble of 25 networks on two
+    workers becomes two of 13 and 12; beside a CTRNN ensemble, an ensemble of
+    transformers (over five times a CTRNN's work per network) is split rather than
+    left alone on one worker. Groups come back in order of decreasing work, so the
+    longest jobs start first.
+
+    Parameters
+    ----------
+    groups : sequence of list of dict
+        Run configs grouped into jobs (ensembles).
+    n_slots : int
+        Workers free to take a job (>= 1).
+    cost : callable, optional
+        Estimated work of one run config (default :func:`run_cost`).
+
+    Returns
+    -------
+    list of list of dict
+        The same runs, in groups of at most a worker's share plus one run on average
+        (or single runs).
+
+    Examples
+    --------
+    >>> runs = [{"seed": k} for k in range(25)]
+    >>> [len(g) for g in balance_groups([runs], 2)]
     [13, 12]
-    >>> [len(g) for g in balance_groups([list(range(3)), list(range(2))], 2)]
+    >>> [len(g) for g in balance_groups([runs[:3], runs[3:5]], 2)]
     [3, 2]
+    >>> ctrnns = [{"network": "ctrnn", "n_batches": 1000, "seed": k} for k in range(13)]
+    >>> transformers = [{"network": "transformer", "n_batches": 1000, "seed": k} for k in range(6)]
+    >>> [(g[0]["network"], len(g)) for g in balance_groups([ctrnns, transformers], 2)]
+    [('transformer', 3), ('transformer', 3), ('ctrnn', 13)]
     """
     n_slots = check_int("n_slots", n_slots, minimum=1)
     groups = [list(g) for g in groups]
-    while 0 < len(groups) < n_slots:
-        largest = max(range(len(groups)), key=lambda k: len(groups[k]))
-        group = groups[largest]
-        if len(group) < 2:
+    costs = [[float(cost(c)) for c in g] for g in groups]
+    share = sum(map(sum, costs)) / n_slots
+    while groups:
+        largest = max(range(len(groups)), key=lambda k: sum(costs[k]))
+        group, work = costs[largest], sum(costs[largest])
+        if len(group) < 2 or work <= share + work / len(group):
             break
-        half = (len(group) + 1) // 2
-        groups[largest:largest + 1] = [group[:half], group[half:]]
-    return groups
-
+        # the first half ends at the first run that brings it to half the work
+        prefix, half = 0.0, 0
+        while prefix < work / 2:
+            prefix, half = prefix + group[half], half + 1
+        half = min(half, len(group) - 1)
+        groups[largest:largest + 1] = [groups[largest][:half], groups[largest][half:]]
+        costs[largest:largest + 1] = [group[:half], group[half:]]
+    order = sorted(range(len(groups)), key=lambda k: -sum(costs[k]))
+    return [groups[k] for k in order]
 
 
 def _report_from_worker(message: Mapping[str, Any]) -> None:

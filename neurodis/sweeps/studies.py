@@ -33,14 +33,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_int, check_rng
-from neurodis.sweeps.jobs import TrainedNetwork, run_group
+from neurodis.sweeps.jobs import run_group
 from neurodis.sweeps.runner import Report
+
+if TYPE_CHECKING:
+    from neurodis.training import TrainedNetwork
 from neurodis.trials import LATENT, TIME, TRIAL, UNIT
 
 __all__ = [
@@ -88,19 +91,16 @@ def _evidence_trials(task: Any, encoder: Any, n_samples: int, n_trials: int, rng
 
 
 def measure_free_rt(
-    model: Any, task: Any, encoder: Any = None, *, n_trials: int, seed: int, durations: Sequence[int] = DURATIONS
+    network: TrainedNetwork, *, n_trials: int, seed: int, durations: Sequence[int] = DURATIONS
 ) -> xr.Dataset:
     """OOD decoder generalization of a CTRNN at several trial durations (free reaction time).
 
     Parameters
     ----------
-    model : CTRNN
-        The trained network.
-    task : Task
-        Its trained task: ``"accumulation"`` (read on its own trials) or one with a
-        fixation channel such as ``"classification"`` (read on free-RT regression trials).
-    encoder : Encoder, optional
-        The network's frozen encoder.
+    network : TrainedNetwork
+        A CTRNN with its trained task: ``"accumulation"`` (read on its own trials) or one
+        with a fixation channel such as ``"classification"`` (read on free-RT regression
+        trials), and its frozen encoder.
     n_trials : int
         Trials of the single simulation, uniform over the latent box.
     seed : int
@@ -125,20 +125,21 @@ def measure_free_rt(
     --------
     >>> from neurodis.models import CTRNN
     >>> from neurodis.tasks import make_task
+    >>> from neurodis.training import TrainedNetwork
     >>> task = make_task("accumulation", n_tasks=3)
-    >>> net = CTRNN(2, 3, n_units=8, readout="tanh")
-    >>> result = measure_free_rt(net, task, n_trials=200, seed=0, durations=(4, 19))
+    >>> net = TrainedNetwork(CTRNN(2, 3, n_units=8, readout="tanh"), task, None)
+    >>> result = measure_free_rt(net, n_trials=200, seed=0, durations=(4, 19))
     >>> result["r2_paper"].dims, result["n_samples"].values.tolist()
     (('fold', 'duration'), [5, 20])
     """
     from neurodis.analysis import fit_ood_decoders, r2_ceiling
-    from neurodis.simulator import simulate
+    from neurodis.experiments import run
 
     durations = _check_durations(durations)
+    task = network.task
     trial_rng, noise_rng = check_rng(seed).spawn(2)
-    trials, first = _evidence_trials(task, encoder, durations[-1] + 1, n_trials, trial_rng)
-    # inputs only: regression trials' targets do not match a classification network's outputs
-    rates = simulate(model, trials["inputs"], rng=noise_rng, dtype=np.float64)["rates"]
+    trials, first = _evidence_trials(task, network.encoder, durations[-1] + 1, n_trials, trial_rng)
+    rates = run(network, trials, rng=noise_rng, backend="simulator")["rates"]
     states = xr.DataArray(rates.values[:, [first + t for t in durations]], dims=(TRIAL, TIME, UNIT),
                           coords={TIME: durations})
     latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT), coords={LATENT: trials[LATENT].values})
@@ -165,24 +166,17 @@ def train_and_time(configs: list[dict[str, Any]], run_dirs: list[str], report: R
     return run_group(configs, run_dirs, report, _free_rt)
 
 
-def _free_rt(network: TrainedNetwork) -> xr.Dataset:
-    return measure_free_rt(network.model, network.task, network.encoder, n_trials=network.config["eval_trials"],
-                           seed=network.config["seed"], durations=DURATIONS)
+def _free_rt(network: TrainedNetwork, config: dict[str, Any]) -> xr.Dataset:
+    return measure_free_rt(network, n_trials=config["eval_trials"], seed=config["seed"], durations=DURATIONS)
 
 
-def measure_attractor(
-    model: Any, task: Any, encoder: Any = None, *, n_trials: int, seed: int, n_inits: int = N_INITS
-) -> xr.Dataset:
+def measure_attractor(network: TrainedNetwork, *, n_trials: int, seed: int, n_inits: int = N_INITS) -> xr.Dataset:
     """Fixed points under the zero-evidence input, their spectra, and the trajectories' geometry.
 
     Parameters
     ----------
-    model : CTRNN
-        The trained network.
-    task : Task
-        Its trained task (trials, and the zero-evidence input).
-    encoder : Encoder, optional
-        The network's frozen encoder.
+    network : TrainedNetwork
+        A CTRNN with its trained task (trials, and the zero-evidence input) and encoder.
     n_trials : int
         Noise-free trials simulated: the visited states (starting points of the search,
         PCA, sparseness).
@@ -210,7 +204,9 @@ def measure_attractor(
     >>> from neurodis.models import CTRNN
     >>> from neurodis.tasks import make_task
     >>> task = make_task("classification", n_tasks=2)
-    >>> result = measure_attractor(CTRNN(3, 2, n_units=6), task, n_trials=16, seed=0, n_inits=4)
+    >>> from neurodis.training import TrainedNetwork
+    >>> result = measure_attractor(TrainedNetwork(CTRNN(3, 2, n_units=6), task, None), n_trials=16, seed=0,
+    ...                            n_inits=4)
     >>> result.sizes["fixed_point"], int(result["q"].notnull().sum()) == int(result["n_points"])
     (4, True)
     """
@@ -222,11 +218,12 @@ def measure_attractor(
         slow_mode_counts,
         zero_evidence_input,
     )
-    from neurodis.simulator import simulate
+    from neurodis.experiments import run
 
+    model, task, encoder = network.model, network.task, network.encoder
     trial_rng, point_rng = check_rng(seed).spawn(2)
     trials = task.sample(n_trials, rng=trial_rng, encoder=encoder)
-    rates = simulate(model, trials, noise=False, dtype=np.float64)["rates"]
+    rates = run(network, trials, noise=False, backend="simulator")["rates"]
     found = find_fixed_points(model, zero_evidence_input(task, encoder), states=rates, n_inits=n_inits,
                               eigenvectors=False, rng=point_rng)
     slow_modes = slow_mode_counts(found)
@@ -267,6 +264,5 @@ def train_and_find_attractors(configs: list[dict[str, Any]], run_dirs: list[str]
     return run_group(configs, run_dirs, report, _attractor)
 
 
-def _attractor(network: TrainedNetwork) -> xr.Dataset:
-    return measure_attractor(network.model, network.task, network.encoder, n_trials=network.config["eval_trials"],
-                             seed=network.config["seed"], n_inits=N_INITS)
+def _attractor(network: TrainedNetwork, config: dict[str, Any]) -> xr.Dataset:
+    return measure_attractor(network, n_trials=config["eval_trials"], seed=config["seed"], n_inits=N_INITS)

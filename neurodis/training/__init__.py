@@ -13,25 +13,23 @@ Examples
 from neurodis.training.checkpoint import load_checkpoint
 from neurodis.training.config import TrainConfig
 from neurodis.training.ensemble import (
-    EnsembleResult,
     StackedModel,
     adopt_members,
     select_members,
     split_ensemble,
     train_ensemble,
 )
-from neurodis.training.loop import TrainResult, default_encoder, load_run, train
+from neurodis.training.loop import default_encoder, train
+from neurodis.training.network import TrainedNetwork
 from neurodis.training.runs import make_network, train_networks
 
 __all__ = [
-    "EnsembleResult",
     "StackedModel",
     "TrainConfig",
-    "TrainResult",
+    "TrainedNetwork",
     "adopt_members",
     "default_encoder",
     "load_checkpoint",
-    "load_run",
     "make_network",
     "select_members",
     "split_ensemble",

@@ -23,13 +23,12 @@ import copy
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import xarray as xr
 from torch import nn
 
 from neurodis._validation import check_int, check_type
@@ -61,12 +60,11 @@ from neurodis.training.loop import (
     checkpoint_meta,
     default_encoder,
     history_attrs,
-    model_description,
     resolve_loss,
-    write_run,
 )
+from neurodis.training.network import TrainedNetwork, model_description, write_run
 
-__all__ = ["STACKED_NETWORKS", "EnsembleResult", "StackedModel", "adopt_members", "select_members",
+__all__ = ["STACKED_NETWORKS", "StackedModel", "adopt_members", "select_members",
            "split_ensemble", "train_ensemble"]
 
 #: Model config keys that may differ between members
@@ -167,34 +165,6 @@ class StackedModel(nn.Module):
         return model
 
 
-@dataclass(frozen=True)
-class EnsembleResult:
-    """What :func:`train_ensemble` returns: one entry per member in each list.
-
-    Attributes
-    ----------
-    models : list of SequenceModel
-        The trained members as ordinary models (CPU).
-    histories : list of xarray.Dataset
-        Each member's training history (as :func:`~neurodis.training.train` gives).
-    encoders : list of Encoder or None
-    tasks : list of Task
-    seeds : list of int
-        Each member's run seed (its config is ``replace(config, seed=seeds[k])``).
-    config : TrainConfig
-    paths : list of pathlib.Path
-        The member run folders (empty when no ``out`` was given).
-    """
-
-    models: list[nn.Module]
-    histories: list[xr.Dataset]
-    encoders: list[Encoder | None]
-    tasks: list[Task]
-    seeds: list[int]
-    config: TrainConfig
-    paths: list[Path]
-
-
 def train_ensemble(
     tasks: Task | Sequence[Task],
     models: Sequence[nn.Module],
@@ -206,7 +176,7 @@ def train_ensemble(
     resume: bool = False,
     progress: bool = True,
     callback: Callable[[int, np.ndarray], None] | None = None,
-) -> EnsembleResult:
+) -> list[TrainedNetwork]:
     """Train K networks at once; member k matches its solo run with seed ``seeds[k]``.
 
     Parameters
@@ -237,7 +207,10 @@ def train_ensemble(
 
     Returns
     -------
-    EnsembleResult
+    list of TrainedNetwork
+        One per member, in order: the trained model (CPU), its task, encoder, config
+        (``replace(config, seed=seeds[k])``), history and member run folder
+        (``out/member_000`` …; None without ``out``).
 
     Raises
     ------
@@ -252,8 +225,8 @@ def train_ensemble(
     >>> tasks = [make_task("classification", n_tasks=n) for n in (2, 3)]
     >>> models = [CTRNN(41, n, n_units=8, seed=k) for k, n in enumerate((2, 3))]
     >>> config = TrainConfig(n_batches=2, batch_size=4, log_every=1, checkpoint_every=2)
-    >>> result = train_ensemble(tasks, models, config, progress=False)
-    >>> [h.sizes["output"] for h in result.histories], result.seeds
+    >>> members = train_ensemble(tasks, models, config, progress=False)
+    >>> [m.history.sizes["output"] for m in members], [m.config.seed for m in members]
     ([2, 3], [0, 1])
     """
     check_type("config", config, TrainConfig, "a TrainConfig")
@@ -296,8 +269,9 @@ def train_ensemble(
     trained = [module.member(k) for k in range(n)]
     histories = [engine.history.to_dataset(k, t.output_names, history_attrs(replace(config, seed=s), t, m, e))
                  for k, (t, m, e, s) in enumerate(zip(tasks, trained, encoders, seeds))]
-    paths = [] if run is None else split_ensemble(run)
-    return EnsembleResult(trained, histories, list(encoders), tasks, seeds, config, paths)
+    paths = [None] * n if run is None else split_ensemble(run)
+    return [TrainedNetwork(m, t, e, replace(config, seed=s), h, p)
+            for m, t, e, s, h, p in zip(trained, tasks, encoders, seeds, histories, paths)]
 
 
 def _per_member(name: str, value: Any, n: int, types: type | tuple[type, ...]) -> list[Any]:

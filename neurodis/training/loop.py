@@ -1,4 +1,5 @@
-"""Train one network with the paper's protocol: :func:`train`, its result and run folders.
+"""Train one network with the paper's protocol: :func:`train` and the run folder it writes
+(read back by :meth:`~neurodis.training.TrainedNetwork.load`).
 
 Protocol (SCIENCE.md §4): the task's trials go through the network's own frozen
 encoder, then the model and its readout; Adam minimises the masked binary
@@ -33,19 +34,17 @@ import copy
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import xarray as xr
 from torch import nn
 
 from neurodis._validation import check_type
 from neurodis.errors import CorruptFileError
-from neurodis.files import check_path, read_json, write_json
+from neurodis.files import check_path
 from neurodis.models._base import SequenceModel
-from neurodis.tasks._base import Task, make_task
+from neurodis.tasks._base import Task
 from neurodis.tasks.encoders import Encoder
 from neurodis.training._engine import (
     CTRNN_PARAMETERS,
@@ -67,37 +66,9 @@ from neurodis.training.checkpoint import (
     save_checkpoint,
 )
 from neurodis.training.config import TrainConfig
-from neurodis.trials import load_dataset, save_dataset
+from neurodis.training.network import TrainedNetwork, jsonable, model_description, write_run
 
-__all__ = ["TrainResult", "default_encoder", "load_run", "train"]
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What :func:`train` returns.
-
-    Attributes
-    ----------
-    model : torch.nn.Module
-        The trained model (a copy; the model passed in is never changed), on the
-        config's device.
-    history : xarray.Dataset
-        Training history, dims ``batch`` and ``output`` (see
-        :meth:`neurodis.training.history.History.to_dataset`).
-    encoder : Encoder or None
-        The frozen encoder the network was trained with.
-    task : Task
-    config : TrainConfig
-    paths : dict of str to pathlib.Path
-        Files of the run folder (empty when no ``out`` was given).
-    """
-
-    model: nn.Module
-    history: xr.Dataset
-    encoder: Encoder | None
-    task: Task
-    config: TrainConfig
-    paths: dict[str, Path]
+__all__ = ["default_encoder", "train"]
 
 
 def default_encoder(task: Task, config: TrainConfig) -> Encoder | None:
@@ -148,15 +119,6 @@ def network_for(model: nn.Module) -> Callable:
     return ModelNetwork(model)
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as it reads back from JSON (tuples become lists), for comparisons."""
-    return json.loads(json.dumps(value))
-
-
-def model_description(model: nn.Module) -> dict[str, Any]:
-    return {"arch": model.arch, "config": jsonable(model.config)}
-
-
 def train(
     task: Task,
     model: nn.Module,
@@ -167,7 +129,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     callback: Callable[[int, float], None] | None = None,
-) -> TrainResult:
+) -> TrainedNetwork:
     """Train a copy of ``model`` on ``task`` with Adam (the paper's protocol).
 
     Parameters
@@ -196,7 +158,9 @@ def train(
 
     Returns
     -------
-    TrainResult
+    TrainedNetwork
+        The trained model (a copy, on the config's device), its task, encoder, config,
+        history and run folder (``out``; None without one).
 
     Raises
     ------
@@ -220,8 +184,8 @@ def train(
     >>> from neurodis.models import CTRNN
     >>> task = make_task("classification", n_tasks=2)
     >>> config = TrainConfig(n_batches=3, batch_size=4, log_every=1, checkpoint_every=3)
-    >>> result = train(task, CTRNN(41, 2, n_units=8), config, progress=False)
-    >>> result.history.sizes["batch"], result.encoder.n_out
+    >>> net = train(task, CTRNN(41, 2, n_units=8), config, progress=False)
+    >>> net.history.sizes["batch"], net.encoder.n_out
     (3, 40)
     """
     check_type("task", task, Task, "a neurodis Task")
@@ -248,20 +212,21 @@ def train(
     meta = checkpoint_meta("single", config, [member], [model_description(model)])
     attrs = history_attrs(config, task, model, encoder)
 
-    paths: dict[str, Path] = {}
+    saved = []
 
     def save() -> None:
         save_checkpoint({**meta, **engine.state()}, run / CHECKPOINT_NAME)
         history = engine.history.to_dataset(0, task.output_names, attrs)
-        paths.update(write_run(run, model=model, encoder=encoder, task=task, config=config,
-                               history=history, batches_done=engine.batch))
+        write_run(run, model=model, encoder=encoder, task=task, config=config, history=history,
+                  batches_done=engine.batch)
+        saved.append(engine.batch)
 
     engine.run(save=None if run is None else save, progress=progress, label="train",
                callback=None if callback is None else (lambda b, losses: callback(b, float(losses[0]))))
-    if run is not None and not paths:  # resumed a finished run: nothing was trained
+    if run is not None and not saved:  # resumed a finished run: nothing was trained
         save()
     history = engine.history.to_dataset(0, task.output_names, attrs)
-    return TrainResult(model, history, encoder, task, config, paths)
+    return TrainedNetwork(model, task, encoder, config, history, run)
 
 
 def _existing_checkpoint(run: Path | None, resume: bool) -> dict[str, Any] | None:
@@ -330,73 +295,3 @@ def history_attrs(config: TrainConfig, task: Task, model: nn.Module, encoder: En
             "model_config": json.dumps(jsonable(model.config), sort_keys=True),
             "encoder": json.dumps(None if encoder is None else encoder.config(), sort_keys=True),
             "neurodis_version": __version__}
-
-
-def write_run(run: Path, *, model: nn.Module, encoder: Encoder | None, task: Task, config: TrainConfig,
-              history: xr.Dataset, batches_done: int) -> dict[str, Path]:
-    """Write the model, encoder, config and history into the run folder (a snapshot)."""
-    from neurodis._version import __version__
-    from neurodis.models import save_model
-
-    run.mkdir(parents=True, exist_ok=True)
-    description = {"train": config.to_dict(), "task": task.config(), "model": model_description(model),
-                   "encoder": None if encoder is None else encoder.config(), "batches_done": int(batches_done),
-                   "neurodis_version": __version__}
-    paths = {"checkpoint": run / CHECKPOINT_NAME, "config": write_json(run / "config.json", description),
-             "model": save_model(copy.deepcopy(model).cpu(), run / "model"),
-             "history": save_dataset(history, run / "history.nc")}
-    if encoder is not None:  # frozen: written once
-        path = run / "encoder.json"
-        paths["encoder"] = path if path.is_file() else encoder.save(path)
-    return paths
-
-
-def load_run(path: str | os.PathLike) -> TrainResult:
-    """Load a finished single-network run folder written by :func:`train`.
-
-    Every file is checked as it is read: against its SHA-256 sidecar (the weights,
-    history and encoder), and parse errors name the file.
-
-    Parameters
-    ----------
-    path : path-like
-        The run folder (``out`` of :func:`train`, or a member folder of an ensemble).
-
-    Returns
-    -------
-    TrainResult
-        The model on the CPU, its encoder, task, config, history and paths.
-
-    Raises
-    ------
-    TypeError
-        If ``path`` is not a path.
-    FileNotFoundError
-        If ``path`` has no ``config.json``.
-    CorruptFileError
-        If a file of the run is truncated, garbled or fails its checksum.
-    ValueError
-        If ``config.json`` is not a run description, or a file does not fit it.
-    """
-    from neurodis.models import load_model
-
-    run = check_path("path", path, kind="folder")
-    if not (run / "config.json").is_file():
-        raise FileNotFoundError(f"path must be a run folder holding config.json; got {str(run)!r}")
-    description = read_json(run / "config.json")
-    if not isinstance(description, dict) or not {"task", "train"} <= set(description):
-        raise CorruptFileError(f"{run / 'config.json'} must hold a run description with keys 'task' and 'train'; "
-                               f"got {str(description)[:80]}")
-    try:
-        task_config = dict(description["task"])
-        task = make_task(task_config.pop("task"), **task_config)
-        config = TrainConfig.from_dict(description["train"])
-    except (TypeError, ValueError, KeyError) as err:
-        raise ValueError(f"{run / 'config.json'} must describe the run's task and training config; "
-                         f"got an error: {err}") from err
-    encoder = Encoder.load(run / "encoder.json") if (run / "encoder.json").is_file() else None
-    paths = {name: run / file for name, file in (("checkpoint", CHECKPOINT_NAME), ("config", "config.json"),
-                                                 ("model", "model"), ("history", "history.nc"),
-                                                 ("encoder", "encoder.json")) if (run / file).exists()}
-    return TrainResult(load_model(run / "model"), load_dataset(run / "history.nc"), encoder, task, config, paths)
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -20,7 +19,8 @@ from neurodis.tasks._base import Task
 from neurodis.tasks.encoders import Encoder
 from neurodis.training.config import TrainConfig
 from neurodis.training.ensemble import train_ensemble
-from neurodis.training.loop import TrainResult, default_encoder, train
+from neurodis.training.loop import default_encoder, train
+from neurodis.training.network import TrainedNetwork
 
 __all__ = ["make_network", "train_networks"]
 
@@ -94,7 +94,7 @@ def train_networks(
     out: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool = True,
-) -> list[TrainResult]:
+) -> list[TrainedNetwork]:
     """Train ``n_networks`` networks on ``task`` with seeds ``config.seed + k``.
 
     Each network gets the encoder :func:`~neurodis.training.default_encoder` draws
@@ -122,8 +122,8 @@ def train_networks(
 
     Returns
     -------
-    list of TrainResult
-        One per network.
+    list of TrainedNetwork
+        One per network (see :func:`~neurodis.training.train_ensemble`).
 
     Raises
     ------
@@ -147,14 +147,5 @@ def train_networks(
               for e, s in zip(encoders, seeds)]
     if n_networks == 1:
         return [train(task, models[0], config, encoder=encoders[0], out=out, resume=resume, progress=progress)]
-    ens = train_ensemble(task, models, config, seeds=seeds, encoders=encoders, out=out, resume=resume,
-                         progress=progress)
-    paths = ens.paths or [None] * n_networks
-    return [TrainResult(m, h, e, task, replace(config, seed=s), {} if p is None else _files(p))
-            for m, h, e, s, p in zip(ens.models, ens.histories, ens.encoders, seeds, paths)]
-
-
-def _files(run: Path) -> dict[str, Path]:
-    names = {"checkpoint": "checkpoint.pt", "config": "config.json", "model": "model",
-             "history": "history.nc", "encoder": "encoder.json"}
-    return {key: run / name for key, name in names.items() if (run / name).exists()}
+    return train_ensemble(task, models, config, seeds=seeds, encoders=encoders, out=out, resume=resume,
+                          progress=progress)

@@ -159,7 +159,7 @@ def test_bad_arguments_are_refused(rng, tmp_path):
     recording = xr.Dataset({"counts": (("trial", "unit"), np.ones((10, 2))), "pulses": pulses})
     with pytest.raises(ValueError, match="task must be given with a bare model"):
         network_states(model, pulses)
-    with pytest.raises(TypeError, match="network must be a run folder path, a TrainResult or a torch.nn.Module"):
+    with pytest.raises(TypeError, match="network must be a run folder path, a TrainedNetwork or a torch.nn.Module"):
         network_states(3, pulses, task=TASK)
     with pytest.raises(TypeError, match="task must be a PulsesTask"):
         network_states(model, pulses, task=object())

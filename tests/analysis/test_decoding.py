@@ -1,5 +1,6 @@
 """Tests of the out-of-distribution decoder analysis: folds, closed-form and Adam fits,
-scores, angles, the authors' default evaluation and the model-level wrapper."""
+scores, angles and the authors' default evaluation (the experiment that runs a network
+is tested in tests/experiments/test_ood.py)."""
 
 import numpy as np
 import pytest
@@ -18,10 +19,8 @@ from neurodis.analysis.decoding import (
     fit_ood_decoders,
     heldout_mask,
     make_folds,
-    ood_generalization,
     region_mask,
 )
-from neurodis.models import make_model
 from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.latents import quadrant_of
 
@@ -371,98 +370,6 @@ def test_helpers_reject_bad_input(rng):
         fit_decoder_adam(states, latents, lr=0.0)
 
 
-# ------------------------------------------------------------------ the model-level wrapper
-@pytest.fixture(scope="module")
-def task_and_encoder():
-    task = neurodis.make_task("classification", n_tasks=6, timing={"stimulus": 500.0})
-    return task, Encoder(hidden=(16,), n_out=8, seed=3)
-
-
-@pytest.mark.parametrize("arch", ["ctrnn", "lstm"])
-def test_ood_generalization_runs_a_frozen_network_and_tests_only_heldout_trials(task_and_encoder, arch):
-    task, encoder = task_and_encoder
-    model = make_model(arch, n_inputs=9, n_outputs=6, n_units=12)
-    model.train()
-    result = ood_generalization(model, task, encoder, n_trials=150, n_test=60, rng=0)
-    assert model.training  # the caller's mode is restored
-    assert dict(result.sizes) == {"fold": 4, "trial": 4 * 210, "latent": 2, "unit": 12}
-    _assert_roles_respect_regions(result, make_folds("quadrant"))
-    np.testing.assert_array_equal(result["n_train"], 150)
-    np.testing.assert_array_equal(result["n_test"], 60)
-    assert result.attrs["decoded_step"] == task.timing.decision_index
-    assert (result.attrs["sigma"], result.attrs["n_steps"], result.attrs["free_rt"]) == (task.sigma, 5, 0)
-    assert '"arch": "%s"' % arch in result.attrs["model"] and '"regression"' in result.attrs["task"]
-    assert np.all((result["r2_paper"] > -2) & (result["r2_paper"] <= 1))
-    again = ood_generalization(model, task, encoder, n_trials=150, n_test=60, rng=0)
-    xr.testing.assert_identical(again, result)
-
-
-class _RunningSum(torch.nn.Module):
-    """A 'network' whose state is the running sum of the raw stimulus: at the decision
-    step it holds T·μ(T), so its decoders must reach the ideal observer's score."""
-
-    arch = "running_sum"
-    n_inputs = 3
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.unused = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
-
-    def forward(self, inputs, *, generator=None):
-        states = torch.cumsum(inputs[:, :, 1:], dim=1)
-        return states, states
-
-
-def test_ood_generalization_of_an_ideal_integrator_reaches_the_theory(task_and_encoder):
-    task, _ = task_and_encoder
-    n_steps = task.timing.steps("stimulus")
-    result = ood_generalization(_RunningSum(), task, None, n_trials=600, n_test=250, rng=1)
-    # OOD decoding of μ(T) sits just below 1 - 12 σ²/T (the fit's own error is O(1/n));
-    # sd of the score from 2000 test values ≈ 0.003
-    ceiling = neurodis.analysis.r2_ceiling(task.sigma, n_steps)
-    assert float(result["r2_paper"].mean()) == pytest.approx(ceiling, abs=0.015)
-    assert float(result["id_r2_paper"]) == pytest.approx(ceiling, abs=0.015)
-    # trained on all quadrants the two coordinates are independent: orthogonal axes
-    # (held-out folds train on three quadrants, where x0 and x1 correlate, and tilt them)
-    assert float(result["id_angle"]) == pytest.approx(90.0, abs=2.0)
-
-
-def test_ood_generalization_time_resolved_and_authors_default(task_and_encoder):
-    task, encoder = task_and_encoder
-    regression = neurodis.make_task("regression", timing=task.timing)
-    model = make_model("ctrnn", n_inputs=9, n_outputs=2, n_units=8)
-    result = ood_generalization(model, regression, encoder, n_trials=120, n_test=40, time="all",
-                                evaluation="authors_default", rng=2)
-    assert result["r2_paper"].dims == ("fold", "time") and result.sizes["time"] == task.timing.n_steps
-    assert result.attrs["decoded_step"] == "all" and result.attrs["evaluation"] == "authors_default"
-    np.testing.assert_array_equal(result["test_is_heldout"].values, [True, False, True, False])
-    quadrants = quadrant_of(result["latents"].values)
-    for fold in ("Q2", "Q4"):
-        tested = quadrants[result["trial_role"].sel(fold=fold).values == TRIAL_ROLE_TEST]
-        assert set(tested) == {1, 3}
-
-
-def test_ood_generalization_rejects_bad_input(task_and_encoder):
-    task, encoder = task_and_encoder
-    model = make_model("ctrnn", n_inputs=9, n_outputs=6, n_units=8)
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
-        ood_generalization("net", task, encoder)
-    with pytest.raises(TypeError, match="task must be a neurodis Task"):
-        ood_generalization(model, "classification", encoder)
-    with pytest.raises(ValueError, match="encoder must give the model's 9 input channels"):
-        ood_generalization(model, task, None, n_trials=50, n_test=30)
-    with pytest.raises(ValueError, match="time must be one of"):
-        ood_generalization(model, task, encoder, time="stimulus")
-    with pytest.raises(ValueError, match=r"time must be an integer in \[0, 6\]"):
-        ood_generalization(model, task, encoder, time=7)
-    with pytest.raises(ValueError, match="n_trials must be an integer >= 1"):
-        ood_generalization(model, task, encoder, n_trials=0)
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
-        ood_generalization(model, task, encoder, n_trials=50, n_test=30, batch_size=0)
-    with pytest.raises(ValueError, match="folds='quadrant' needs latents with 2 dims; got 3"):
-        ood_generalization(model, neurodis.make_task("regression", n_dims=3), encoder)
-
-
 def _relu_features(rng: np.random.Generator, n: int) -> tuple[xr.DataArray, xr.DataArray]:
     """Noisy random ReLU features of x (units that switch on in some quadrants only)."""
     x = _latents(rng, n)
@@ -518,7 +425,7 @@ def trained_states():
     (σ = 0.2 over 20 steps) at a quarter of the cost; the network reaches the ideal
     observer's in-distribution r² (≈ 0.97) but, like the paper's networks, extrapolates
     along directions that barely vary in any three quadrants."""
-    from neurodis.analysis import regression_states
+    from neurodis.experiments import regression_states
     from neurodis.training import TrainConfig, make_network, train
 
     threads = torch.get_num_threads()
@@ -529,7 +436,7 @@ def trained_states():
         config = TrainConfig(n_batches=300, batch_size=16, lr=1e-2, log_every=300, checkpoint_every=300, seed=0)
         run = train(task, make_network(task, encoder=encoder, n_units=32, seed=0), config, encoder=encoder,
                     progress=False)
-        return regression_states(run.model, task, encoder, n_trials=2000, rng=1)
+        return regression_states(run, n_trials=2000, rng=1)
     finally:
         torch.set_num_threads(threads)
 

@@ -95,3 +95,51 @@ def test_errors(rng):
         shape_distance(_da(rng.normal(size=(5, 2))), _da(rng.normal(size=(5, 2))), alpha=1.5)
     with pytest.raises(ValueError, match="x and y must have the same number of samples; got 5 and 4"):
         shape_distance_arrays(rng.normal(size=(5, 2)), rng.normal(size=(4, 2)))
+
+
+# netrep (github.com/ahwillia/netrep, commit 0186b8a, 2024-07-30; not on PyPI) run on
+# the arrays of _netrep_pair: LinearMetric(alpha=a, center_columns=True, zero_pad=True,
+# score_method="angular").fit_score(X, Y)
+NETREP_REFERENCE = {0.0: 1.0684389763738884, 0.3: 0.8547817062643124, 0.5: 0.8374628946992324,
+                    1.0: 0.8282843110716943}
+
+
+def _netrep_pair():
+    gen = np.random.default_rng(2021)
+    x = gen.normal(size=(20, 4)) @ np.diag([3.0, 1.0, 0.5, 0.2]) + 1.0
+    y = gen.normal(size=(20, 6)) * 2.0 + x[:, [0, 1, 2, 3, 0, 1]]
+    return x, y
+
+
+@pytest.mark.parametrize("alpha", sorted(NETREP_REFERENCE))
+def test_netrep_convention_reproduces_netrep(alpha):
+    x, y = _netrep_pair()
+    assert shape_distance_arrays(x, y, alpha=alpha, convention="netrep") == pytest.approx(
+        NETREP_REFERENCE[alpha], abs=1e-8
+    )
+    labelled = [xr.DataArray(v, dims=("condition", "unit")) for v in (x, y)]
+    res = shape_distance(*labelled, alpha=alpha, convention="netrep", null=None)
+    assert float(res.score) == pytest.approx(NETREP_REFERENCE[alpha], abs=1e-8)
+    assert '"convention": "netrep"' in res.attrs["params"]
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.5, 1.0])
+def test_conventions_agree_at_the_ends_and_only_scaled_ignores_units(rng, alpha):
+    x, y = rng.normal(size=(25, 4)), rng.normal(size=(25, 3))
+    scaled = shape_distance_arrays(x, y, alpha=alpha)
+    netrep = shape_distance_arrays(x, y, alpha=alpha, convention="netrep")
+    assert shape_distance_arrays(10 * x, y, alpha=alpha) == pytest.approx(scaled, abs=1e-12)
+    if alpha in (0.0, 1.0):
+        assert netrep == pytest.approx(scaled, abs=1e-12)
+        assert shape_distance_arrays(10 * x, y, alpha=alpha, convention="netrep") == pytest.approx(netrep, abs=1e-12)
+    else:  # netrep's whitening adds (1 - α) to singular values in the data's own units
+        assert abs(shape_distance_arrays(10 * x, y, alpha=alpha, convention="netrep") - netrep) > 1e-3
+
+
+def test_unknown_convention_is_refused(rng):
+    x = rng.normal(size=(10, 3))
+    with pytest.raises(ValueError, match="convention must be one of .*; got 'williams'"):
+        shape_distance_arrays(x, x, convention="williams")
+    with pytest.raises(ValueError, match="convention must be one of"):
+        shape_distance(xr.DataArray(x, dims=("condition", "unit")), xr.DataArray(x, dims=("condition", "unit")),
+                       convention="williams")

@@ -6,12 +6,12 @@ import xarray as xr
 from neurodis.analysis import find_fixed_points, pca, zero_evidence_input
 from neurodis.cli import main
 from neurodis.simulator import simulate
-from neurodis.training import load_run
+from neurodis.training import TrainedNetwork
 from neurodis.trials import load_dataset
 
 
 def _rates(folder, n_trials, seed):
-    run = load_run(folder)
+    run = TrainedNetwork.load(folder)
     trials = run.task.sample(n_trials, rng=seed, encoder=run.encoder)
     return run, simulate(run.model, trials, noise=False, dtype=np.float64)["rates"]
 

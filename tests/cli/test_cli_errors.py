@@ -18,6 +18,7 @@ import pytest
 
 import neurodis.analysis
 import neurodis.analysis.comparison
+import neurodis.experiments.ood
 import neurodis.simulator
 import neurodis.sweeps.reproduce
 import neurodis.training
@@ -268,7 +269,7 @@ COMPUTE = {
     "reproduce": (["reproduce", "--out", "{out}/results"], (neurodis.sweeps.reproduce, "reproduce")),
     "compare": (["compare", "{pulses}", "--recording", "{missing}", "--out", "{out}/cmp"],
                 (neurodis.analysis.comparison, "compare_with_recording")),
-    "generalize": (["generalize", "{run}", "--out", "{out}/g.nc"], (neurodis.analysis, "regression_states")),
+    "generalize": (["generalize", "{run}", "--out", "{out}/g.nc"], (neurodis.experiments.ood, "regression_states")),
     "fixed-points": (["fixed-points", "{run}", "--out", "{out}/fp"], (neurodis.simulator, "simulate")),
     "geometry": (["geometry", "{run}", "--out", "{out}/geo"], (neurodis.simulator, "simulate")),
 }

@@ -6,12 +6,13 @@ import json
 import numpy as np
 import pytest
 
-import neurodis.analysis
-from neurodis.analysis import fit_ood_decoders, regression_states
+import neurodis.experiments.ood
+from neurodis.analysis import fit_ood_decoders
+from neurodis.experiments import regression_states
 from neurodis.cli import main
 from neurodis.models import CTRNN
 from neurodis.tasks import make_task
-from neurodis.training import TrainConfig, load_run, train
+from neurodis.training import TrainConfig, TrainedNetwork, train
 from neurodis.trials import load_dataset
 
 
@@ -26,14 +27,14 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture
 def simulations(monkeypatch):
-    """Counts the calls of regression_states made through neurodis.analysis."""
+    """Counts the calls of regression_states made by the OOD protocol."""
     calls = []
 
     def counted(*args, **kwargs):
         calls.append(kwargs["n_trials"])
         return regression_states(*args, **kwargs)
 
-    monkeypatch.setattr(neurodis.analysis, "regression_states", counted)
+    monkeypatch.setattr(neurodis.experiments.ood, "regression_states", counted)
     return calls
 
 
@@ -41,9 +42,9 @@ def test_generalize_verb_scores_every_decoder_from_one_simulation(run_dir, simul
     assert main(["generalize", str(run_dir), "--trials", "400", "--authors-default", "--seed", "4"]) == 0
     assert simulations == [400]  # one pool of 400 trials serves every fold and decoder
     written = load_dataset(run_dir / "generalization.nc")
-    run = load_run(run_dir)
+    run = TrainedNetwork.load(run_dir)
     simulation_rng, fit_rng = np.random.SeedSequence(4).spawn(2)
-    states, latents = regression_states(run.model, run.task, run.encoder, n_trials=400, rng=simulation_rng)
+    states, latents = regression_states(run, n_trials=400, rng=simulation_rng)
     for prefix, options, names in (
         ("", {}, ("r2_paper", "r2", "weights", "id_r2_paper", "trial_role")),
         ("ridge_", {"method": "ridge_cv"}, ("r2_paper", "r2", "weights", "alpha", "id_r2_paper")),

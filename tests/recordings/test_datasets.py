@@ -38,9 +38,9 @@ def test_data_dir_prefers_an_explicit_path_then_the_environment(tmp_path, monkey
 
 
 def test_a_folder_without_the_dataset_is_refused(tmp_path):
-    with pytest.raises(FileNotFoundError, match="LIP.csv not found in .*; expected the 'yates_lip_pulses' dataset there"):
+    with pytest.raises(FileNotFoundError, match="LIP.csv of dataset 'yates_lip_pulses' not found in "):
         load_lip_session(0, path=tmp_path)
-    with pytest.raises(FileNotFoundError, match="exampleData.mat not found"):
+    with pytest.raises(FileNotFoundError, match="exampleData.mat of dataset .golub_bci_m1. not found"):
         load_bci(path=tmp_path)
 
 

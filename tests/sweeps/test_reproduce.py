@@ -126,14 +126,14 @@ def test_stored_results_are_reproduced_by_the_saved_networks(tiny_run):
     from neurodis.models import load_model
     from neurodis.sweeps import RunStore
     from neurodis.tasks.encoders import Encoder
+    from neurodis.training import TrainedNetwork
 
     out, _ = tiny_run
     store = RunStore(out / "store", schema=CONFIG_SCHEMA)
     config = TINY.configs()[3]
     folder = store.run_dir(config)
-    again = measure_network(load_model(folder / "model"), build_task(config),
-                            Encoder.load(folder / "encoder.json"), n_trials=config["eval_trials"],
-                            seed=config["seed"])
+    network = TrainedNetwork(load_model(folder / "model"), build_task(config), Encoder.load(folder / "encoder.json"))
+    again = measure_network(network, n_trials=config["eval_trials"], seed=config["seed"])
     stored = store.load_result(config)
     np.testing.assert_array_equal(again["r2_paper"].values, stored["r2_paper"].values)
     for name in ("authors_r2_paper", "ridge_r2_paper", "ridge_alpha"):
@@ -177,12 +177,12 @@ def test_regrouped_runs_continue_from_their_old_ensemble(tmp_path):
 
     configs = [{**RUN_DEFAULTS, "n_batches": 12, "batch_size": 4, "n_units": 8, "seed": s} for s in range(3)]
     run_dirs = [str(tmp_path / "store" / "runs" / f"run{s}") for s in range(3)]
-    results = run_group(configs, run_dirs, lambda message: None, lambda network: xr.Dataset())
+    results = run_group(configs, run_dirs, lambda message: None, lambda network, config: xr.Dataset())
     (first,) = (tmp_path / "store" / "ensembles").iterdir()
     trained = load_checkpoint(first)
     # run 2 alone now (say the sweep split its group over more workers): its part of the
     # stored ensemble is adopted at batch 12, not trained again
-    (again,) = run_group(configs[2:], run_dirs[2:], lambda message: None, lambda network: xr.Dataset())
+    (again,) = run_group(configs[2:], run_dirs[2:], lambda message: None, lambda network, config: xr.Dataset())
     (second,) = [d for d in (tmp_path / "store" / "ensembles").iterdir() if d != first]
     adopted = load_checkpoint(second)
     assert adopted["batch"] == 12 and adopted["elapsed"] == trained["elapsed"]

@@ -13,6 +13,7 @@ from neurodis.sweeps.presets import JOBS, RUN_DEFAULTS, Preset, ensemble_key, ge
 from neurodis.sweeps.reproduce import JOB_KINDS, reproduce, summary_table
 from neurodis.sweeps.studies import measure_attractor, measure_free_rt
 from neurodis.tasks import Timing, make_task
+from neurodis.training import TrainedNetwork
 
 TINY_FREE_RT = Preset(name="tiny-free-rt", description="both tasks, two seeds, a few batches", job="free_rt",
                       base={"n_batches": 4, "eval_trials": 400, "n_units": 8, "n_tasks": 4},
@@ -97,7 +98,8 @@ def test_a_running_sum_decodes_at_the_linear_optimum_of_t_plus_one_samples(task_
     (not T) the reading step is the right one; 3000 trials give an sd of about 0.002."""
     task = make_task(task_name, n_tasks=3)
     durations = (4, 19)
-    result = measure_free_rt(_summing_ctrnn(task), task, n_trials=3000, seed=1, durations=durations)
+    result = measure_free_rt(TrainedNetwork(_summing_ctrnn(task), task, None), n_trials=3000, seed=1,
+                             durations=durations)
     v, s = 1 / 12, 0.2**2 / (np.array(durations) + 1)
     np.testing.assert_allclose(result["id_r2_paper"].values, v / (v + s), atol=0.01)
     np.testing.assert_allclose(result["ceiling"].values, 1 - 0.48 / (np.array(durations) + 1))
@@ -114,7 +116,7 @@ def test_measure_attractor_counts_the_slow_modes_of_a_known_linear_network():
         net.weight_hh.copy_(torch.diag(torch.tensor(mu, dtype=net.weight_hh.dtype)))
         net.weight_ih.zero_()
         net.bias.fill_(1.0)
-    result = measure_attractor(net, task, n_trials=16, seed=0, n_inits=8)
+    result = measure_attractor(TrainedNetwork(net, task, None), n_trials=16, seed=0, n_inits=8)
     assert int(result["n_points"]) == 1 and int(result["n_two_slow_modes"]) == 1
     np.testing.assert_allclose(result["eigenvalues_real"].values[0], mu, rtol=1e-5)
     np.testing.assert_allclose(result["amplification_quartiles"].values,
@@ -146,7 +148,8 @@ def test_free_rt_results_are_reproduced_by_the_saved_networks(free_rt_run):
     out, _ = free_rt_run
     for config in (TINY_FREE_RT.configs()[1], TINY_FREE_RT.configs()[2]):
         model, task, encoder, stored = _saved(out, config)
-        again = measure_free_rt(model, task, encoder, n_trials=config["eval_trials"], seed=config["seed"])
+        again = measure_free_rt(TrainedNetwork(model, task, encoder), n_trials=config["eval_trials"],
+                                seed=config["seed"])
         for name in ("r2_paper", "ridge_r2_paper", "id_r2_paper", "ridge_alpha"):
             np.testing.assert_array_equal(again[name].values, stored[name].values)
 
@@ -194,11 +197,11 @@ def test_attractor_counts_match_a_fresh_search_on_the_saved_network(attractor_ru
         (lambda: build_task({**RUN_DEFAULTS, "task": "accumulation", "latent_correlation": 0.5}), ValueError,
          (r"run keys \['latent_correlation'\] do not apply to task 'accumulation' and must keep their "
           r"defaults \{'latent_correlation': 0.0\}; got \{'latent_correlation': 0.5\}")),
-        (lambda: measure_free_rt(None, None, n_trials=10, seed=0, durations=()), ValueError,
+        (lambda: measure_free_rt(None, n_trials=10, seed=0, durations=()), ValueError,
          r"durations must be distinct stimulus step counts, at least one; got \[\]"),
-        (lambda: measure_free_rt(None, None, n_trials=10, seed=0, durations=(3, 3)), ValueError,
+        (lambda: measure_free_rt(None, n_trials=10, seed=0, durations=(3, 3)), ValueError,
          r"durations must be distinct stimulus step counts, at least one; got \[3, 3\]"),
-        (lambda: measure_free_rt(None, None, n_trials=10, seed=0, durations=(0,)), ValueError,
+        (lambda: measure_free_rt(None, n_trials=10, seed=0, durations=(0,)), ValueError,
          r"durations\[0\] must be"),
         (lambda: summary_table(__import__("xarray").Dataset(), job="nope"), ValueError,
          r"job must be one of \['attractor', 'free_rt', 'generalization'\]; got 'nope'"),

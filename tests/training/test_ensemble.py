@@ -13,7 +13,7 @@ from neurodis.models import CTRNN, make_model
 from neurodis.training import (
     StackedModel,
     load_checkpoint,
-    load_run,
+    TrainedNetwork,
     split_ensemble,
     train,
     train_ensemble,
@@ -47,11 +47,11 @@ def test_each_member_follows_its_solo_run(arch, n_batches):
     ensemble = train_ensemble(tasks, models, config, seeds=[7, 3, 5], encoders=encoders, progress=False)
     for k, seed in enumerate([7, 3, 5]):
         solo = train(tasks[k], models[k], replace(config, seed=seed), encoder=encoders[k], progress=False)
-        for (name, a), b in zip(solo.model.named_parameters(), ensemble.models[k].parameters()):
+        for (name, a), b in zip(solo.model.named_parameters(), ensemble[k].model.parameters()):
             torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=f"{arch} member {k} {name}")
-        np.testing.assert_allclose(ensemble.histories[k]["loss"], solo.history["loss"], rtol=1e-4)
-        assert ensemble.histories[k].sizes["output"] == WIDTHS[k]
-    assert not same_weights(ensemble.models[0], models[0])
+        np.testing.assert_allclose(ensemble[k].history["loss"], solo.history["loss"], rtol=1e-4)
+        assert ensemble[k].history.sizes["output"] == WIDTHS[k]
+    assert not same_weights(ensemble[0].model, models[0])
 
 
 def test_members_with_different_tasks_may_share_a_seed():
@@ -61,7 +61,7 @@ def test_members_with_different_tasks_may_share_a_seed():
     ensemble = train_ensemble(tasks, models, config, seeds=[5, 5, 5], encoders=encoders, progress=False)
     for k in range(len(WIDTHS)):
         solo = train(tasks[k], models[k], replace(config, seed=5), encoder=encoders[k], progress=False)
-        np.testing.assert_allclose(ensemble.histories[k]["loss"], solo.history["loss"], rtol=1e-4)
+        np.testing.assert_allclose(ensemble[k].history["loss"], solo.history["loss"], rtol=1e-4)
     with pytest.raises(ValueError, match=r"seeds must be distinct among members with equal tasks .*got \[5, 5\]"):
         train_ensemble([tasks[0], tasks[0]], models[:1] * 2, config, seeds=[5, 5], progress=False)
 
@@ -86,17 +86,18 @@ def test_interrupted_ensemble_resumes_identically_and_splits_into_resumable_runs
     config = tiny_config()
     full, snapshots = _interrupted_and_split(tasks, models, encoders, config, tmp_path)
     assert [p.name for p in snapshots] == ["member_000", "member_001", "member_002"]
-    assert load_checkpoint(snapshots[1])["batch"] == 6 and load_run(snapshots[1]).model.n_outputs == 4
+    assert load_checkpoint(snapshots[1])["batch"] == 6 and TrainedNetwork.load(snapshots[1]).model.n_outputs == 4
     solo = train(tasks[1], models[1], replace(config, seed=config.seed + 1), out=snapshots[1], resume=True,
                  progress=False)
-    torch.testing.assert_close(solo.model.weight_hh, full.models[1].weight_hh, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(solo.model.weight_hh, full[1].model.weight_hh, rtol=1e-5, atol=1e-6)
 
     resumed = train_ensemble(tasks, models, config, out=tmp_path / "ens", resume=True, progress=False)
-    for a, b, ha, hb in zip(resumed.models, full.models, resumed.histories, full.histories):
+    for mine, theirs in zip(resumed, full):
+        a, b, ha, hb = mine.model, theirs.model, mine.history, theirs.history
         assert same_weights(a, b)
         xr.testing.assert_identical(ha.drop_vars("elapsed"), hb.drop_vars("elapsed"))
-    assert [p.name for p in resumed.paths] == ["member_000", "member_001", "member_002"]
-    assert same_weights(load_run(resumed.paths[2]).model, full.models[2])
+    assert [m.path.name for m in resumed] == ["member_000", "member_001", "member_002"]
+    assert same_weights(TrainedNetwork.load(resumed[2].path).model, full[2].model)
     assert (tmp_path / "ens" / "ensemble.json").is_file()
 
 
@@ -182,10 +183,10 @@ def test_transformer_ensemble_splits_into_resumable_solo_runs(tmp_path):
     tasks, models, encoders = _other_members("transformer")
     config = tiny_config()
     full, snapshots = _interrupted_and_split(tasks, models, encoders, config, tmp_path)
-    assert load_run(snapshots[2]).model.arch == "transformer"
+    assert TrainedNetwork.load(snapshots[2]).model.arch == "transformer"
     solo = train(tasks[2], models[2], replace(config, seed=config.seed + 2), out=snapshots[2], resume=True,
                  progress=False)
-    for (name, a), b in zip(solo.model.named_parameters(), full.models[2].parameters()):
+    for (name, a), b in zip(solo.model.named_parameters(), full[2].model.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
 
 
@@ -248,9 +249,9 @@ def test_a_sub_ensemble_adopted_from_a_checkpoint_continues_its_members_exactly(
     assert state["batch"] == 6 and tuple(state["weights"]["params.readout_weight"].shape) == (2, 3, 8)
     resumed = train_ensemble(*sub[:2], config, seeds=seeds, encoders=sub[2], out=tmp_path / "sub", resume=True,
                              progress=False)
-    for member, k in zip(resumed.models, picked):
-        assert same_weights(member, full.models[k])
-    xr.testing.assert_identical(resumed.histories[0].drop_vars("elapsed"), full.histories[2].drop_vars("elapsed"))
+    for member, k in zip(resumed, picked):
+        assert same_weights(member.model, full[k].model)
+    xr.testing.assert_identical(resumed[0].history.drop_vars("elapsed"), full[2].history.drop_vars("elapsed"))
     # a member the checkpoint does not hold, or another training config: nothing is adopted
     assert not adopt_members(tmp_path / "ens" / "checkpoint.pt", *sub[:2], config, seeds=[9, 9], encoders=sub[2],
                              out=tmp_path / "other")

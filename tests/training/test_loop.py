@@ -16,9 +16,9 @@ from neurodis.models import CTRNN, make_model
 from neurodis.tasks import ClassificationTask, Encoder, make_task
 from neurodis.training import (
     TrainConfig,
+    TrainedNetwork,
     default_encoder,
     load_checkpoint,
-    load_run,
     train,
 )
 from tests.training.conftest import (
@@ -118,13 +118,13 @@ def test_resume_after_an_interruption_ends_identical(tmp_path):
 def test_run_folder_loads_back(tmp_path):
     result = train(tiny_task(), tiny_ctrnn(), tiny_config(), encoder=tiny_encoder(), out=tmp_path, progress=False)
     assert sorted(result.paths) == ["checkpoint", "config", "encoder", "history", "model"]
-    loaded = load_run(tmp_path)
+    loaded = TrainedNetwork.load(tmp_path)
     assert same_weights(loaded.model, result.model) and loaded.encoder == result.encoder
     assert loaded.config == result.config and loaded.task.config() == result.task.config()
     xr.testing.assert_identical(loaded.history, result.history)
     assert json.loads((tmp_path / "config.json").read_text())["batches_done"] == 12
     with pytest.raises(FileNotFoundError, match=r"path must be a run folder holding config.json"):
-        load_run(tmp_path / "model" / "missing")
+        TrainedNetwork.load(tmp_path / "model" / "missing")
 
 
 def test_resume_refuses_anything_different(tmp_path):

@@ -9,7 +9,7 @@ import torch
 
 from neurodis.cli import main
 from neurodis.tasks import make_task
-from neurodis.training import load_run, make_network, train_networks
+from neurodis.training import TrainedNetwork, make_network, train_networks
 from tests.training.conftest import (
     SHORT,
     same_weights,
@@ -41,7 +41,7 @@ def test_several_ctrnns_train_as_an_ensemble_equal_to_solo_runs(tmp_path):
     (solo,) = train_networks(tiny_task(), config.__class__(**{**config.to_dict(), "seed": 2}), n_units=4,
                              progress=False)
     torch.testing.assert_close(solo.model.weight_hh, results[1].model.weight_hh, rtol=1e-5, atol=1e-6)
-    assert same_weights(load_run(tmp_path / "member_001").model, results[1].model)
+    assert same_weights(TrainedNetwork.load(tmp_path / "member_001").model, results[1].model)
 
 
 def test_other_architectures_train_as_ensembles_too(tmp_path):
@@ -68,7 +68,7 @@ def test_cli_trains_resumes_and_reports(tmp_path, capsys):
     assert "seed 3: loss" in first and "of the ideal observer's" in first
     assert main([*argv, "--resume"]) == 0  # finished: reports the same run
     assert capsys.readouterr().out == first
-    loaded = load_run(tmp_path / "run")
+    loaded = TrainedNetwork.load(tmp_path / "run")
     assert loaded.task.n_tasks == 2 and loaded.config.n_batches == 4 and loaded.model.n_inputs == 41
     assert main([*argv[:-3], "--out", str(tmp_path / "ens"), "--ensemble", "2", "--quiet"]) == 0
     assert (tmp_path / "ens" / "member_001" / "history.nc").is_file()

@@ -12,7 +12,8 @@ provenance attrs. One module per metric family:
 ``cca``                   CCA and SVCCA
 ``rsa``                   RDMs (correlation, Euclidean, cross-validated) and RSA
 ``predictivity``          cross-validated ridge model → brain, noise ceiling
-``dsa``                   dynamical similarity from DMD spectra
+``dsa``                   DSA (Ostrow et al. 2023): DMD + Procrustes over vector fields
+``spectral_dsa``          distance between DMD eigenvalue spectra
 ``nulls``                 shuffles, p-values, the shared driver
 ========================  ====================================================
 """
@@ -20,11 +21,12 @@ provenance attrs. One module per metric family:
 from neurodis.analysis.similarity._align import align_pair
 from neurodis.analysis.similarity.cca import canonical_correlations, cca, svcca
 from neurodis.analysis.similarity.cka import linear_cka, linear_cka_arrays
-from neurodis.analysis.similarity.dsa import dmd_eigenvalues, dsa, spectral_distance
+from neurodis.analysis.similarity.dsa import dsa, select_dmd, spectrum_surrogates
 from neurodis.analysis.similarity.nulls import permutation_p_value, score_with_null, shuffle_along
 from neurodis.analysis.similarity.predictivity import ridge_predictivity, split_half_reliability
 from neurodis.analysis.similarity.rsa import kendall_tau_a, rdm, rsa
 from neurodis.analysis.similarity.shape import procrustes_distance, shape_distance, shape_distance_arrays
+from neurodis.analysis.similarity.spectral_dsa import dmd_eigenvalues, spectral_distance, spectral_dsa
 
 __all__ = [
     "align_pair",
@@ -41,10 +43,13 @@ __all__ = [
     "ridge_predictivity",
     "rsa",
     "score_with_null",
+    "select_dmd",
     "shape_distance",
     "shape_distance_arrays",
     "shuffle_along",
     "spectral_distance",
+    "spectral_dsa",
+    "spectrum_surrogates",
     "split_half_reliability",
     "svcca",
 ]

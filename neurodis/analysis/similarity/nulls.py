@@ -37,6 +37,12 @@ NULL_DIM = "null_draw"
 #: every null draw, so only the shuffle differs between them.
 ScoreFn = Callable[[xr.DataArray, xr.DataArray, np.random.SeedSequence], tuple[float, Mapping[str, Any]]]
 
+#: ``null_fn(x, y, n_draws, metric_seed, null_seed) -> scores``: a metric's own null
+#: (e.g. DSA's surrogate systems), drawn from ``null_seed``.
+NullFn = Callable[
+    [xr.DataArray, xr.DataArray, int, np.random.SeedSequence, np.random.SeedSequence], np.ndarray
+]
+
 
 def permutation_p_value(observed: float, null: Any, *, greater: bool = True) -> float:
     """One-sided permutation p-value, counting the observed score as one draw.
@@ -71,8 +77,17 @@ def permutation_p_value(observed: float, null: Any, *, greater: bool = True) -> 
     return float((1 + hits) / (1 + null.size))
 
 
-def shuffle_along(da: xr.DataArray, dim: str, rng: Any = None) -> xr.DataArray:
+def shuffle_along(da: xr.DataArray, dim: str | Sequence[str], rng: Any = None) -> xr.DataArray:
     """Permute the values of ``da`` along ``dim``; coords stay where they were.
+
+    With several dims, their entries are stacked and permuted together: every
+    ``(condition, trial)`` cell may land in any other, so a trial can move to another
+    condition (one permutation along ``trial`` alone would keep each condition's trials).
+
+    Raises
+    ------
+    ValueError
+        If ``dim`` names no dim of ``da``, or names one twice.
 
     Examples
     --------
@@ -80,11 +95,20 @@ def shuffle_along(da: xr.DataArray, dim: str, rng: Any = None) -> xr.DataArray:
     >>> da = xr.DataArray(np.arange(6).reshape(3, 2), dims=("condition", "unit"))
     >>> sorted(shuffle_along(da, "condition", rng=0).values[:, 0].tolist())
     [0, 2, 4]
+    >>> cells = xr.DataArray(np.arange(6).reshape(2, 3, 1), dims=("condition", "trial", "unit"))
+    >>> sorted(shuffle_along(cells, ("condition", "trial"), rng=0).values.ravel().tolist())
+    [0, 1, 2, 3, 4, 5]
     """
-    if dim not in da.dims:
-        raise ValueError(f"dim must be one of the dims {tuple(da.dims)}; got {dim!r}")
-    perm = check_rng(rng).permutation(da.sizes[dim])
-    return da.copy(data=np.take(da.values, perm, axis=da.get_axis_num(dim)))
+    dims = (dim,) if isinstance(dim, str) else tuple(dim)
+    bad = [d for d in dims if d not in da.dims]
+    if bad or not dims or len(set(dims)) != len(dims):
+        raise ValueError(f"dim must be one of the dims {tuple(da.dims)} (or several distinct ones); got {dim!r}")
+    rest = [d for d in da.dims if d not in dims]
+    values = da.transpose(*dims, *rest).values
+    flat = values.reshape(-1, *values.shape[len(dims):])
+    flat = flat[check_rng(rng).permutation(flat.shape[0])]
+    shuffled = xr.DataArray(flat.reshape(values.shape), dims=(*dims, *rest)).transpose(*da.dims)
+    return da.copy(data=shuffled.values)
 
 
 def _shuffle_dim(dims: tuple[str, ...], shuffle_dim: str | None, preferred: Sequence[str]) -> str:
@@ -98,23 +122,31 @@ def _shuffle_dim(dims: tuple[str, ...], shuffle_dim: str | None, preferred: Sequ
 def _null_scores(
     score_fn: ScoreFn, x: xr.DataArray, y: xr.DataArray, dims: tuple[str, ...], *,
     null: Any, n_shuffles: int, shuffle_dim: str | None, preferred: Sequence[str],
-    metric_seed: np.random.SeedSequence, null_seed: np.random.SeedSequence, min_samples: int,
+    shuffle_together: Callable[[str, tuple[str, ...]], tuple[str, ...]] | None,
+    own_nulls: Mapping[str, NullFn], metric_seed: np.random.SeedSequence, null_seed: np.random.SeedSequence,
+    min_samples: int,
 ) -> tuple[np.ndarray, str]:
+    kinds = ", ".join(repr(k) for k in ("shuffle", *own_nulls))
+    if shuffle_dim is not None:  # refused whatever the null, so that a typo never passes silently
+        _shuffle_dim(dims, shuffle_dim, preferred)
     if null is None:
         return np.empty(0), "none"
     if isinstance(null, str):
-        if null != "shuffle":
-            raise ValueError(f"null must be 'shuffle', None or a sequence of DataArrays; got {null!r}")
+        if null != "shuffle" and null not in own_nulls:
+            raise ValueError(f"null must be {kinds}, None or a sequence of DataArrays; got {null!r}")
         n_shuffles = check_int("n_shuffles", n_shuffles, minimum=1)
+        if null in own_nulls:
+            return np.asarray(own_nulls[null](x, y, n_shuffles, metric_seed, null_seed), dtype=np.float64), null
         dim = _shuffle_dim(dims, shuffle_dim, preferred)
         if y.sizes[dim] < 2:
             raise ValueError(f"shuffle_dim {dim!r} must have at least 2 entries to shuffle; got {y.sizes[dim]}")
+        group = (dim,) if shuffle_together is None else shuffle_together(dim, dims)
         gen = np.random.default_rng(null_seed)
-        scores = [score_fn(x, shuffle_along(y, dim, gen), metric_seed)[0] for _ in range(n_shuffles)]
-        return np.asarray(scores, dtype=np.float64), f"shuffle:{dim}"
+        scores = [score_fn(x, shuffle_along(y, group, gen), metric_seed)[0] for _ in range(n_shuffles)]
+        return np.asarray(scores, dtype=np.float64), "shuffle:" + "+".join(group)
     if isinstance(null, xr.DataArray) or not isinstance(null, Sequence) or len(null) == 0:
         raise TypeError(
-            f"null must be 'shuffle', None or a non-empty sequence of DataArrays (e.g. untrained "
+            f"null must be {kinds}, None or a non-empty sequence of DataArrays (e.g. untrained "
             f"networks' states); got {describe(null)}"
         )
     scores = []
@@ -138,6 +170,8 @@ def score_with_null(
     shuffle_dim: str | None = None,
     rng: Any = None,
     preferred_shuffle_dims: Sequence[str] = (CONDITION, TRIAL),
+    shuffle_together: Callable[[str, tuple[str, ...]], tuple[str, ...]] | None = None,
+    own_nulls: Mapping[str, NullFn] | None = None,
     min_samples: int = 2,
 ) -> xr.Dataset:
     """Align ``x`` and ``y``, score them, draw the null and assemble the result.
@@ -155,8 +189,9 @@ def score_with_null(
         The metric's parameters, stored as JSON in ``attrs["params"]``.
     higher_is_similar : bool
         Direction of the score (``False`` for distances).
-    null : {"shuffle"}, sequence of DataArray or None
-        ``"shuffle"`` permutes ``y`` along ``shuffle_dim`` ``n_shuffles`` times; a
+    null : {"shuffle"}, a key of ``own_nulls``, sequence of DataArray or None
+        ``"shuffle"`` permutes ``y`` along ``shuffle_dim`` ``n_shuffles`` times (``attrs["null"]``
+        is ``"shuffle:<dims permuted together, joined by '+'>"``); a
         sequence of arrays (e.g. untrained networks' states, each aligned with ``y``)
         is scored against ``y`` in place of ``x``; ``None`` skips the null.
     n_shuffles : int
@@ -168,6 +203,13 @@ def score_with_null(
         The one source of randomness (shuffles and the metric's own randomness).
     preferred_shuffle_dims : sequence of str
         Order in which the default shuffle dim is chosen.
+    shuffle_together : callable, optional
+        ``shuffle_together(shuffle_dim, sample_dims) -> dims``: the dims whose stacked
+        entries are permuted together when ``shuffle_dim`` is shuffled (default: that dim
+        alone). RSA uses it so that a trial shuffle moves trials between items.
+    own_nulls : mapping of str to callable, optional
+        The metric's own kinds of null, by name (accepted as ``null``; ``n_shuffles``
+        draws each): ``null_fn(x, y, n_draws, metric_seed, null_seed) -> scores``.
     min_samples : int
         Fewest samples (entries of the stacked sample dims) the metric can use; every
         representation (``x``, ``y``, each null array) must have that many and must vary
@@ -184,7 +226,7 @@ def score_with_null(
     Raises
     ------
     TypeError
-        If ``null`` is neither ``"shuffle"``, ``None`` nor a sequence of DataArrays.
+        If ``null`` is neither a string, ``None`` nor a sequence of DataArrays.
     ValueError
         If the arrays do not align, have fewer than ``min_samples`` samples or are
         constant, ``null`` is another string, or ``shuffle_dim`` is not a sample dim or
@@ -199,8 +241,8 @@ def score_with_null(
     score, extras = score_fn(x, y, metric_seed)
     draws, kind = _null_scores(
         score_fn, x, y, dims, null=null, n_shuffles=n_shuffles, shuffle_dim=shuffle_dim,
-        preferred=preferred_shuffle_dims, metric_seed=metric_seed, null_seed=null_seed,
-        min_samples=min_samples,
+        preferred=preferred_shuffle_dims, shuffle_together=shuffle_together, own_nulls=own_nulls or {},
+        metric_seed=metric_seed, null_seed=null_seed, min_samples=min_samples,
     )
     result = xr.Dataset(
         {

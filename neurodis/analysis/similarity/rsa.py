@@ -228,8 +228,11 @@ def rsa(
     compare : {"spearman", "kendall_tau_a"}
         Rank correlation of the RDMs' upper triangles.
     null : {"shuffle"}, sequence of DataArray or None
-        Null distribution; shuffling ``condition`` permutes items, shuffling ``trial``
-        reassigns trials to items.
+        Null distribution; shuffling ``condition`` permutes items (each keeps its trials);
+        shuffling ``trial`` permutes the stacked entries of every sample dim together
+        (``condition × trial``, and ``time`` where it labels items), so each measurement
+        can land in any item. A permutation along ``trial`` alone would leave every
+        item with its own trials and the RDM unchanged: a degenerate null (p = 1).
     n_shuffles, shuffle_dim, rng
         See :func:`~neurodis.analysis.similarity.linear_cka`.
 
@@ -277,4 +280,10 @@ def rsa(
         "rsa", score_fn, x, y,
         params={"distance": distance, "compare": compare, "by": by, "n_folds": n_folds},
         higher_is_similar=True, null=null, n_shuffles=n_shuffles, shuffle_dim=shuffle_dim, rng=rng,
+        shuffle_together=_shuffle_together,
     )
+
+
+def _shuffle_together(dim: str, sample_dims: tuple[str, ...]) -> tuple[str, ...]:
+    """Dims permuted together by a shuffle of ``dim``: a trial shuffle moves trials between items."""
+    return sample_dims if dim == TRIAL else (dim,)

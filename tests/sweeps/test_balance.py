@@ -1,0 +1,65 @@
+"""Sweep groups are balanced over the workers by estimated work, not by count."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurodis.sweeps.runner import NETWORK_COST, balance_groups, run_cost
+
+
+def _runs(network: str, n: int, n_batches: int = 1000) -> list[dict]:
+    return [{"network": network, "n_batches": n_batches, "seed": k} for k in range(n)]
+
+
+def _work(group: list[dict]) -> float:
+    return sum(run_cost(c) for c in group)
+
+
+@pytest.mark.parametrize("n_batches", [300, 300.0, np.int64(300)])
+def test_run_cost_is_network_cost_times_batches(n_batches):
+    assert run_cost({"network": "lstm", "n_batches": n_batches}) == pytest.approx(300 * NETWORK_COST["lstm"])
+
+
+@pytest.mark.parametrize("config", [{}, {"network": "unknown"}, {"network": ["ctrnn"]}, {"n_batches": "many"},
+                                    {"n_batches": True}, {"n_batches": -5}])
+def test_run_cost_of_an_unknown_or_generic_config_is_one_ctrnn_batch(config):
+    assert run_cost(config) == 1.0
+
+
+def test_a_transformer_ensemble_is_not_left_alone_on_one_worker():
+    ctrnns, transformers = _runs("ctrnn", 13), _runs("transformer", 6)
+    groups = balance_groups([ctrnns, transformers], 2)
+    # by count, the two groups already fill the two workers: 13 CTRNNs | 6 transformers
+    assert [len(g) for g in groups] == [3, 3, 13]
+    share = (_work(ctrnns) + _work(transformers)) / 2
+    assert max(_work(g) for g in groups) <= share
+
+
+def test_groups_come_back_heaviest_first_and_lose_no_run():
+    groups = balance_groups([_runs("ctrnn", 7), _runs("lstm", 5), _runs("gru", 1)], 3)
+    works = [_work(g) for g in groups]
+    assert works == sorted(works, reverse=True)
+    runs = sorted((c["network"], c["seed"]) for g in groups for c in g)
+    assert runs == sorted([("ctrnn", k) for k in range(7)] + [("lstm", k) for k in range(5)] + [("gru", 0)])
+
+
+def test_a_group_within_one_run_of_the_share_is_not_split():
+    # a larger ensemble is cheaper per network: 13 + 12 on two workers, not smaller
+    assert [len(g) for g in balance_groups([_runs("ctrnn", 25)], 2)] == [13, 12]
+    assert [len(g) for g in balance_groups([_runs("ctrnn", 10), _runs("ctrnn", 10)], 2)] == [10, 10]
+
+
+def test_a_custom_cost_splits_by_work():
+    heavy_first = [{"w": 6.0}, {"w": 1.0}, {"w": 1.0}, {"w": 1.0}, {"w": 1.0}]
+    groups = balance_groups([heavy_first], 2, cost=lambda c: c["w"])
+    assert [[c["w"] for c in g] for g in groups] == [[6.0], [1.0, 1.0, 1.0, 1.0]]
+
+
+def test_single_runs_are_never_split_further():
+    assert balance_groups([[{"seed": 0}]], 4) == [[{"seed": 0}]]
+
+
+def test_n_slots_is_validated():
+    with pytest.raises(ValueError, match="n_slots"):
+        balance_groups([_runs("ctrnn", 2)], 0)
