@@ -356,7 +356,7 @@ def _fixed_points(args: argparse.Namespace) -> int:
         plot_eigenvalues,
         plot_pc_trajectories,
     )
-    from neurodis.plotting._common import save_figure
+    from neurodis.plotting.common import save_figure
     from neurodis.trials import save_dataset
 
     run, _, rates = _run_states(args)
@@ -397,7 +397,7 @@ def _geometry(args: argparse.Namespace) -> int:
         plot_pc_trajectories,
         plot_tuning_maps,
     )
-    from neurodis.plotting._common import save_figure
+    from neurodis.plotting.common import save_figure
     from neurodis.trials import save_dataset
 
     _, trials, rates = _run_states(args)

@@ -16,7 +16,7 @@ Examples
 (1, 5, 2)
 """
 
-from neurodis.models._base import SequenceModel, list_models, make_model, register_model
+from neurodis.models.base import SequenceModel, list_models, make_model, register_model
 from neurodis.models.ctrnn import CTRNN
 from neurodis.models.gated import GRU, LSTM
 from neurodis.models.io import load_model, save_model

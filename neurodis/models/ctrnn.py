@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurodis._validation import check_in, check_probability, check_real
-from neurodis.models._base import (
+from neurodis.models.base import (
     SequenceModel,
     check_tensor,
     fan_in_bound,

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from neurodis._validation import check_int
-from neurodis.models._base import (
+from neurodis.models.base import (
     SequenceModel,
     check_tensor,
     empty_module,

@@ -27,7 +27,7 @@ from neurodis._version import __version__
 from neurodis._validation import check_type
 from neurodis.errors import CorruptFileError
 from neurodis.files import atomic_write, check_path, read_json, verify_file, write_json
-from neurodis.models._base import SequenceModel, list_models, make_model
+from neurodis.models.base import SequenceModel, list_models, make_model
 
 __all__ = ["load_model", "save_model"]
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from neurodis._validation import check_in, check_int, check_real
-from neurodis.models._base import READOUT_KINDS, empty_module, fan_in_bound, seeded_generators, uniform_init
+from neurodis.models.base import READOUT_KINDS, empty_module, fan_in_bound, seeded_generators, uniform_init
 
 __all__ = ["Readout"]
 

@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurodis._validation import check_in, check_int, check_probability
-from neurodis.models._base import SequenceModel, empty_module, register_model
-from neurodis.models._base import dropout as apply_dropout  # the constructor argument is `dropout`
+from neurodis.models.base import SequenceModel, empty_module, register_model
+from neurodis.models.base import dropout as apply_dropout  # the constructor argument is `dropout`
 from neurodis.models.readout import Readout
 
 __all__ = ["CausalTransformer"]

@@ -16,7 +16,7 @@ import xarray as xr
 
 from neurodis._validation import check_real, check_type, describe
 from neurodis.analysis.theory import r2_ceiling
-from neurodis.plotting._common import figure_axes
+from neurodis.plotting.common import figure_axes
 
 __all__ = ["plot_decoder_angle_vs_tasks", "plot_r2_vs_tasks"]
 

@@ -21,7 +21,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from neurodis._validation import check_dims, check_in, check_int, check_real, check_type, describe
-from neurodis.plotting._common import figure_axes
+from neurodis.plotting.common import figure_axes
 from neurodis.trials import FIXED_POINT, MODE, TIME, UNIT
 
 __all__ = [

@@ -16,7 +16,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from neurodis._validation import check_int, check_type, describe
-from neurodis.plotting._common import figure_axes
+from neurodis.plotting.common import figure_axes
 
 __all__ = ["plot_kernels", "plot_null", "plot_rdms"]
 

@@ -186,7 +186,7 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     """
     plt = _pyplot(folder)
     from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
-    from neurodis.plotting._common import save_figure
+    from neurodis.plotting.common import save_figure
 
     if "n_tasks" not in results.dims:
         return []
@@ -221,7 +221,7 @@ def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     from neurodis.analysis import bayes_r2_ceiling, r2_ceiling
 
     plt = _pyplot(folder)
-    from neurodis.plotting._common import save_figure
+    from neurodis.plotting.common import save_figure
 
     figure, ax = plt.subplots(figsize=(5.5, 4))
     lowest = []
@@ -260,7 +260,7 @@ def attractor_figures(results: xr.Dataset, folder: Path) -> list[Path]:
         plot_eigenvalues,
         plot_explained_variance,
     )
-    from neurodis.plotting._common import save_figure
+    from neurodis.plotting.common import save_figure
 
     keep = ("seed", "fixed_point", "mode", "component", "leading_mode", "quartile")
     conditions = _conditions(results, keep)

@@ -11,7 +11,7 @@ True
 {'trial': 16, 'time': 22, 'input': 3, 'output': 6, 'latent': 2}
 """
 
-from neurodis.tasks._base import Encoding, Task, Timing, TrialBatch, list_tasks, make_task, register_task
+from neurodis.tasks.base import Encoding, Task, Timing, TrialBatch, list_tasks, make_task, register_task
 from neurodis.tasks.accumulation import AccumulationTask
 from neurodis.tasks.classification import ClassificationTask
 from neurodis.tasks.encoders import Encoder

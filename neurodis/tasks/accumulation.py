@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neurodis._validation import check_array, check_int, check_real
-from neurodis.tasks._base import Task, Timing, TrialBatch, register_task
+from neurodis.tasks.base import Task, Timing, TrialBatch, register_task
 from neurodis.tasks._evidence import check_sample_args, draw_evidence
 from neurodis.tasks.classification import (
     _orthant_coords,

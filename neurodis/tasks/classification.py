@@ -84,7 +84,7 @@ from neurodis._validation import (
     describe,
 )
 from neurodis._version import __version__
-from neurodis.tasks._base import Task, Timing, TrialBatch, register_task
+from neurodis.tasks.base import Task, Timing, TrialBatch, register_task
 from neurodis.tasks._evidence import check_sample_args, draw_evidence, tile
 from neurodis.tasks.latents import (
     QUADRANT_OF_ORTHANT,

@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from neurodis._validation import check_int, check_memory, check_multiple, check_probability, check_real, check_type
-from neurodis.tasks._base import Task, TrialBatch, register_task
+from neurodis.tasks.base import Task, TrialBatch, register_task
 
 __all__ = ["FlipFlopTask", "flipflop_targets"]
 

@@ -42,7 +42,7 @@ from neurodis._validation import (
     check_type,
     rng_provenance,
 )
-from neurodis.tasks._base import Encoding, Task, TrialBatch, register_task
+from neurodis.tasks.base import Encoding, Task, TrialBatch, register_task
 from neurodis.trials import make_trials
 
 __all__ = ["PulsesTask"]

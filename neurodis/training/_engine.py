@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurodis._validation import check_type
-from neurodis.tasks._base import Task, TrialBatch
+from neurodis.tasks.base import Task, TrialBatch
 from neurodis.tasks.encoders import Encoder
 from neurodis.training._kernels import ctrnn_logits
 from neurodis.training.checkpoint import restore_generators, snapshot_generators

@@ -34,8 +34,8 @@ from torch import nn
 from neurodis._validation import check_int, check_type
 from neurodis.files import check_path, write_json
 from neurodis.models import make_model
-from neurodis.models._base import SequenceModel
-from neurodis.tasks._base import Task, make_task
+from neurodis.models.base import SequenceModel
+from neurodis.tasks.base import Task, make_task
 from neurodis.tasks.encoders import Encoder
 from neurodis.training._engine import (
     CTRNN_PARAMETERS,

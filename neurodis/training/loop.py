@@ -43,8 +43,8 @@ from torch import nn
 from neurodis._validation import check_type
 from neurodis.errors import CorruptFileError
 from neurodis.files import check_path
-from neurodis.models._base import SequenceModel
-from neurodis.tasks._base import Task
+from neurodis.models.base import SequenceModel
+from neurodis.tasks.base import Task
 from neurodis.tasks.encoders import Encoder
 from neurodis.training._engine import (
     CTRNN_PARAMETERS,

@@ -28,7 +28,7 @@ from torch import nn
 
 from neurodis.errors import CorruptFileError
 from neurodis.files import check_path, read_json, write_json
-from neurodis.tasks._base import Task, make_task
+from neurodis.tasks.base import Task, make_task
 from neurodis.tasks.encoders import Encoder
 from neurodis.training.checkpoint import CHECKPOINT_NAME
 from neurodis.training.config import TrainConfig

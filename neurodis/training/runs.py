@@ -15,7 +15,7 @@ from typing import Any
 from torch import nn
 
 from neurodis._validation import check_int, check_type
-from neurodis.tasks._base import Task
+from neurodis.tasks.base import Task
 from neurodis.tasks.encoders import Encoder
 from neurodis.training.config import TrainConfig
 from neurodis.training.ensemble import train_ensemble

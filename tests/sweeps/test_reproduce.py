@@ -194,7 +194,7 @@ def test_regrouped_runs_continue_from_their_old_ensemble(tmp_path):
 
 
 def test_generalization_figures_draw_one_panel_per_condition(tmp_path, monkeypatch):
-    from neurodis.plotting import _common
+    from neurodis.plotting import common
     from neurodis.sweeps.summaries import generalization_figures
 
     rng = np.random.default_rng(0)
@@ -204,13 +204,13 @@ def test_generalization_figures_draw_one_panel_per_condition(tmp_path, monkeypat
                           "angle": (dims, rng.uniform(60, 120, shape))},
                          coords={"network": ["ctrnn", "lstm"], "sigma": [0.1, 0.3], "n_tasks": [2, 6, 24]},
                          attrs={"n_steps": 20, "free_rt": 0})
-    figures, save = {}, _common.save_figure
+    figures, save = {}, common.save_figure
 
     def keep(figure, path):
         figures[path.name] = figure
         return save(figure, path)
 
-    monkeypatch.setattr(_common, "save_figure", keep)
+    monkeypatch.setattr(common, "save_figure", keep)
     paths = generalization_figures(results, tmp_path)
     assert [p.name for p in paths] == ["r2_vs_tasks.png", "angle_vs_tasks.png"] and all(p.exists() for p in paths)
     panels = figures["r2_vs_tasks.png"].axes

@@ -9,7 +9,7 @@ from scipy import integrate, stats
 from scipy.special import expit, ndtr
 
 from neurodis.tasks import Timing, make_task
-from neurodis.tasks._base import TrialBatch
+from neurodis.tasks.base import TrialBatch
 from neurodis.tasks.classification import (
     LOGIT_LIMIT,
     ClassificationTask,

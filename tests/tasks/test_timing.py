@@ -1,4 +1,4 @@
-"""Trial timing and the task registry (neurodis.tasks._base)."""
+"""Trial timing and the task registry (neurodis.tasks.base)."""
 
 from dataclasses import dataclass
 from typing import ClassVar
