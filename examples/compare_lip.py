@@ -68,7 +68,8 @@ def train_network(settings: dict, out: Path, seed: int, bank: np.ndarray, fast: 
 
 
 def kernels(result, behavior, rng: int):
-    from neurodis.analysis.psychophysics import compare_kernels, monkey_kernel, network_kernel
+    from neurodis.analysis import compare_kernels, monkey_kernel
+    from neurodis.experiments import network_kernel
 
     table = compare_kernels({
         "monkeys": monkey_kernel(behavior),
@@ -88,7 +89,7 @@ def kernels(result, behavior, rng: int):
 def predictivity(result, settings: dict, rng: int):
     from threadpoolctl import threadpool_limits
 
-    from neurodis.analysis.comparison import compare_with_recording
+    from neurodis.experiments import compare_with_recording
 
     print("\nLIP spike counts predicted from the network's states on the same trials (cross-validated ridge)")
     # one BLAS thread: these small ridge fits are many times slower with threads on a busy machine

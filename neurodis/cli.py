@@ -207,35 +207,25 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("compare", "compare a trained pulse network with LIP recordings (kernels, predictivity)", _compare_arguments)
 def _compare(args: argparse.Namespace) -> int:
-    from neurodis.analysis.comparison import compare_with_recording
+    from neurodis.experiments.comparison import compare_with_recording
 
     if args.out is not None:
         check_writable("--out", args.out, kind="folder")
     result = compare_with_recording(args.run, args.recording, sessions=args.sessions, states=args.states,
                                     n_shuffles=args.shuffles, n_untrained=args.untrained, rng=args.seed,
-                                    progress=True)
+                                    kernels=not args.no_kernel, progress=True)
     s = result.summary
     print(f"median R² over {s.attrs['n_sessions']} sessions {s.attrs['median_score']:.4f} (shuffle null "
           f"{s.attrs['median_shuffle']:.4f}, untrained {s.attrs.get('median_untrained', float('nan')):.4f}); "
           f"beating the shuffle null at p < {s.attrs['alpha']}: {s.attrs['n_beat_shuffle']}, the untrained "
           f"networks: {s.attrs.get('n_beat_untrained', 0)}")
-    paths = [] if args.out is None else result.save(args.out)
-    if not args.no_kernel:
-        from neurodis.analysis.psychophysics import compare_kernels, monkey_kernel, network_kernel
-        from neurodis.recordings import load_lip_behavior
-
-        folder = Path(args.recording)
-        behavior = load_lip_behavior(path=folder.parent if folder.is_file() else folder)
-        table = compare_kernels({"monkeys": monkey_kernel(behavior),
-                                 "network": network_kernel(args.run, behavior["pulses"], rng=args.seed)})
+    if result.kernels is not None:
+        table = result.kernels
         for source in table.source.values:
             row = table.sel(source=source)
             weights = " ".join(f"{w:.4f}" for w in row.weights.values)
             print(f"kernel {source:>8}: {weights} (relative slope {float(row.relative_slope):+.3f})")
-        if args.out is not None:
-            from neurodis.trials import save_dataset
-
-            paths.append(save_dataset(table, Path(args.out) / "kernels.nc"))
+    paths = [] if args.out is None else result.save(args.out)
     if paths:
         print(f"wrote {len(paths)} files to {args.out}")
     return 0
@@ -333,13 +323,12 @@ def _run_states(args: argparse.Namespace):
     Fails on an unwritable ``--out`` (default RUN_DIR) before simulating; ``args.out``
     becomes the output folder.
     """
-    from neurodis.experiments import run
+    from neurodis.experiments.dynamics import visited_states
 
     network = _load_single_run(args.run)
     args.out = str(check_writable("--out", args.out or args.run, kind="folder"))
     trials = network.task.sample(args.n_trials, rng=args.seed, encoder=network.encoder)
-    rates = run(network, trials, noise=False)["rates"].drop_vars("unit")  # units stay anonymous in the files
-    return network, trials, rates
+    return network, trials, visited_states(network, trials)
 
 
 @command("fixed-points", "find fixed and slow points of a trained network under the zero-evidence input, "
@@ -350,7 +339,8 @@ def _fixed_points(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import numpy as np
 
-    from neurodis.analysis import find_fixed_points, pca, slow_mode_counts, zero_evidence_input
+    from neurodis.analysis import pca, slow_mode_counts
+    from neurodis.experiments.dynamics import attractor
     from neurodis.plotting import (
         plot_amplification,
         plot_eigenvalues,
@@ -359,9 +349,8 @@ def _fixed_points(args: argparse.Namespace) -> int:
     from neurodis.plotting.common import save_figure
     from neurodis.trials import save_dataset
 
-    run, _, rates = _run_states(args)
-    found = find_fixed_points(run.model, zero_evidence_input(run.task, run.encoder), states=rates,
-                              n_inits=args.n_inits, rng=args.seed)
+    network, _, rates = _run_states(args)
+    found = attractor(network, rates, n_inits=args.n_inits, rng=args.seed)
     out = Path(args.out)
     paths = [save_dataset(found, out / "fixed_points.nc")]
     for name, fig in (("eigenvalues", plot_eigenvalues(found)),
@@ -391,7 +380,8 @@ def _geometry(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import xarray as xr
 
-    from neurodis.analysis import fraction_active, lifetime_sparseness, pca, tuning_maps
+    from neurodis.analysis import tuning_maps
+    from neurodis.experiments.dynamics import geometry
     from neurodis.plotting import (
         plot_explained_variance,
         plot_pc_trajectories,
@@ -401,32 +391,28 @@ def _geometry(args: argparse.Namespace) -> int:
     from neurodis.trials import save_dataset
 
     _, trials, rates = _run_states(args)
-    final = rates.isel(time=-1, drop=True)
-    components = pca(rates)
-    sparseness = lifetime_sparseness(final, silent="nan")
-    active = fraction_active(rates)
-    result = xr.Dataset({
-        "explained_variance_ratio": components["explained_variance_ratio"],
-        "participation_ratio": components["participation_ratio"],
-        "sparseness": sparseness["sparseness"], "mean_sparseness": sparseness["mean_sparseness"],
-        "mean_rate": active["mean_rate"], "fraction_active": active["fraction_active"],
-    }, attrs={"run": str(args.run), "n_trials": args.n_trials, "seed": args.seed, "state_time": "final step"})
+    measured = geometry(rates)
+    kept = ["explained_variance_ratio", "participation_ratio", "sparseness", "mean_sparseness", "mean_rate",
+            "fraction_active"]
+    result = xr.Dataset({name: measured[name] for name in kept},  # coords before variables in the file
+                        attrs={"run": str(args.run), "n_trials": args.n_trials, "seed": args.seed,
+                               "state_time": measured.attrs["state_time"]})
     out = Path(args.out)
     paths = [save_dataset(result, out / "geometry.nc")]
-    figures = [("explained_variance", plot_explained_variance(components)),
+    figures = [("explained_variance", plot_explained_variance(measured)),
                ("pc_trajectories", plot_pc_trajectories(
-                   components, color_by="quadrant" if "quadrant" in rates.coords else None))]
+                   measured, color_by="quadrant" if "quadrant" in rates.coords else None))]
     if trials.sizes.get("latent", 0) >= 2:
-        maps = tuning_maps(final, trials["latents"])
+        maps = tuning_maps(rates.isel(time=-1, drop=True), trials["latents"])
         paths.append(save_dataset(maps, out / "tuning_maps.nc"))
         figures.append(("tuning_maps", plot_tuning_maps(maps)))
     paths += [save_figure(fig, out / f"{name}.png") for name, fig in figures]
-    ratio = components["explained_variance_ratio"].values
+    ratio = measured["explained_variance_ratio"].values
     print(f"variance explained by PC1..3: {' '.join(f'{v:.3f}' for v in ratio[:3])} "
-          f"(first two: {ratio[:2].sum():.3f}); participation ratio {float(components['participation_ratio']):.2f}")
-    print(f"mean lifetime sparseness {float(sparseness['mean_sparseness']):.3f} over {sparseness.attrs['n_stimuli']} "
-          f"trials ({sparseness.attrs['n_silent']} silent units); "
-          f"fraction active {float(active['fraction_active']):.3f}")
+          f"(first two: {ratio[:2].sum():.3f}); participation ratio {float(measured['participation_ratio']):.2f}")
+    print(f"mean lifetime sparseness {float(measured['mean_sparseness']):.3f} over {measured.attrs['n_stimuli']} "
+          f"trials ({measured.attrs['n_silent']} silent units); "
+          f"fraction active {float(measured['fraction_active']):.3f}")
     print(f"wrote {len(paths)} files to {out}")
     return 0
 

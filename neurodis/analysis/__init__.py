@@ -20,13 +20,7 @@ from neurodis.analysis.fixed_points import (
     slow_mode_counts,
     zero_evidence_input,
 )
-from neurodis.analysis.comparison import (
-    RecordingComparison,
-    compare_session,
-    compare_with_recording,
-    network_states,
-    untrained_copy,
-)
+from neurodis.analysis.comparison import check_recording, comparison_summary, recording_predictivity
 from neurodis.analysis.geometry import (
     fraction_active,
     lifetime_sparseness,
@@ -34,16 +28,9 @@ from neurodis.analysis.geometry import (
     pca,
     tuning_maps,
 )
-from neurodis.analysis.psychophysics import (
-    compare_kernels,
-    monkey_kernel,
-    network_choices,
-    network_kernel,
-    psychophysical_kernel,
-)
+from neurodis.analysis.psychophysics import compare_kernels, monkey_kernel, psychophysical_kernel
 from neurodis.analysis.theory import (
     bayes_r2_ceiling,
-    evenly_spaced_normals,
     ideal_observer,
     logit_to_probit,
     probit_to_logit,
@@ -73,7 +60,6 @@ __all__ = [
     "ccgp",
     "decode",
     "dsa",
-    "evenly_spaced_normals",
     "find_fixed_points",
     "fit_decoder",
     "fit_decoder_adam",
@@ -106,16 +92,12 @@ __all__ = [
     "svcca",
     "tuning_maps",
     "zero_evidence_input",
-    "RecordingComparison",
+    "check_recording",
     "compare_kernels",
-    "compare_session",
-    "compare_with_recording",
+    "comparison_summary",
     "monkey_kernel",
-    "network_choices",
-    "network_kernel",
-    "network_states",
     "psychophysical_kernel",
-    "untrained_copy",
+    "recording_predictivity",
 ]
 
 # scikit-learn (about 2 s to import) loads with the estimators, on first use

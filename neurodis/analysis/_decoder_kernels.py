@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurodis.analysis.theory import VAR_UNIFORM
-from neurodis.tasks.latents import orthant_of
+from neurodis.latents import orthant_of
 
 __all__ = [
     "METHODS",

@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_finite, check_in, check_int, check_type, describe
-from neurodis.tasks.latents import check_orthants, orthant_of, orthant_to_quadrant, quadrant_to_orthant
+from neurodis.latents import check_orthants, orthant_of, orthant_to_quadrant, quadrant_to_orthant
 from neurodis.trials import LATENT, TRIAL
 
 __all__ = [

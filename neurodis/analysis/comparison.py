@@ -1,97 +1,59 @@
-"""End-to-end comparison of a trained pulse network with LIP recordings, trial by trial.
+"""How well network states predict recorded spike counts, trial by trial (pure).
 
-For each recorded LIP session (Yates et al. 2017; units recorded together on the same
-trials) the network is run on the *exact* pulse sequences of that session's trials, in
-the recorded order, and each neuron's spike count is predicted from the network's
-states on the very same trials by cross-validated ridge regression
-(:func:`~neurodis.analysis.similarity.ridge_predictivity`: out-of-fold R² per neuron,
-penalty chosen per neuron inside each training fold). Two nulls say what that R² is
-worth:
+Given a network's states on the very trials of a recording (one row per trial, e.g.
+from :func:`neurodis.experiments.network_states`) and the recording's spike counts
+``(trial, unit)``, each neuron's count is predicted from the states by cross-validated
+ridge regression (:func:`~neurodis.analysis.similarity.ridge_predictivity`: out-of-fold
+R² per neuron, penalty chosen per neuron inside each training fold). Two nulls say
+what that R² is worth:
 
 * **shuffle** — the trials of the recording are permuted (the pairing of a network
   state with a neuron's count on the same stimulus is broken);
-* **untrained** — ``n_untrained`` networks of the same architecture and size, with
-  other seeds and no training, replayed through the same encoder on the same trials.
-  Beating them means the *trained* dynamics explain LIP beyond what any random
-  recurrent expansion of the stimulus does.
+* **untrained** — the states of other networks (e.g. untrained ones of the same
+  architecture) on the same trials, scored with the same folds.
 
-Which network states: the data hold one count per trial and unit, counted (by the
-source analysis, ``supplementary/temporal_integration_LIP.m`` of Hyafil et al. 2023)
-in the 500 ms after stimulus offset. The default ``states="window"`` therefore averages
-each network unit over the ``window_ms`` after the last pulse ends — an average rate is
-proportional to the spike count in the window. The replay keeps the fixation input on
-and the stimulus off for that long (the task's ``delay`` is extended to ``window_ms``
-when it is shorter; a network trained with that delay replays its training trials
-exactly). ``states="final"`` takes the state at the last step of the trial,
-``states="pulses"`` the mean state within each pulse (``n_pulses × n_units``
-features). States are noise-free (input and recurrent noise set to zero, no stimulus
-noise): the network's expected response to the stimulus, since its noise draws would be
-unrelated to the monkey's.
+Running the networks and reading the recordings is the experiment's job
+(:func:`neurodis.experiments.compare_with_recording`); this module only scores.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from neurodis._validation import (
-    check_in,
-    check_int,
-    check_multiple,
-    check_real,
-    check_rng,
-    check_type,
-    describe,
-    rng_provenance,
-)
+from neurodis._validation import check_real, check_rng, check_type, describe
 from neurodis._version import __version__
-from neurodis.analysis._replay import replay_inputs, replay_task, resolve_network, run_network, source_of
 from neurodis.analysis.similarity.predictivity import DEFAULT_ALPHAS, ridge_predictivity
-from neurodis.trials import TRIAL, UNIT, save_dataset
+from neurodis.trials import TRIAL, UNIT
 
-if TYPE_CHECKING:
-    from neurodis.training import TrainedNetwork
-
-__all__ = ["RecordingComparison", "compare_session", "compare_with_recording", "network_states", "untrained_copy"]
+__all__ = ["check_recording", "comparison_summary", "recording_predictivity"]
 
 PULSE = "pulse"
 SESSION = "session"
-STATES = ("window", "final", "pulses")
 
 
-@dataclass(frozen=True)
-class RecordingComparison:
-    """What :func:`compare_with_recording` returns.
+def check_recording(recording: Any) -> xr.Dataset:
+    """``recording`` if it holds ``counts (trial, unit)`` and ``pulses (trial, pulse)``.
 
-    Attributes
-    ----------
-    sessions : dict of int to xarray.Dataset
-        One result per session (see :func:`compare_session`).
-    summary : xarray.Dataset
-        Per-session scores and nulls along ``session``; attrs hold the medians and the
-        numbers of sessions beating each null at ``alpha``.
+    Raises
+    ------
+    TypeError
+        If ``recording`` is not a Dataset.
+    ValueError
+        If a variable is missing or has other dims.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> check_recording(xr.Dataset({"counts": (("trial", "unit"), np.ones((2, 1)))}))
+    Traceback (most recent call last):
+    ...
+    ValueError: recording must hold 'pulses' with dims ('trial', 'pulse'); got no such variable
     """
-
-    sessions: dict[int, xr.Dataset]
-    summary: xr.Dataset
-
-    def save(self, directory: str | os.PathLike) -> list[Path]:
-        """Write ``summary.nc`` and ``session_XX.nc`` (netCDF) into ``directory``."""
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = [save_dataset(self.summary, folder / "summary.nc")]
-        paths += [save_dataset(ds, folder / f"session_{s:02d}.nc") for s, ds in self.sessions.items()]
-        return paths
-
-
-def _check_recording(recording: Any) -> xr.Dataset:
     check_type("recording", recording, xr.Dataset, "a Dataset with 'counts' (trial, unit) and 'pulses' (trial, pulse)")
     for name, dims in (("counts", (TRIAL, UNIT)), ("pulses", (TRIAL, PULSE))):
         if name not in recording or set(recording[name].dims) != set(dims):
@@ -100,129 +62,61 @@ def _check_recording(recording: Any) -> xr.Dataset:
     return recording
 
 
-def network_states(
-    network: Any, pulses: xr.DataArray, *, task: Any = None, encoder: Any = None, states: str = "window",
-    window_ms: float = 500.0, rng: Any = None,
-) -> xr.DataArray:
-    """Noise-free network states on exactly the given pulse sequences, one row per trial.
+def recording_predictivity(
+    states: xr.DataArray, recording: xr.Dataset, *, nulls: Sequence[xr.DataArray] = (), n_folds: int = 5,
+    n_shuffles: int = 100, alphas: Sequence[float] = DEFAULT_ALPHAS, rng: Any = None,
+) -> xr.Dataset:
+    """Predict a recording's spike counts from states on the same trials, with two nulls.
 
     Parameters
     ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder, a training result, or a model (then ``task`` is required).
-    pulses : xarray.DataArray
-        ``(trial, pulse)`` strengths, e.g. ``load_lip_session(i).pulses``.
-    task, encoder : optional
-        The network's PulsesTask (default: the run's) and its encoder (bare models only).
-    states : {"window", "final", "pulses"}
-        Mean over the ``window_ms`` after the last pulse, the last step, or the mean
-        within each pulse (see the module docstring).
-    window_ms : float
-        Length of the post-stimulus window (> 0, a multiple of the task's ``dt``).
+    states : xarray.DataArray
+        ``(trial, unit)`` network states, trial ``i`` on the stimulus of the recording's
+        trial ``i`` (trial coords shared with the recording are checked to agree).
+    recording : xarray.Dataset
+        ``counts (trial, unit)`` and ``pulses (trial, pulse)``; attrs ``session`` and
+        ``monkey`` are copied when present.
+    nulls : sequence of xarray.DataArray
+        States of other networks on the same trials (the untrained null; empty skips it).
+    n_folds, n_shuffles, alphas
+        Cross-validation folds, trial shuffles in the shuffle null, ridge penalties.
     rng : int, Generator, SeedSequence or None
-        Tie-breaking coins of the replayed trials (they do not affect the states).
+        One integer seed (drawn from it unless it is one) fixes the folds of the score
+        and of every null, so they are compared on the same splits.
 
     Returns
     -------
-    xarray.DataArray
-        ``(trial, unit)`` float64 with the ``trial`` coord of ``pulses`` and 1-D trial
-        coords ``pulse_1`` … built from the replayed strengths, so aligning the states
-        with a recording checks that the very same stimuli are paired.
+    xarray.Dataset
+        ``r2 (unit)`` per recorded neuron, ``score`` (mean over neurons),
+        ``null_shuffle (shuffle_draw)``, ``p_shuffle`` and, with ``nulls``,
+        ``null_untrained (untrained)`` and ``p_untrained``; attrs ``session``,
+        ``monkey``, ``n_trials``, sizes, the states' ``network``/``states``/``window_ms``,
+        ridge parameters and ``ridge_seed``.
 
     Raises
     ------
-    ValueError
-        If ``states`` is unknown, ``window_ms`` is not a positive multiple of ``dt``, or
-        the pulses do not match the task.
+    TypeError, ValueError
+        If the recording lacks ``counts``/``pulses`` with the right dims, or the states
+        do not fit (see :func:`~neurodis.analysis.similarity.ridge_predictivity`).
 
     Examples
     --------
-    >>> import xarray as xr
-    >>> from neurodis.models import CTRNN
-    >>> from neurodis.tasks.pulses import PulsesTask
-    >>> pulses = xr.DataArray([[1, 2, 0], [-1, 0, 3]], dims=("trial", "pulse"))
-    >>> x = network_states(CTRNN(2, 1, n_units=4, dt=50.0), pulses, task=PulsesTask(n_pulses=3))
-    >>> x.dims, x.shape, [int(v) for v in x["pulse_3"]]
-    (('trial', 'unit'), (2, 4), [0, 3])
+    >>> import numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> x = xr.DataArray(rng.normal(size=(60, 3)), dims=("trial", "unit"))
+    >>> counts = x.values @ rng.normal(size=(3, 2)) + 0.1 * rng.normal(size=(60, 2))
+    >>> rec = xr.Dataset({"counts": (("trial", "unit"), counts), "pulses": (("trial", "pulse"), np.zeros((60, 2)))})
+    >>> result = recording_predictivity(x, rec, n_shuffles=5, rng=0)
+    >>> bool(result["score"] > 0.9), int(result.sizes["shuffle_draw"])
+    (True, 5)
     """
-    check_in("states", states, STATES)
-    window_ms = check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
-    net = resolve_network(network, task, encoder)
-    check_type("pulses", pulses, xr.DataArray, "a DataArray with dims ('trial', 'pulse')")
-    if set(pulses.dims) != {TRIAL, PULSE}:
-        raise ValueError(f"pulses must have dims ('trial', 'pulse'); got {describe(pulses)}")
-    window_ms = check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
-    n_window = check_multiple("window_ms", window_ms, net.task.dt)
-    # the window opens at stimulus offset; a shorter trained delay is extended to cover it
-    delay = max(net.task.delay, window_ms) if states == "window" else None
-    replay = replay_task(net.task, delay=delay, noise=False)
-    pulses_nxk = pulses.transpose(TRIAL, PULSE).values
-    generator = check_rng(rng)
-    inputs = replay_inputs(replay, pulses_nxk, net.encoder, generator)
-    states_nxtxn, _ = run_network(net.model, inputs, noise=False, rng=generator)
-    coords: dict[str, Any] = {TRIAL: pulses[TRIAL].values}
-    if states == "window":
-        # the delay starts where the last pulse ends, and the window with it
-        start = replay.decision_index - check_multiple("delay", replay.delay, replay.dt)
-        values = states_nxtxn[:, start:start + n_window].mean(axis=1)
-    elif states == "final":
-        values = states_nxtxn[:, -1]
-    else:
-        index_t = replay.pulse_index()
-        values = np.concatenate([states_nxtxn[:, index_t == k].mean(axis=1) for k in range(replay.n_pulses)], axis=1)
-        n_units = states_nxtxn.shape[2]
-        coords["pulse_epoch"] = (UNIT, np.repeat(np.arange(1, replay.n_pulses + 1), n_units))
-        coords["model_unit"] = (UNIT, np.tile(np.arange(n_units), replay.n_pulses))
-    coords.update({f"pulse_{k + 1}": (TRIAL, pulses_nxk[:, k]) for k in range(pulses_nxk.shape[1])})
-    return xr.DataArray(values, dims=(TRIAL, UNIT), coords=coords, name="states",
-                        attrs={"states": states, "window_ms": window_ms if states == "window" else 0.0,
-                               "network": source_of(net)})
-
-
-def untrained_copy(model: Any, seed: int) -> Any:
-    """A fresh, untrained model of the same architecture and size with another ``seed``.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not a neurodis model or ``seed`` not an int.
-    ValueError
-        If ``seed`` < 0.
-
-    Examples
-    --------
-    >>> from neurodis.models import CTRNN
-    >>> twin = untrained_copy(CTRNN(2, 1, n_units=4, seed=0), seed=7)
-    >>> twin.config["seed"], twin.n_units
-    (7, 4)
-    """
-    from neurodis.models import SequenceModel, make_model
-
-    check_type("model", model, SequenceModel, "a neurodis model (with arch and config)")
-    check_int("seed", seed, minimum=0)
-    return make_model(model.arch, **{**model.config, "seed": seed})
-
-
-def _ridge(x: xr.DataArray, y: xr.DataArray, null: Any, seed: int, n_folds: int, n_shuffles: int,
-           alphas: Sequence[float]) -> xr.Dataset:
-    # the same integer seed gives the same folds for the score and every null draw
-    return ridge_predictivity(x, y, null=null, n_shuffles=n_shuffles, n_folds=n_folds, alphas=alphas, rng=seed)
-
-
-def _compare_one(net: TrainedNetwork, twins: Sequence[Any], recording: xr.Dataset, generator: np.random.Generator,
-                 settings: dict[str, Any]) -> xr.Dataset:
-    """One session: trained states vs counts, with the shuffle and untrained-network nulls."""
-    recording = _check_recording(recording)
-    pulses = recording["pulses"]
+    recording = check_recording(recording)
     counts = recording["counts"].astype(np.float64)
-    replay_rng, seed_rng = generator.spawn(2)
-    seed = int(seed_rng.integers(2**63))
-    options = {"states": settings["states"], "window_ms": settings["window_ms"]}
-    x = network_states(net.model, pulses, task=net.task, encoder=net.encoder, rng=replay_rng, **options)
-    nulls = [network_states(t, pulses, task=net.task, encoder=net.encoder, rng=replay_rng, **options) for t in twins]
-    ridge = {k: settings[k] for k in ("n_folds", "n_shuffles", "alphas")}
-    shuffled = _ridge(x, counts, "shuffle", seed, **ridge)
-    untrained = _ridge(x, counts, nulls, seed, **ridge) if nulls else None
+    seed = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) else int(
+        check_rng(rng).integers(2**63))
+    ridge = {"n_shuffles": n_shuffles, "n_folds": n_folds, "alphas": alphas, "rng": seed}
+    # the same integer seed gives the same folds for the score and every null draw
+    shuffled = ridge_predictivity(states, counts, null="shuffle", **ridge)
     ds = xr.Dataset(
         {
             "r2": shuffled["r2"],
@@ -233,111 +127,54 @@ def _compare_one(net: TrainedNetwork, twins: Sequence[Any], recording: xr.Datase
         attrs={
             SESSION: int(recording.attrs.get(SESSION, -1)), "monkey": str(recording.attrs.get("monkey", "")),
             "n_trials": int(counts.sizes[TRIAL]), "n_units_recorded": int(counts.sizes[UNIT]),
-            "n_units_model": int(x.sizes[UNIT]), "network": source_of(net), **options,
+            "n_units_model": int(states.sizes[UNIT]),
+            **{key: states.attrs[key] for key in ("network", "states", "window_ms") if key in states.attrs},
             "ridge": shuffled.attrs["params"], "ridge_seed": seed,
         },
     )
-    if untrained is not None:
-        ds["null_untrained"] = untrained["null"].rename(null_draw="untrained").assign_coords(
-            untrained_seed=("untrained", [t.config["seed"] for t in twins]))
+    if nulls:
+        untrained = ridge_predictivity(states, counts, null=list(nulls), **ridge)
+        ds["null_untrained"] = untrained["null"].rename(null_draw="untrained")
         ds["p_untrained"] = untrained["p_value"]
     ds["r2"].attrs["long_name"] = "out-of-fold R² of each neuron's spike count"
     return ds
 
 
-def compare_session(
-    network: Any, recording: xr.Dataset, *, task: Any = None, encoder: Any = None, states: str = "window",
-    window_ms: float = 500.0, n_folds: int = 5, n_shuffles: int = 100, n_untrained: int = 20,
-    alphas: Sequence[float] = DEFAULT_ALPHAS, rng: Any = None,
-) -> xr.Dataset:
-    """Predict one session's spike counts from the network's states on the same trials.
+def comparison_summary(sessions: Mapping[int, xr.Dataset], *, alpha: float = 0.05) -> xr.Dataset:
+    """Per-session scores and nulls along ``session``, with medians and counts in attrs.
 
     Parameters
     ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder, a training result, or a model (then ``task`` is required).
-    recording : xarray.Dataset
-        ``counts (trial, unit)`` and ``pulses (trial, pulse)``, e.g. from
-        :func:`neurodis.recordings.load_lip_session`; trial ``i`` of the counts is paired
-        with the network's states on ``pulses[i]``.
-    task, encoder : optional
-        As in :func:`network_states`.
-    states, window_ms : optional
-        Which network states (see :func:`network_states`).
-    n_folds : int
-        Cross-validation folds over trials.
-    n_shuffles : int
-        Trial shuffles of the recording in the shuffle null.
-    n_untrained : int
-        Untrained networks of the same architecture and size in the untrained null
-        (0 skips it; 20 or more are needed for a p-value below 0.05).
-    alphas : sequence of float
-        Ridge penalties (chosen per neuron inside each training fold).
-    rng : int, Generator, SeedSequence or None
-        The one source of randomness (folds, shuffles, untrained seeds).
+    sessions : mapping of int to xarray.Dataset
+        Results of :func:`recording_predictivity` keyed by session index.
+    alpha : float
+        Significance level for ``n_beat_shuffle`` and ``n_beat_untrained``.
 
     Returns
     -------
     xarray.Dataset
-        ``r2 (unit)`` per recorded neuron, ``score`` (mean over neurons),
-        ``null_shuffle (shuffle_draw)``, ``p_shuffle``, ``null_untrained (untrained)``
-        with coord ``untrained_seed``, ``p_untrained``; attrs ``session``, ``monkey``,
-        ``n_trials``, sizes, states, ridge parameters and provenance.
+        Along ``session``: ``score``, ``p_shuffle``, ``shuffle_median``, ``shuffle_q95``,
+        ``n_units``, ``n_trials``, ``monkey`` and, with the untrained null,
+        ``p_untrained``, ``untrained_median``, ``untrained_q95`` (medians, as an
+        untrained network can give a wildly negative R²); attrs ``alpha``,
+        ``n_sessions``, ``median_score``, ``median_unit_r2``, ``median_shuffle``,
+        ``n_beat_shuffle`` (and ``median_untrained``, ``n_beat_untrained``).
 
     Raises
     ------
-    TypeError, ValueError
-        If the recording lacks ``counts``/``pulses`` with the right dims, the pulses do
-        not fit the task, or an argument is out of range.
+    TypeError
+        If ``sessions`` is not a non-empty mapping.
+    ValueError
+        If ``alpha`` is not in (0, 1].
     """
-    _check_settings(states, window_ms, n_folds, n_shuffles, n_untrained)
-    _check_recording(recording)
-    results = compare_with_recording(
-        network, recording, task=task, encoder=encoder, states=states, window_ms=window_ms, n_folds=n_folds,
-        n_shuffles=n_shuffles, n_untrained=n_untrained, alphas=alphas, rng=rng)
-    return next(iter(results.sessions.values()))
-
-
-def _check_settings(states: str, window_ms: float, n_folds: int, n_shuffles: int, n_untrained: int,
-                    sessions: Sequence[int] | None = None) -> None:
-    """Refuse bad settings before any network is loaded or simulated."""
-    check_in("states", states, STATES)
-    check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
-    check_int("n_folds", n_folds, minimum=2)
-    check_int("n_shuffles", n_shuffles, minimum=1)
-    check_int("n_untrained", n_untrained, minimum=0)
-    if sessions is not None:
-        check_type("sessions", sessions, (list, tuple, range, np.ndarray), "a sequence of session indices or None")
-        for k, session in enumerate(sessions):
-            check_int(f"sessions[{k}]", session, minimum=0)
-
-
-def _recordings(recording: Any, sessions: Sequence[int] | None) -> dict[int, Any]:
-    """Session index -> Dataset or a loader of it, from a path, an int or a Dataset."""
-    from neurodis.recordings import lip_sessions, load_lip_session
-
-    if isinstance(recording, xr.Dataset):
-        if sessions is not None:
-            raise ValueError(f"sessions must be None when recording is a Dataset; got {sessions!r}")
-        return {int(recording.attrs.get(SESSION, 0)): recording}
-    if isinstance(recording, (int, np.integer)) and not isinstance(recording, bool):
-        recording, sessions = None, [int(recording)]
-    if recording is not None and not isinstance(recording, (str, os.PathLike)):
-        raise TypeError(
-            f"recording must be a data folder path, a session index or a Dataset; got {describe(recording)}")
-    path = None if recording is None else Path(recording)
-    path = path.parent if path is not None and path.is_file() else path  # LIP.csv itself
-    if sessions is None:
-        sessions = [int(s) for s in lip_sessions(path=path)[SESSION].values]
-    return {int(s): (lambda s=s: load_lip_session(s, path=path)) for s in sessions}
-
-
-def _summary(results: dict[int, xr.Dataset], alpha: float, attrs: dict[str, Any]) -> xr.Dataset:
-    keys = list(results)
-    first = results[keys[0]]
+    if not isinstance(sessions, Mapping) or not sessions:
+        raise TypeError(f"sessions must be a non-empty mapping of session index to Dataset; got {describe(sessions)}")
+    alpha = check_real("alpha", alpha, minimum=0.0, maximum=1.0, strict_minimum=True)
+    keys = list(sessions)
+    first = sessions[keys[0]]
 
     def column(fn: Any) -> list[Any]:
-        return [fn(results[k]) for k in keys]
+        return [fn(sessions[k]) for k in keys]
 
     data: dict[str, Any] = {
         "score": (SESSION, column(lambda d: float(d["score"]))),
@@ -355,106 +192,13 @@ def _summary(results: dict[int, xr.Dataset], alpha: float, attrs: dict[str, Any]
             untrained_q95=(SESSION, column(lambda d: float(d["null_untrained"].quantile(0.95)))),
         )
     ds = xr.Dataset(data, coords={SESSION: keys})
-    unit_r2 = np.concatenate([d["r2"].values for d in results.values()])
+    unit_r2 = np.concatenate([d["r2"].values for d in sessions.values()])
     ds.attrs.update(
-        attrs, alpha=alpha, n_sessions=len(keys), median_score=float(ds["score"].median()),
+        alpha=alpha, n_sessions=len(keys), median_score=float(ds["score"].median()),
         median_unit_r2=float(np.nanmedian(unit_r2)), median_shuffle=float(ds["shuffle_median"].median()),
-        n_beat_shuffle=int(np.sum(ds["p_shuffle"].values < alpha)),
+        n_beat_shuffle=int(np.sum(ds["p_shuffle"].values < alpha)), neurodis_version=__version__,
     )
     if "p_untrained" in ds:
         ds.attrs.update(median_untrained=float(ds["untrained_median"].median()),
                         n_beat_untrained=int(np.sum(ds["p_untrained"].values < alpha)))
     return ds
-
-
-def compare_with_recording(
-    network: Any,
-    recording: Any = None,
-    *,
-    sessions: Sequence[int] | None = None,
-    task: Any = None,
-    encoder: Any = None,
-    states: str = "window",
-    window_ms: float = 500.0,
-    n_folds: int = 5,
-    n_shuffles: int = 100,
-    n_untrained: int = 20,
-    alphas: Sequence[float] = DEFAULT_ALPHAS,
-    alpha: float = 0.05,
-    rng: Any = 0,
-    progress: bool = False,
-) -> RecordingComparison:
-    """Compare a trained pulse network with LIP recordings, session by session.
-
-    Each session's trials are replayed through the network in the recorded order and
-    every neuron's spike count is predicted from the network's states on the same
-    trials (see the module docstring and :func:`compare_session`).
-
-    Parameters
-    ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder written by :func:`neurodis.training.train`, a training result, or
-        a model (then ``task`` — the PulsesTask it was trained on — is required).
-    recording : path-like, int, xarray.Dataset or None
-        The LIP data folder (or ``LIP.csv``; default: :func:`neurodis.recordings.data_dir`),
-        a session index, or one recording Dataset (``counts``, ``pulses``).
-    sessions : sequence of int, optional
-        Sessions to compare (default all; only with a folder).
-    task, encoder, states, window_ms, n_folds, n_shuffles, n_untrained, alphas
-        As in :func:`compare_session`.
-    alpha : float
-        Significance level for the counts in the summary.
-    rng : int, Generator, SeedSequence or None
-        The one source of randomness (default 0, so repeated calls agree); sessions get
-        independent child streams.
-    progress : bool
-        Print one line per session.
-
-    Returns
-    -------
-    RecordingComparison
-        ``sessions`` (one Dataset each) and ``summary`` (along ``session``: ``score``,
-        ``p_shuffle``, ``shuffle_median``, ``shuffle_q95``, ``p_untrained``,
-        ``untrained_median``, ``untrained_q95`` (medians, as an untrained network can
-        give a wildly negative R²), ``n_units``, ``n_trials``, ``monkey``;
-        attrs ``median_score``, ``median_unit_r2``, ``median_shuffle``,
-        ``median_untrained``, ``n_beat_shuffle``, ``n_beat_untrained``, ``alpha``,
-        ``untrained_seeds`` and provenance).
-
-    Raises
-    ------
-    TypeError
-        If ``network`` or ``recording`` is of an unsupported kind.
-    ValueError
-        If ``sessions`` is given with a Dataset, a session is out of range, the
-        recording lacks ``counts``/``pulses``, or an argument is out of range.
-    FileNotFoundError
-        If the data folder or a run folder is missing.
-    """
-    _check_settings(states, window_ms, n_folds, n_shuffles, n_untrained, sessions)
-    net = resolve_network(network, task, encoder)
-    n_untrained = check_int("n_untrained", n_untrained, minimum=0)
-    alpha = check_real("alpha", alpha, minimum=0.0, maximum=1.0, strict_minimum=True)
-    generator = check_rng(rng)
-    provenance = rng_provenance(rng, generator)
-    seeds = generator.spawn(1)[0].choice(2**31, size=n_untrained + 1, replace=False).tolist()
-    seeds = [s for s in seeds if s != net.model.config.get("seed")][:n_untrained]
-    twins = [untrained_copy(net.model, s) for s in seeds]
-    settings = {"states": states, "window_ms": window_ms, "n_folds": n_folds, "n_shuffles": n_shuffles,
-                "alphas": alphas}
-    sources = _recordings(recording, sessions)
-    results: dict[int, xr.Dataset] = {}
-    for (index, source), child in zip(sources.items(), generator.spawn(len(sources))):
-        ds = _compare_one(net, twins, source if isinstance(source, xr.Dataset) else source(), child, settings)
-        results[index] = ds.assign_attrs(session=index)
-        if progress:
-            line = f"session {index:2d}: R² {float(ds['score']):.3f} (p_shuffle {float(ds['p_shuffle']):.3f}"
-            print(line + (f", p_untrained {float(ds['p_untrained']):.3f})" if "p_untrained" in ds else ")"),
-                  flush=True)
-    bank = net.task.pulse_sequences
-    # the replayed task without its (possibly large) training bank, whose size is noted instead
-    attrs = {"network": source_of(net), "task_config": json.dumps(replay_task(net.task).config(), sort_keys=True),
-             "training_bank_size": 0 if bank is None else len(bank),
-             "model_config": json.dumps(net.model.config, sort_keys=True), "untrained_seeds": json.dumps(seeds),
-             "states": states, "window_ms": float(window_ms), **provenance, "neurodis_version": __version__}
-    return RecordingComparison(results, _summary(results, alpha, attrs))

@@ -66,7 +66,7 @@ from neurodis.analysis._folds import (
     region_label,
     region_mask,
 )
-from neurodis.tasks.latents import orthant_of
+from neurodis.latents import orthant_of
 from neurodis.trials import LATENT, TIME, TRIAL, UNIT
 
 __all__ = [

@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from neurodis._validation import check_array, check_in, check_int, check_real, check_rng, check_samples
 from neurodis.analysis import _decoder_kernels as kernels
 from neurodis.analysis._folds import FOLD_KINDS, fold_indices, make_folds
-from neurodis.tasks.latents import orthant_of
+from neurodis.latents import orthant_of
 
 __all__ = ["R2_CONVENTIONS", "Decoder", "LeaveOneRegionOut", "expected_failed_checks"]
 

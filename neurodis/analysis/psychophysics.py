@@ -13,10 +13,11 @@ equally (a perfect integrator); weights falling over the trial mean early pulses
 more ("primacy", reported for the LIP monkeys of Yates et al. 2017), rising weights mean
 "recency" (e.g. a leaky integrator).
 
-Kernels come from a monkey's choices (:func:`monkey_kernel`, reading
-``monkey_behavior.csv`` through :func:`neurodis.recordings.load_lip_behavior`) or from a
-network's choices on replayed pulse sequences (:func:`network_choices`,
-:func:`network_kernel`); :func:`compare_kernels` puts several side by side.
+Kernels come from a monkey's choices (:func:`monkey_kernel`, given the Dataset of
+:func:`neurodis.recordings.load_lip_behavior`) or from a network's choices on replayed
+pulse sequences (:func:`neurodis.experiments.network_kernel`, which runs the network
+and fits its choices here); :func:`compare_kernels` puts several side by side. This
+module runs no network and reads no file.
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ from neurodis._validation import (
     rng_provenance,
 )
 from neurodis._version import __version__
-from neurodis.analysis._replay import replay_inputs, replay_task, resolve_network, run_network, source_of
 from neurodis.trials import TRIAL
 
-__all__ = ["compare_kernels", "monkey_kernel", "network_choices", "network_kernel", "psychophysical_kernel"]
+__all__ = ["compare_kernels", "monkey_kernel", "psychophysical_kernel"]
 
 PULSE = "pulse"
 COEF = "coef"
@@ -195,20 +195,16 @@ def _bootstrap_se(design_nxp: np.ndarray, y_n: np.ndarray, n_bootstrap: int, max
     return np.std(estimates, axis=0, ddof=1)
 
 
-def monkey_kernel(
-    behavior: xr.Dataset | None = None, *, subject: str | None = None, path: Any = None, **options: Any
-) -> xr.Dataset:
+def monkey_kernel(behavior: xr.Dataset, *, subject: str | None = None, **options: Any) -> xr.Dataset:
     """Psychophysical kernel of the LIP monkeys from their behavioural choices.
 
     Parameters
     ----------
-    behavior : xarray.Dataset, optional
+    behavior : xarray.Dataset
         ``choice (trial)`` and ``pulses (trial, pulse)`` with a ``subject`` coord, as
-        from :func:`neurodis.recordings.load_lip_behavior` (loaded when omitted).
+        from :func:`neurodis.recordings.load_lip_behavior`.
     subject : str, optional
         ``"N"`` or ``"P"``; ``None`` pools both monkeys.
-    path : path-like, optional
-        Data folder for the loader.
     **options
         Passed to :func:`psychophysical_kernel` (``se``, ``n_bootstrap``, ``rng``, …).
 
@@ -219,16 +215,12 @@ def monkey_kernel(
 
     Raises
     ------
+    TypeError
+        If ``behavior`` is not a Dataset.
     ValueError
         If ``behavior`` lacks ``choice``, ``pulses`` (or ``subject`` when one is asked
         for), or ``subject`` is not in the data.
-    FileNotFoundError
-        If the data are missing.
     """
-    if behavior is None:
-        from neurodis.recordings import load_lip_behavior
-
-        behavior = load_lip_behavior(path=path)
     check_type("behavior", behavior, xr.Dataset, "a Dataset with 'choice' and 'pulses' (load_lip_behavior)")
     needed = ["choice", "pulses"] + (["subject"] if subject is not None else [])
     missing = [name for name in needed if name not in behavior.variables]
@@ -243,103 +235,6 @@ def monkey_kernel(
     kernel = psychophysical_kernel(behavior["pulses"], behavior["choice"], **options)
     kernel.attrs.update(subject="pooled" if subject is None else subject,
                         source=str(behavior.attrs.get("source", "behavior")))
-    return kernel
-
-
-def network_choices(
-    network: Any,
-    pulses: xr.DataArray,
-    *,
-    task: Any = None,
-    encoder: Any = None,
-    choice: str = "threshold",
-    rng: Any = None,
-    batch_size: int = 4096,
-) -> xr.DataArray:
-    """A trained network's choices on exactly the given pulse sequences, in order.
-
-    The network sees each sequence as in training, with the task's stimulus noise
-    (``sigma``) and the model's own noise drawn afresh for every trial; its choice
-    probability ``p`` is the sigmoid readout averaged over the decision period.
-
-    Parameters
-    ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder, a training result, or a model (then ``task`` is required).
-    pulses : xarray.DataArray
-        ``(trial, pulse)`` strengths in the units of the task's ``gain``.
-    task : PulsesTask, optional
-        The task the network was trained on (taken from the run by default).
-    encoder : Encoder, optional
-        The model's encoder when ``network`` is a bare model.
-    choice : {"threshold", "sample"}
-        ``p > 0.5`` (choice noise comes from the stimulus and network noise only) or a
-        Bernoulli draw with probability ``p`` (the readout read as a choice probability).
-    rng : int, Generator, SeedSequence or None
-        Source of the stimulus and network noise and of the sampled choices.
-    batch_size : int
-        Trials per forward pass.
-
-    Returns
-    -------
-    xarray.DataArray
-        ``choice (trial)`` (0/1) with coord ``probability (trial)``.
-
-    Raises
-    ------
-    ValueError
-        If the readout is not a sigmoid, ``choice`` is unknown, or the pulses do not fit
-        the task (see :func:`psychophysical_kernel` for the kernel's own errors).
-    """
-    check_in("choice", choice, ["threshold", "sample"])
-    net = resolve_network(network, task, encoder)
-    if net.model.readout.kind != "sigmoid":
-        raise ValueError(f"network must have a sigmoid readout (a choice probability); got {net.model.readout.kind!r}")
-    check_type("pulses", pulses, xr.DataArray, "a DataArray with dims ('trial', 'pulse')")
-    if set(pulses.dims) != {TRIAL, PULSE}:
-        raise ValueError(f"pulses must have dims ('trial', 'pulse'); got {describe(pulses)}")
-    input_rng, noise_rng, choice_rng = check_rng(rng).spawn(3)
-    replay = replay_task(net.task)
-    inputs = replay_inputs(replay, pulses.transpose(TRIAL, PULSE).values, net.encoder, input_rng)
-    _, outputs_nxtxo = run_network(net.model, inputs, noise=True, rng=noise_rng, batch_size=batch_size)
-    p_n = outputs_nxtxo[:, replay.decision_index:, 0].mean(axis=1)
-    chosen = p_n > 0.5 if choice == "threshold" else choice_rng.random(len(p_n)) < p_n
-    return xr.DataArray(chosen.astype(np.int64), dims=(TRIAL,),
-                        coords={TRIAL: pulses[TRIAL].values, "probability": (TRIAL, p_n)},
-                        name="choice", attrs={"choice": choice, "network": source_of(net)})
-
-
-def network_kernel(network: Any, pulses: xr.DataArray, *, task: Any = None, encoder: Any = None,
-                   choice: str = "threshold", rng: Any = None, **options: Any) -> xr.Dataset:
-    """Psychophysical kernel of a network from its choices on the given pulse sequences.
-
-    Parameters
-    ----------
-    network, pulses, task, encoder, choice
-        As in :func:`network_choices`.
-    rng : int, Generator, SeedSequence or None
-        One source for the choices and the bootstrap (independent child streams).
-    **options
-        Passed to :func:`psychophysical_kernel`.
-
-    Returns
-    -------
-    xarray.Dataset
-        As :func:`psychophysical_kernel`, with attrs ``network``, ``choice`` and
-        ``accuracy`` (agreement with the sign of the summed pulses, ties excluded).
-
-    Raises
-    ------
-    ValueError
-        As :func:`network_choices` and :func:`psychophysical_kernel`.
-    """
-    choice_rng, fit_rng = check_rng(rng).spawn(2)
-    choices = network_choices(network, pulses, task=task, encoder=encoder, choice=choice, rng=choice_rng)
-    kernel = psychophysical_kernel(pulses, choices, rng=fit_rng, **options)
-    total_n = pulses.sum(PULSE).values
-    decided = total_n != 0
-    kernel.attrs.update(network=choices.attrs["network"], choice=choice,
-                        accuracy=float(np.mean(choices.values[decided] == (total_n[decided] > 0))))
     return kernel
 
 

@@ -21,6 +21,10 @@ Three scales describe the same output and this module keeps them apart:
 Recovery works from any of them without loss (except saturated probabilities):
 ``μ(t) = (CᵀC)⁻¹Cᵀ (σ/√t) z`` with ``z`` obtained from the log-odds by inverting
 ``log_ndtr`` (:func:`logit_to_probit`), exact to machine precision at any ``|z|``.
+
+The boundary normals ``c_k`` are arguments: the classification task defines them once
+(``task.normals``, :func:`neurodis.tasks.classification.boundary_normals`), and an
+analysis takes them as data rather than building a task.
 """
 
 from __future__ import annotations
@@ -40,13 +44,11 @@ from neurodis._validation import (
     check_type,
     describe,
 )
-from neurodis.tasks.classification import boundary_normals
 from neurodis.trials import LATENT, OUTPUT, TIME, TRIAL
 
 __all__ = [
     "VAR_UNIFORM",
     "bayes_r2_ceiling",
-    "evenly_spaced_normals",
     "ideal_observer",
     "logit_to_probit",
     "probit_to_logit",
@@ -56,31 +58,6 @@ __all__ = [
 
 #: Variance of U(-0.5, 0.5), the denominator of the paper's r² convention.
 VAR_UNIFORM = 1.0 / 12.0
-
-
-def evenly_spaced_normals(n_tasks: int) -> np.ndarray:
-    """Oriented unit normals of ``n_tasks`` evenly spaced lines through the origin (D = 2).
-
-    ``c_k = sign(cos φ_k) (-sin φ_k, cos φ_k)`` with ``φ_k = (k + ½) π / N``: the
-    normals of the paper's classification boundaries, as defined once by the
-    ``"classification"`` task (:func:`neurodis.tasks.classification.boundary_normals`).
-
-    Parameters
-    ----------
-    n_tasks : int
-        Number of boundaries N (>= 1).
-
-    Returns
-    -------
-    ndarray, shape (N, 2)
-
-    Examples
-    --------
-    >>> C = evenly_spaced_normals(6)
-    >>> bool(np.allclose(C.T @ C, 3 * np.eye(2)))  # CᵀC = (N/2) I
-    True
-    """
-    return boundary_normals(check_int("n_tasks", n_tasks, minimum=1), 2)
 
 
 def _check_real(name: str, value: Any) -> None:
@@ -152,6 +129,12 @@ def ideal_observer(
     evidence: Any = None,
 ) -> xr.Dataset:
     """The Bayes-optimal observer's estimate and classifier outputs at every step.
+
+    The closed form on given data: a flat-prior Gaussian posterior read through the
+    given linear boundaries. A task's own observer for its boundaries and noise model
+    (circular or multiplicative boundaries, non-Gaussian noise) is
+    :meth:`neurodis.tasks.ClassificationTask.ideal_observer`; for linear boundaries
+    with Gaussian noise the two give the same ``logit`` (tested to 1e-9).
 
     Parameters
     ----------

@@ -15,7 +15,6 @@ are in :mod:`neurodis.sweeps.studies`).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from neurodis.sweeps.config import RunConfig
 from neurodis.sweeps.runner import Report
 
 if TYPE_CHECKING:
@@ -35,20 +35,14 @@ __all__ = ["build_task", "measure_network", "run_group", "train_and_generalize"]
 #: Training-history variables whose final value is kept in the run's result.
 _FINAL_HISTORY = ("loss", "accuracy", "relative_accuracy")
 
-#: Run-config keys passed to a task that has a field of that name.
-_TASK_KEYS = ("n_tasks", "n_dims", "sigma", "noise", "latent_correlation", "loss_mask")
-
 
 def build_task(config: Mapping[str, Any]):
-    """The task of a run config: its ``task`` built from the run keys it has fields for.
-
-    The task's own default timing is kept, with the run's ``dt``. A run key the task
-    has no field for must keep its default value (it would otherwise be ignored).
+    """The task of a run config given as its flat dict: :meth:`RunConfig.build_task`.
 
     Raises
     ------
     ValueError
-        If a run key the task does not take differs from its default.
+        If the dict is not a valid run config (see :class:`RunConfig`).
 
     Examples
     --------
@@ -57,33 +51,7 @@ def build_task(config: Mapping[str, Any]):
     >>> task.name, task.n_tasks, task.timing.n_steps
     ('accumulation', 6, 20)
     """
-    from neurodis.sweeps.presets import RUN_DEFAULTS
-    from neurodis.tasks import make_task
-
-    default = make_task(config["task"])
-    fields = {f.name for f in dataclasses.fields(default)}
-    params = {key: config[key] for key in _TASK_KEYS if key in fields}
-    ignored = {k: config[k] for k in _TASK_KEYS if k not in fields and config[k] != RUN_DEFAULTS[k]}
-    if ignored:
-        defaults = {k: RUN_DEFAULTS[k] for k in ignored}
-        raise ValueError(
-            f"run keys {sorted(ignored)} do not apply to task {config['task']!r} and must keep their "
-            f"defaults {defaults}; got {ignored}"
-        )
-    if "timing" in fields:
-        params["timing"] = replace(default.timing, dt=config["dt"])
-    return make_task(config["task"], **params)
-
-
-def _train_config(config: Mapping[str, Any]):
-    from neurodis.training import TrainConfig
-
-    n_batches = int(config["n_batches"])
-    log_every = max(1, min(500, n_batches // 20))
-    return TrainConfig(
-        n_batches=n_batches, batch_size=config["batch_size"], lr=config["lr"], seed=config["seed"],
-        encoder=config["encoder"], log_every=log_every, checkpoint_every=log_every * 10,
-    )
+    return RunConfig.from_dict(config).build_task()
 
 
 def measure_network(network: TrainedNetwork, *, n_trials: int, seed: int) -> xr.Dataset:
@@ -122,7 +90,7 @@ _PROTOCOL_ATTRS = ("decoders", "ridge_grid_relative", "authors_evaluation_note",
                    "encoder", "decoded_step", "sigma", "n_steps", "free_rt")
 
 #: A measurement: one trained network and its run config in, its result Dataset out.
-Measure = Callable[["TrainedNetwork", dict[str, Any]], xr.Dataset]
+Measure = Callable[["TrainedNetwork", RunConfig], xr.Dataset]
 
 
 def _ensemble_dir(run_dirs: list[str]) -> Path:
@@ -141,7 +109,7 @@ def run_group(
     Parameters
     ----------
     configs : list of dict
-        Run configs (keys of :data:`neurodis.sweeps.presets.RUN_DEFAULTS`) of one
+        Run configs (flat dicts of :class:`~neurodis.sweeps.config.RunConfig`) of one
         :func:`~neurodis.sweeps.presets.ensemble_key` group (networks of one kind that
         may differ in seed, number of tasks and noise).
     run_dirs : list of str
@@ -150,8 +118,8 @@ def run_group(
         Receives progress messages (``batch``, ``loss``).
     measure : callable
         Module-level ``measure(network, config) -> Dataset`` of a
-        :class:`~neurodis.training.TrainedNetwork` (``path``: its run folder) and its run
-        config.
+        :class:`~neurodis.training.TrainedNetwork` (``path``: its run folder) and its
+        :class:`~neurodis.sweeps.config.RunConfig`.
 
     Returns
     -------
@@ -168,7 +136,7 @@ def run_group(
     # one worker process per core: a second BLAS or torch thread only oversubscribes
     torch.set_num_threads(1)
     with threadpool_limits(limits=1):
-        return _train_and_measure(configs, run_dirs, report, measure)
+        return _train_and_measure([RunConfig.from_dict(c) for c in configs], run_dirs, report, measure)
 
 
 def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
@@ -179,25 +147,23 @@ def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], rep
     return run_group(configs, run_dirs, report, _generalization)
 
 
-def _generalization(network: TrainedNetwork, config: dict[str, Any]) -> xr.Dataset:
-    return measure_network(network, n_trials=config["eval_trials"], seed=config["seed"])
+def _generalization(network: TrainedNetwork, config: RunConfig) -> xr.Dataset:
+    return measure_network(network, n_trials=config.eval_trials, seed=config.seed)
 
 
 def _train_and_measure(
-    configs: list[dict[str, Any]], run_dirs: list[str], report: Report, measure: Measure
+    configs: list[RunConfig], run_dirs: list[str], report: Report, measure: Measure
 ) -> list[xr.Dataset]:
     from neurodis.models import save_model
-    from neurodis.sweeps.presets import network_spec
-    from neurodis.training import adopt_members, default_encoder, make_network, train_ensemble
+    from neurodis.training import adopt_members, default_encoder, train_ensemble
     from neurodis.training.checkpoint import CHECKPOINT_NAME
 
-    tasks = [build_task(c) for c in configs]
-    config = _train_config(configs[0])
-    seeds = [int(c["seed"]) for c in configs]
+    tasks = [c.build_task() for c in configs]
+    # the members share every training setting but the seed (ensemble_key)
+    config = configs[0].train_config()
+    seeds = [c.seed for c in configs]
     encoders = [default_encoder(t, replace(config, seed=s)) for t, s in zip(tasks, seeds)]
-    arch, options = network_spec(configs[0])
-    models = [make_network(t, arch, encoder=e, n_units=c["n_units"], seed=s, **options)
-              for t, e, c, s in zip(tasks, encoders, configs, seeds)]
+    models = [c.build_network(t, e) for t, e, c in zip(tasks, encoders, configs)]
     every = max(1, config.n_batches // 50)
 
     def callback(batch: int, losses: Any) -> None:
@@ -218,7 +184,7 @@ def _train_and_measure(
         save_model(member.model, Path(run_dir) / "model")
         if member.encoder is not None:
             member.encoder.save(Path(run_dir) / "encoder.json")
-        result = measure(replace(member, path=Path(run_dir)), dict(run_config))
+        result = measure(replace(member, path=Path(run_dir)), run_config)
         for name in _FINAL_HISTORY:
             result[f"final_{name}"] = ((), float(member.history[name].values[-1]))
         result["train_seconds"] = ((), seconds)

@@ -1,10 +1,12 @@
 """The presets of ``neurodis reproduce``: each a grid of runs over the paper's protocol.
 
-A run's config is a flat dict of JSON values (see :data:`RUN_DEFAULTS`); a preset lays a
-grid over those defaults. The ``network`` key names a model of :data:`NETWORKS`; a
-preset's ``variant`` key names one of its own sets of overrides (for studies that change
-one training choice at a time). Runs of one network that differ only in seed, number
-of tasks or noise train together as one ensemble (see :func:`ensemble_key`).
+A run's config is a :class:`~neurodis.sweeps.config.RunConfig`, which names the run and
+travels to the store and the workers as its flat dict of JSON values (see
+:data:`RUN_DEFAULTS`); a preset lays a grid over those defaults. The ``network`` key
+names a model of :data:`NETWORKS`; a preset's ``variant`` key names one of its own sets
+of overrides (for studies that change one training choice at a time). Runs of one
+network that differ only in seed, number of tasks or noise train together as one
+ensemble (see :func:`ensemble_key`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurodis._validation import check_in
+from neurodis.sweeps.config import NETWORKS, RunConfig
 from neurodis.sweeps.grid import expand_grid
 
 __all__ = ["JOBS", "NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset", "network_spec"]
@@ -22,40 +25,12 @@ __all__ = ["JOBS", "NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_ke
 #: see :data:`neurodis.sweeps.reproduce.JOB_KINDS`).
 JOBS = ("generalization", "free_rt", "attractor")
 
-#: The networks of the ``network`` key: (registered arch, constructor options).
-NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
-    "ctrnn": ("ctrnn", {"leaky": True}),
-    "ctrnn_nonleaky": ("ctrnn", {"leaky": False}),
-    "lstm": ("lstm", {}),
-    "gru": ("gru", {}),
-    "transformer": ("transformer", {}),
-}
+#: Version of the run-config schema (:attr:`RunConfig.SCHEMA`); a store of runs with
+#: another schema is refused.
+CONFIG_SCHEMA = RunConfig.SCHEMA
 
-#: Version of the run-config schema below; a store of runs with another schema is refused.
-CONFIG_SCHEMA = 2
-
-#: Every key a run config may hold, with the paper's values (SCIENCE.md §1-5).
-RUN_DEFAULTS: dict[str, Any] = {
-    "task": "classification",
-    "n_tasks": 24,
-    "n_dims": 2,
-    "sigma": 0.2,
-    "noise": "gaussian",
-    "latent_correlation": 0.0,
-    "encoder": "relu",
-    "loss_mask": "paper",
-    "network": "ctrnn",
-    "n_units": 64,
-    "tau": 100.0,
-    "recurrent_noise": 0.0,
-    "dt": 100.0,
-    "n_batches": 100_000,
-    "batch_size": 16,
-    "lr": 1e-3,
-    "seed": 0,
-    "eval_trials": 8000,
-    "variant": "",
-}
+#: Every key a run config may hold, with the paper's values (the fields of :class:`RunConfig`).
+RUN_DEFAULTS: dict[str, Any] = RunConfig().to_dict()
 
 #: Keys whose values may differ inside one ensemble (the stacked networks share
 #: their shape, inputs and encoder sizes; the task's boundaries and noise may differ).
@@ -63,7 +38,9 @@ ENSEMBLE_FREE_KEYS = ("seed", "n_tasks", "sigma", "latent_correlation", "eval_tr
 
 
 def network_spec(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The registered arch and constructor options of a run config's ``network``.
+    """The registered arch and constructor options of a run config's ``network`` (a flat dict).
+
+    :meth:`RunConfig.network_spec` of ``RunConfig.from_dict(config)``.
 
     Examples
     --------
@@ -72,11 +49,7 @@ def network_spec(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     >>> network_spec({**RUN_DEFAULTS, "network": "lstm"})
     ('lstm', {})
     """
-    check_in("network", config["network"], sorted(NETWORKS))
-    arch, options = NETWORKS[config["network"]]
-    if arch == "ctrnn":
-        options = {**options, "tau": config["tau"], "recurrent_noise": config["recurrent_noise"]}
-    return arch, dict(options)
+    return RunConfig.from_dict(config).network_spec()
 
 
 def ensemble_key(config: Mapping[str, Any]) -> tuple:
@@ -146,7 +119,7 @@ class Preset:
         """The swept keys, in grid order."""
         return list(self.grid)
 
-    def configs(self, *, select: Mapping[str, list[Any]] | None = None, **overrides: Any) -> list[dict[str, Any]]:
+    def runs(self, *, select: Mapping[str, list[Any]] | None = None, **overrides: Any) -> list[RunConfig]:
         """The run configs, with ``overrides`` replacing base values (e.g. ``n_batches``).
 
         Parameters
@@ -156,10 +129,16 @@ class Preset:
         **overrides
             Run-config values replacing the preset's.
 
+        Raises
+        ------
+        ValueError
+            If an override is not a run key or is a swept key, a selected key is not
+            swept or a selected value not in the grid, or a run config is invalid.
+
         Examples
         --------
-        >>> configs = get_preset("fig3").configs(select={"network": ["transformer"]})
-        >>> len(configs), configs[0]["n_batches"]
+        >>> runs = get_preset("fig3").runs(select={"network": ["transformer"]})
+        >>> len(runs), runs[0].n_batches
         (25, 20000)
         """
         unknown = sorted(set(overrides) - set(RUN_DEFAULTS))
@@ -175,13 +154,24 @@ class Preset:
                 check_in(f"select[{key!r}] value", value, list(self.grid[key]))
             grid[key] = [v for v in self.grid[key] if v in values]
         base = {k: v for k, v in {**RUN_DEFAULTS, **self.base, **overrides}.items() if k not in grid}
-        configs = []
+        runs = []
         for config in expand_grid(base, grid):
             config.update(self.variants.get(config["variant"], {}))
             if config["network"] in self.network_batches and "n_batches" not in overrides:
                 config["n_batches"] = self.network_batches[config["network"]]
-            configs.append(config)
-        return configs
+            runs.append(RunConfig(**config))
+        return runs
+
+    def configs(self, *, select: Mapping[str, list[Any]] | None = None, **overrides: Any) -> list[dict[str, Any]]:
+        """The flat dicts of :meth:`runs` (the form that names runs and goes to the store).
+
+        Examples
+        --------
+        >>> configs = get_preset("fig3").configs(select={"network": ["transformer"]})
+        >>> len(configs), configs[0]["n_batches"]
+        (25, 20000)
+        """
+        return [run.to_dict() for run in self.runs(select=select, **overrides)]
 
 
 _N_TASKS = [2, 3, 6, 12, 24]

@@ -26,7 +26,9 @@ eigenvalues μ of the one-step map within
 difference map near 0; see :func:`~neurodis.analysis.slow_mode_counts`). With them: the
 amplification of the leading modes, the PCA spectrum and participation ratio of the
 noise-free trajectories, the lifetime sparseness of the states at the last step and the
-fraction of active units.
+fraction of active units. The measurements are those of the ``fixed-points`` and
+``geometry`` verbs (:mod:`neurodis.experiments.dynamics`); this job summarises them per
+network.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_int, check_rng
+from neurodis.sweeps.config import RunConfig
 from neurodis.sweeps.jobs import run_group
 from neurodis.sweeps.runner import Report
 
@@ -166,12 +169,16 @@ def train_and_time(configs: list[dict[str, Any]], run_dirs: list[str], report: R
     return run_group(configs, run_dirs, report, _free_rt)
 
 
-def _free_rt(network: TrainedNetwork, config: dict[str, Any]) -> xr.Dataset:
-    return measure_free_rt(network, n_trials=config["eval_trials"], seed=config["seed"], durations=DURATIONS)
+def _free_rt(network: TrainedNetwork, config: RunConfig) -> xr.Dataset:
+    return measure_free_rt(network, n_trials=config.eval_trials, seed=config.seed, durations=DURATIONS)
 
 
 def measure_attractor(network: TrainedNetwork, *, n_trials: int, seed: int, n_inits: int = N_INITS) -> xr.Dataset:
     """Fixed points under the zero-evidence input, their spectra, and the trajectories' geometry.
+
+    A summary of :func:`~neurodis.experiments.attractor` and
+    :func:`~neurodis.experiments.geometry` of the network's
+    :func:`~neurodis.experiments.visited_states` on ``n_trials`` trials.
 
     Parameters
     ----------
@@ -183,7 +190,7 @@ def measure_attractor(network: TrainedNetwork, *, n_trials: int, seed: int, n_in
     seed : int
         Seeds the trials and the search (two streams spawned from it).
     n_inits : int
-        Starting points of :func:`~neurodis.analysis.find_fixed_points`.
+        Starting points of the fixed-point search.
 
     Returns
     -------
@@ -210,39 +217,29 @@ def measure_attractor(network: TrainedNetwork, *, n_trials: int, seed: int, n_in
     >>> result.sizes["fixed_point"], int(result["q"].notnull().sum()) == int(result["n_points"])
     (4, True)
     """
-    from neurodis.analysis import (
-        find_fixed_points,
-        fraction_active,
-        lifetime_sparseness,
-        pca,
-        slow_mode_counts,
-        zero_evidence_input,
-    )
-    from neurodis.experiments import run
+    from neurodis.analysis import slow_mode_counts
+    from neurodis.experiments.dynamics import attractor, geometry, visited_states
 
-    model, task, encoder = network.model, network.task, network.encoder
     trial_rng, point_rng = check_rng(seed).spawn(2)
-    trials = task.sample(n_trials, rng=trial_rng, encoder=encoder)
-    rates = run(network, trials, noise=False, backend="simulator")["rates"]
-    found = find_fixed_points(model, zero_evidence_input(task, encoder), states=rates, n_inits=n_inits,
-                              eigenvectors=False, rng=point_rng)
+    rates = visited_states(network, network.task.sample(n_trials, rng=trial_rng, encoder=network.encoder))
+    found = attractor(network, rates, n_inits=n_inits, eigenvectors=False, rng=point_rng)
+    shape = geometry(rates)
     slow_modes = slow_mode_counts(found)
     leading = found["amplification"].isel(mode=slice(0, LEADING_MODES)).values
     quartiles = (np.quantile(leading, _QUARTILES, axis=0).T if leading.shape[0]
                  else np.full((leading.shape[1], len(_QUARTILES)), np.nan))
-    components = pca(rates)
-    sparseness = lifetime_sparseness(rates.isel({TIME: -1}, drop=True))["sparseness"].values
+    sparseness = shape["sparseness"].values
     spectra = found[["q", "eigenvalues_real", "eigenvalues_imag", "amplification"]].reset_coords(drop=True)
     result = spectra.assign(
         slow_modes=slow_modes.astype(float),  # float: padded with NaN where runs found fewer points
         n_points=found.sizes["fixed_point"], n_exact=found.attrs["n_exact"], n_slow=found.attrs["n_slow"],
         n_two_slow_modes=int((slow_modes >= 2).sum()),
         amplification_quartiles=(("leading_mode", "quartile"), quartiles),
-        explained_variance_ratio=components["explained_variance_ratio"],
-        pc12=float(components["explained_variance_ratio"][:2].sum()),
-        participation_ratio=components["participation_ratio"],
+        explained_variance_ratio=shape["explained_variance_ratio"],
+        pc12=float(shape["explained_variance_ratio"][:2].sum()),
+        participation_ratio=shape["participation_ratio"],
         sparseness_median=float(np.nanmedian(sparseness)) if np.isfinite(sparseness).any() else np.nan,
-        fraction_active=fraction_active(rates)["fraction_active"],
+        fraction_active=shape["fraction_active"],
     )
     result = result.assign_coords(fixed_point=np.arange(found.sizes["fixed_point"]),
                                   mode=np.arange(found.sizes["mode"]),
@@ -264,5 +261,5 @@ def train_and_find_attractors(configs: list[dict[str, Any]], run_dirs: list[str]
     return run_group(configs, run_dirs, report, _attractor)
 
 
-def _attractor(network: TrainedNetwork, config: dict[str, Any]) -> xr.Dataset:
-    return measure_attractor(network, n_trials=config["eval_trials"], seed=config["seed"], n_inits=N_INITS)
+def _attractor(network: TrainedNetwork, config: RunConfig) -> xr.Dataset:
+    return measure_attractor(network, n_trials=config.eval_trials, seed=config.seed, n_inits=N_INITS)

@@ -2,19 +2,10 @@
 
 import numpy as np
 import pytest
-import torch
 import xarray as xr
 
-from neurodis.analysis.psychophysics import (
-    compare_kernels,
-    monkey_kernel,
-    network_choices,
-    network_kernel,
-    psychophysical_kernel,
-)
-from neurodis.models import CTRNN
-from neurodis.recordings import data_dir
-from neurodis.tasks.pulses import PulsesTask
+from neurodis.analysis.psychophysics import compare_kernels, monkey_kernel, psychophysical_kernel
+from neurodis.recordings import data_dir, load_lip_behavior
 
 try:
     DATA = data_dir()
@@ -72,54 +63,10 @@ def test_bootstrap_standard_errors_match_the_analytic_ones(rng):
     assert boot.attrs["se_method"] == "bootstrap" and boot.attrs["n_bootstrap"] == 200
 
 
-def _integrator(out_weight=20.0, leaky=True):
-    """A 1-unit linear integrator of the stimulus channel (tau = 2 dt: alpha = 1/2)."""
-    model = CTRNN(2, 1, n_units=1, tau=100.0, dt=50.0, activation="linear", leaky=leaky)
-    with torch.no_grad():
-        model.weight_ih.copy_(torch.tensor([[0.0, 1.0]]))
-        model.weight_hh.zero_()
-        model.bias.zero_()
-        model.readout.linear.weight.fill_(out_weight)
-        model.readout.linear.bias.zero_()
-    return model
-
-
-def test_network_kernel_of_a_leaky_integrator_has_its_closed_form_weights(rng):
-    # r_D = α Σ_t (1-α)^(D-t) u_t at the decision step D, and sampled choices are Bernoulli(σ(w r_D)):
-    # an exact logistic model whose weight on pulse k is w·gain·α·Σ_{t in pulse k} (1-α)^(D-t)
-    task = PulsesTask(n_pulses=4, decision=50.0)
-    model, alpha = _integrator(), 0.5
-    steps = np.arange(task.n_steps)
-    decay = alpha * (1 - alpha) ** (task.decision_index - steps)
-    expected = np.array([20.0 * task.gain * decay[task.pulse_index() == k].sum() for k in range(4)])
-    pulses = _pulses(rng.integers(-4, 5, size=(20000, 4)))
-    kernel = network_kernel(model, pulses, task=task, choice="sample", rng=3)
-    assert np.all(np.abs(kernel.weights.values - expected) < 4.5 * kernel.se.values)
-    assert expected[-1] > 4 * expected[0]  # the leak makes a recency kernel: the test has teeth
-    assert 0.5 < kernel.attrs["accuracy"] <= 1.0
-
-
-def test_noise_free_threshold_choices_are_refused_as_separable(rng):
-    pulses = _pulses(rng.integers(-4, 5, size=(300, 4)))
-    with pytest.raises(ValueError, match="perfectly separable"):
-        network_kernel(_integrator(), pulses, task=PulsesTask(n_pulses=4), rng=0)
-
-
-def test_network_choices_follow_the_stimulus_noise(rng):
-    pulses = _pulses(rng.integers(-4, 5, size=(400, 4)))
-    # a perfect (non-leaky) integrator without noise chooses the sign of the sum
-    quiet = network_choices(_integrator(leaky=False), pulses, task=PulsesTask(n_pulses=4), rng=0)
-    total = pulses.sum("pulse").values
-    np.testing.assert_array_equal(quiet.values[total != 0], (total[total != 0] > 0).astype(int))
-    noisy = network_choices(_integrator(leaky=False), pulses, task=PulsesTask(n_pulses=4, sigma=2.0), rng=0)
-    assert 0.6 < np.mean(noisy.values[total != 0] == (total[total != 0] > 0)) < 0.98
-    assert noisy.dims == ("trial",) and "probability" in noisy.coords
-
-
 @needs_data
 def test_monkey_kernel_matches_the_reference_fit():
     # README of the data folder: pooled IRLS fit computed there with numpy
-    kernel = monkey_kernel()
+    kernel = monkey_kernel(load_lip_behavior())
     np.testing.assert_allclose(kernel.weights.values, [0.083, 0.081, 0.054, 0.048, 0.045, 0.041, 0.039], atol=6e-4)
     assert float(kernel.bias) == pytest.approx(-0.082, abs=6e-4)
     assert kernel.attrs["subject"] == "pooled" and int(kernel.n_trials) == 105553
@@ -173,12 +120,6 @@ def test_bad_kernel_inputs_are_refused(rng):
                      coords={"pulse": [1, 2]})
     with pytest.raises(ValueError, match="kernels must share one pulse coord"):
         compare_kernels({"a": one, "b": one.assign_coords(pulse=[2, 3])})
-    with pytest.raises(ValueError, match="choice must be one of"):
-        network_choices(_integrator(), pulses, task=PulsesTask(n_pulses=4), choice="vote")
-    with pytest.raises(ValueError, match="sigmoid readout"):
-        network_choices(CTRNN(2, 1, n_units=2, dt=50.0, readout="tanh"), pulses, task=PulsesTask(n_pulses=4))
-    with pytest.raises(ValueError, match=r"pulses must have dims \('trial', 'pulse'\)"):
-        network_choices(_integrator(), pulses.rename(pulse="p"), task=PulsesTask(n_pulses=4))
     with pytest.raises(TypeError, match="behavior must be a Dataset"):
         monkey_kernel(pulses)
     behavior = xr.Dataset({"choice": ("trial", [0, 1]), "pulses": (("trial", "pulse"), [[1.0], [2.0]])},

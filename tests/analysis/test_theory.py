@@ -11,13 +11,13 @@ from neurodis.analysis.decoding import fit_ood_decoders
 from neurodis.analysis.theory import (
     VAR_UNIFORM,
     bayes_r2_ceiling,
-    evenly_spaced_normals,
     ideal_observer,
     logit_to_probit,
     probit_to_logit,
     r2_ceiling,
     recover_latent,
 )
+from neurodis.tasks.classification import boundary_normals
 
 SIGMA, N_STEPS = 0.2, 20
 TASK_COUNTS = (2, 3, 6, 12, 24)
@@ -67,7 +67,7 @@ def test_probit_to_logit_matches_direct_formula_where_probabilities_are_exact():
 def test_recovery_is_exact_on_ideal_logits_including_saturated(n_tasks):
     rng = np.random.default_rng(n_tasks)
     mu = rng.uniform(-0.9, 0.9, (500, 2))
-    normals = evenly_spaced_normals(n_tasks)
+    normals = boundary_normals(n_tasks, 2)
     z = np.sqrt(N_STEPS) * mu @ normals.T / SIGMA
     assert np.mean(np.abs(z) > 8.3) > 0.2  # many outputs are saturated in probability
     logits = xr.DataArray(log_ndtr(z) - log_ndtr(-z), dims=("trial", "output"))
@@ -105,9 +105,9 @@ def test_saturated_probabilities_recover_to_non_finite_values_not_to_wrong_finit
     assert not np.isfinite(out.values[1]).any()
 
 
-def test_evenly_spaced_normals_match_the_paper_and_are_a_tight_frame():
+def test_boundary_normals_match_the_paper_and_are_a_tight_frame():
     for n in TASK_COUNTS:
-        c = evenly_spaced_normals(n)
+        c = boundary_normals(n, 2)
         phi = (np.arange(n) + 0.5) * np.pi / n
         # boundary k is the line x2 = tan(φ_k) x1: every point on it is orthogonal to c_k
         on_line = np.stack([np.cos(phi), np.sin(phi)], axis=1)
@@ -198,7 +198,7 @@ def test_bayes_ceiling_limits_and_free_rt():
 def test_decoding_ideal_logits_through_the_ood_protocol_gives_0975(protocol, n_tasks):
     """Logits on the probit scale (the pre-activation of the Φ readout) are linear in μ."""
     mu, latents = protocol
-    z = np.sqrt(N_STEPS) * mu @ evenly_spaced_normals(n_tasks).T / SIGMA
+    z = np.sqrt(N_STEPS) * mu @ boundary_normals(n_tasks, 2).T / SIGMA
     result = fit_ood_decoders(_states(z), latents, rng=0)
     assert float(result["r2_paper"].mean()) == pytest.approx(0.975, abs=0.005)
     assert float(result["r2_paper"].mean()) < r2_ceiling(SIGMA, N_STEPS)
@@ -207,7 +207,7 @@ def test_decoding_ideal_logits_through_the_ood_protocol_gives_0975(protocol, n_t
 @pytest.mark.parametrize("n_tasks", (2, 24))
 def test_true_log_odds_decode_to_0975_after_recovery_but_not_linearly(protocol, n_tasks):
     mu, latents = protocol
-    normals = evenly_spaced_normals(n_tasks)
+    normals = boundary_normals(n_tasks, 2)
     log_odds = probit_to_logit(np.sqrt(N_STEPS) * mu @ normals.T / SIGMA)
     recovered = recover_latent(xr.DataArray(log_odds, dims=("trial", "output")), normals, SIGMA, N_STEPS)
     through_recovery = float(fit_ood_decoders(recovered.rename(latent="unit"), latents, rng=0)["r2_paper"].mean())
@@ -220,7 +220,7 @@ def test_true_log_odds_decode_to_0975_after_recovery_but_not_linearly(protocol, 
 @pytest.mark.parametrize(("n_tasks", "expected"), [(2, 0.51), (3, 0.84), (6, 0.88), (12, 0.887), (24, 0.887)])
 def test_decoding_saturated_probabilities_matches_the_reference_values(protocol, n_tasks, expected):
     mu, latents = protocol
-    probabilities = ndtr(np.sqrt(N_STEPS) * mu @ evenly_spaced_normals(n_tasks).T / SIGMA)
+    probabilities = ndtr(np.sqrt(N_STEPS) * mu @ boundary_normals(n_tasks, 2).T / SIGMA)
     assert np.mean((probabilities == 0) | (probabilities == 1)) > 0.1  # really saturated
     result = fit_ood_decoders(_states(probabilities), latents, rng=0)
     assert float(result["r2_paper"].mean()) == pytest.approx(expected, abs=0.02)
@@ -269,12 +269,10 @@ def test_recover_latent_rejects_bad_input():
         recover_latent(values + 2, np.eye(2), 0.2, 20, scale="probability")
 
 
-def test_r2_ceiling_and_normals_reject_bad_input():
+def test_r2_ceiling_rejects_bad_input():
     with pytest.raises(ValueError, match="sigma must be >= 0.0"):
         r2_ceiling(-0.1, 20)
     with pytest.raises(ValueError, match="n_steps must be an integer >= 1"):
         r2_ceiling(0.2, 0)
     with pytest.raises(ValueError, match="var_x must be > 0.0"):
         r2_ceiling(0.2, 20, var_x=0.0)
-    with pytest.raises(ValueError, match="n_tasks must be an integer >= 1"):
-        evenly_spaced_normals(0)

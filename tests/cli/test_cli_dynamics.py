@@ -57,3 +57,18 @@ def test_dynamics_verbs_refuse_folders_that_are_not_single_runs(tmp_path, capsys
     assert main(["fixed-points", str(tmp_path)]) == 1
     assert (f"RUN_DIR must be a single run; {str(tmp_path)!r} is an ensemble, pass one of its members ['member_000']"
             in capsys.readouterr().err)
+
+
+def test_dynamics_verbs_write_what_the_experiments_measure(tiny_run, tmp_path):
+    """The verbs save experiments.dynamics' results (the sweep's attractor job calls the same)."""
+    from neurodis.experiments import attractor, geometry, visited_states
+
+    assert main(["fixed-points", str(tiny_run), "--n-inits", "6", "--n-trials", "8", "--seed", "2",
+                 "--out", str(tmp_path)]) == 0
+    assert main(["geometry", str(tiny_run), "--n-trials", "8", "--seed", "2", "--out", str(tmp_path)]) == 0
+    run = TrainedNetwork.load(tiny_run)
+    states = visited_states(run, run.task.sample(8, rng=2, encoder=run.encoder))
+    # equal values, dims and coords (the files add provenance attrs)
+    xr.testing.assert_equal(load_dataset(tmp_path / "fixed_points.nc"), attractor(run, states, n_inits=6, rng=2))
+    written = load_dataset(tmp_path / "geometry.nc")
+    xr.testing.assert_equal(written, geometry(states)[list(written.data_vars)])

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 import neurodis.analysis
-import neurodis.analysis.comparison
+import neurodis.experiments.comparison
 import neurodis.experiments.ood
 import neurodis.simulator
 import neurodis.sweeps.reproduce
@@ -268,7 +268,7 @@ COMPUTE = {
     "train": ([*TRAIN, "--out", "{out}/run"], (neurodis.training, "train_networks")),
     "reproduce": (["reproduce", "--out", "{out}/results"], (neurodis.sweeps.reproduce, "reproduce")),
     "compare": (["compare", "{pulses}", "--recording", "{missing}", "--out", "{out}/cmp"],
-                (neurodis.analysis.comparison, "compare_with_recording")),
+                (neurodis.experiments.comparison, "compare_with_recording")),
     "generalize": (["generalize", "{run}", "--out", "{out}/g.nc"], (neurodis.experiments.ood, "regression_states")),
     "fixed-points": (["fixed-points", "{run}", "--out", "{out}/fp"], (neurodis.simulator, "simulate")),
     "geometry": (["geometry", "{run}", "--out", "{out}/geo"], (neurodis.simulator, "simulate")),
@@ -377,11 +377,11 @@ LIBRARY_FAILURES = [
                                  "could not connect to 'tcp://10.0.0.9:8786': Timed out after 10 s"),
                  ["scheduler", "'tcp://10.0.0.9:8786'"], id="reproduce-scheduler-unreachable"),
     pytest.param("compare", ["{pulses}", "--recording", "{tmp}/session.nwb"],
-                 (neurodis.analysis.comparison, "compare_with_recording"),
+                 (neurodis.experiments.comparison, "compare_with_recording"),
                  ModuleNotFoundError("No module named 'pynwb'", name="pynwb"),
                  ["'pynwb'", "pip install neurodis[nwb]"], id="compare-without-pynwb"),
     pytest.param("compare", ["{pulses}", "--recording", "{tmp}/session.nwb"],
-                 (neurodis.analysis.comparison, "compare_with_recording"),
+                 (neurodis.experiments.comparison, "compare_with_recording"),
                  ImportError("load_nwb needs pynwb; install it with `pip install neurodis[nwb]`", name="pynwb"),
                  ["load_nwb needs pynwb; install it with `pip install neurodis[nwb]`"], id="compare-nwb-hint-kept"),
     pytest.param("train", [*TRAIN[1:], "--lr", "1e30", "--out", "{out}"], (neurodis.training, "train_networks"),

@@ -22,6 +22,14 @@ from neurodis.tasks.latents import (
 N = 20_000
 
 
+def test_the_orthant_geometry_is_defined_once_in_the_low_layer():
+    import neurodis.latents
+    import neurodis.tasks.latents
+
+    for name in neurodis.latents.__all__:
+        assert getattr(neurodis.tasks.latents, name) is getattr(neurodis.latents, name), name
+
+
 def test_orthant_and_quadrant_codes_follow_the_conventions():
     x = np.array([[0.3, 0.2], [-0.3, 0.2], [-0.3, -0.2], [0.3, -0.2]])
     assert quadrant_of(x).tolist() == [1, 2, 3, 4]

@@ -1,4 +1,4 @@
-"""Run a trained network on exact pulse sequences (private helpers of the LIP comparison).
+"""Run a trained network on exact pulse sequences (private helpers of the LIP experiments).
 
 Both the psychophysical kernel of a network and its comparison with LIP recordings
 replay given pulse sequences through the network and read its states and outputs. The
@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import xarray as xr
 
-from neurodis._validation import check_int, check_type, describe
+from neurodis._validation import check_type, describe
+from neurodis.experiments.states import run
 from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.pulses import PulsesTask
+from neurodis.training import TrainedNetwork
+from neurodis.trials import TIME, TRIAL
 
-if TYPE_CHECKING:
-    from neurodis.training import TrainedNetwork
-
-__all__ = ["resolve_network", "run_network", "source_of"]
+__all__ = ["replay", "replay_task", "resolve_network", "source_of"]
 
 
 def resolve_network(
@@ -53,8 +54,6 @@ def resolve_network(
         If a path is not a run folder.
     """
     from torch import nn
-
-    from neurodis.training import TrainedNetwork
 
     if isinstance(network, (str, os.PathLike)):
         network = TrainedNetwork.load(network)
@@ -91,56 +90,20 @@ def replay_task(task: PulsesTask, *, delay: float | None = None, noise: bool = T
     return dataclasses.replace(task, **changes)
 
 
-def replay_inputs(
-    task: PulsesTask, pulses_nxk: np.ndarray, encoder: Encoder | None, rng: np.random.Generator
-) -> np.ndarray:
-    """Network inputs ``(trial, time, input)`` showing exactly ``pulses_nxk``, in order."""
-    inputs = task.arrays_from_pulses(pulses_nxk, rng).inputs
-    if encoder is not None:
-        inputs, _ = encoder.encode_inputs(inputs, task.input_names)
-    return inputs
+def replay(
+    network: TrainedNetwork, task: PulsesTask, pulses_nxk: np.ndarray, *, noise: bool,
+    input_rng: np.random.Generator, noise_rng: np.random.Generator, batch_size: int = 4096,
+) -> xr.Dataset:
+    """The network's ``rates`` and ``outputs`` (float64) on trials showing exactly ``pulses_nxk``.
 
-
-def run_network(
-    model: Any, inputs_nxtxi: np.ndarray, *, noise: bool, rng: np.random.Generator, batch_size: int = 4096
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frozen forward pass in chunks: float64 ``states (trial, time, unit)`` and outputs.
-
-    ``noise=False`` passes zero draws for the model's input and recurrent noise (its
-    expected trajectory given the stimulus); ``noise=True`` draws them from a torch
-    generator seeded from ``rng``. Dropout is off (eval mode, restored afterwards).
-
-    Raises
-    ------
-    ValueError
-        If the inputs do not have the model's number of channels.
+    ``task`` is the replay task (:func:`replay_task`); ``input_rng`` draws its
+    tie-breaking coins and stimulus noise, ``noise_rng`` the model's noise. Every
+    architecture runs in its own frozen torch pass (``backend="torch"``): the LIP
+    results were computed that way, and the Numba simulator's float64 arithmetic would
+    change them in the last digits.
     """
-    import torch
-
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    if inputs_nxtxi.shape[2] != model.n_inputs:
-        raise ValueError(
-            f"encoder must give the model's {model.n_inputs} input channels; the replayed trials have "
-            f"{inputs_nxtxi.shape[2]} (pass the network's encoder)"
-        )
-    parameter = next(model.parameters())
-    generator = torch.Generator().manual_seed(int(rng.integers(2**63)))
-    states, outputs = [], []
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for start in range(0, inputs_nxtxi.shape[0], batch_size):
-                batch = torch.as_tensor(inputs_nxtxi[start:start + batch_size], dtype=parameter.dtype,
-                                        device=parameter.device)
-                kwargs: dict[str, Any] = {"generator": generator}
-                if not noise:
-                    kwargs["input_noise"] = torch.zeros_like(batch)
-                    if getattr(model, "recurrent_noise", 0.0) > 0:
-                        kwargs["recurrent_noise"] = batch.new_zeros(*batch.shape[:2], model.n_units)
-                states_bxtxn, logits_bxtxo = model(batch, **kwargs)
-                states.append(states_bxtxn.to("cpu", torch.float64).numpy())
-                outputs.append(model.readout.activate(logits_bxtxo).to("cpu", torch.float64).numpy())
-    finally:
-        model.train(was_training)
-    return np.concatenate(states), np.concatenate(outputs)
+    trials = task.trials_from_pulses(pulses_nxk, input_rng, encoder=network.encoder)
+    result = run(network, trials, noise=noise, rng=noise_rng, backend="torch", batch_size=batch_size)
+    for name in ("rates", "outputs"):
+        result[name] = result[name].transpose(TRIAL, TIME, ...)
+    return result
