@@ -56,8 +56,9 @@ from threadpoolctl import threadpool_limits
 import neurodis
 from neurodis.analysis import make_folds
 from neurodis.sweeps import group_configs
-from neurodis.sweeps.jobs import build_task, measure_network
-from neurodis.sweeps.presets import ensemble_key, get_preset, network_spec
+from neurodis.sweeps.config import RunConfig
+from neurodis.sweeps.jobs import measure_network
+from neurodis.sweeps.presets import ensemble_key, get_preset
 from neurodis.sweeps.runner import balance_groups
 from neurodis.training import TrainConfig, default_encoder, make_network, train, train_ensemble
 
@@ -91,12 +92,11 @@ def build_group(configs: list[dict[str, Any]], n_batches: int) -> dict[str, Any]
     first = configs[0]
     config = TrainConfig(n_batches=n_batches, batch_size=first["batch_size"], lr=first["lr"], seed=first["seed"],
                          encoder=first["encoder"], log_every=LOG_EVERY, checkpoint_every=LOG_EVERY * 10)
-    tasks = [build_task(c) for c in configs]
-    seeds = [int(c["seed"]) for c in configs]
+    runs = [RunConfig.from_dict(c) for c in configs]
+    tasks = [run.build_task() for run in runs]
+    seeds = [run.seed for run in runs]
     encoders = [default_encoder(t, replace(config, seed=s)) for t, s in zip(tasks, seeds)]
-    arch, options = network_spec(first)
-    models = [make_network(t, arch, encoder=e, n_units=c["n_units"], seed=s, **options)
-              for t, e, c, s in zip(tasks, encoders, configs, seeds)]
+    models = [run.build_network(t, e) for run, t, e in zip(runs, tasks, encoders)]
     return {"tasks": tasks, "models": models, "config": config, "seeds": seeds, "encoders": encoders}
 
 

@@ -20,7 +20,6 @@ from neurodis.experiments.states import run
 from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.pulses import PulsesTask
 from neurodis.training import TrainedNetwork
-from neurodis.trials import TIME, TRIAL
 
 __all__ = ["replay", "replay_task", "resolve_network", "source_of"]
 
@@ -103,7 +102,4 @@ def replay(
     change them in the last digits.
     """
     trials = task.trials_from_pulses(pulses_nxk, input_rng, encoder=network.encoder)
-    result = run(network, trials, noise=noise, rng=noise_rng, backend="torch", batch_size=batch_size)
-    for name in ("rates", "outputs"):
-        result[name] = result[name].transpose(TRIAL, TIME, ...)
-    return result
+    return run(network, trials, noise=noise, rng=noise_rng, backend="torch", batch_size=batch_size)

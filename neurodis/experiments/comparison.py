@@ -143,7 +143,6 @@ def network_states(
     check_type("pulses", pulses, xr.DataArray, "a DataArray with dims ('trial', 'pulse')")
     if set(pulses.dims) != {TRIAL, PULSE}:
         raise ValueError(f"pulses must have dims ('trial', 'pulse'); got {describe(pulses)}")
-    window_ms = check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
     n_window = check_multiple("window_ms", window_ms, net.task.dt)
     # the window opens at stimulus offset; a shorter trained delay is extended to cover it
     delay = max(net.task.delay, window_ms) if states == "window" else None

@@ -16,7 +16,7 @@ are in :mod:`neurodis.sweeps.studies`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,28 +30,10 @@ from neurodis.sweeps.runner import Report
 if TYPE_CHECKING:
     from neurodis.training import TrainedNetwork
 
-__all__ = ["build_task", "measure_network", "run_group", "train_and_generalize"]
+__all__ = ["measure_network", "run_group", "train_and_generalize"]
 
 #: Training-history variables whose final value is kept in the run's result.
 _FINAL_HISTORY = ("loss", "accuracy", "relative_accuracy")
-
-
-def build_task(config: Mapping[str, Any]):
-    """The task of a run config given as its flat dict: :meth:`RunConfig.build_task`.
-
-    Raises
-    ------
-    ValueError
-        If the dict is not a valid run config (see :class:`RunConfig`).
-
-    Examples
-    --------
-    >>> from neurodis.sweeps.presets import RUN_DEFAULTS
-    >>> task = build_task({**RUN_DEFAULTS, "task": "accumulation", "n_tasks": 6})
-    >>> task.name, task.n_tasks, task.timing.n_steps
-    ('accumulation', 6, 20)
-    """
-    return RunConfig.from_dict(config).build_task()
 
 
 def measure_network(network: TrainedNetwork, *, n_trials: int, seed: int) -> xr.Dataset:
@@ -80,14 +62,13 @@ def measure_network(network: TrainedNetwork, *, n_trials: int, seed: int) -> xr.
     result["authors_r2_paper"].attrs["long_name"] = (
         "r2_paper under the authors' default evaluation (folds Q2 and Q4 tested on Q1/Q3 trials)"
     )
-    task = network.task
-    result.attrs.update(sigma=task.sigma, n_steps=task.timing.steps("stimulus"), free_rt=0, eval_trials=n_trials)
+    result.attrs.update(eval_trials=n_trials)
     return result
 
 
 #: What a sweep result leaves out of the generalization attrs (the run config records it).
 _PROTOCOL_ATTRS = ("decoders", "ridge_grid_relative", "authors_evaluation_note", "n_trials", "model", "task",
-                   "encoder", "decoded_step", "sigma", "n_steps", "free_rt")
+                   "encoder", "decoded_step")
 
 #: A measurement: one trained network and its run config in, its result Dataset out.
 Measure = Callable[["TrainedNetwork", RunConfig], xr.Dataset]

@@ -19,7 +19,7 @@ from neurodis._validation import check_in
 from neurodis.sweeps.config import NETWORKS, RunConfig
 from neurodis.sweeps.grid import expand_grid
 
-__all__ = ["JOBS", "NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset", "network_spec"]
+__all__ = ["JOBS", "NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset"]
 
 #: The kinds of job a preset may run (each with its own measurement, table and figures;
 #: see :data:`neurodis.sweeps.reproduce.JOB_KINDS`).
@@ -35,21 +35,6 @@ RUN_DEFAULTS: dict[str, Any] = RunConfig().to_dict()
 #: Keys whose values may differ inside one ensemble (the stacked networks share
 #: their shape, inputs and encoder sizes; the task's boundaries and noise may differ).
 ENSEMBLE_FREE_KEYS = ("seed", "n_tasks", "sigma", "latent_correlation", "eval_trials", "variant")
-
-
-def network_spec(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The registered arch and constructor options of a run config's ``network`` (a flat dict).
-
-    :meth:`RunConfig.network_spec` of ``RunConfig.from_dict(config)``.
-
-    Examples
-    --------
-    >>> network_spec({**RUN_DEFAULTS, "network": "ctrnn_nonleaky"})
-    ('ctrnn', {'leaky': False, 'tau': 100.0, 'recurrent_noise': 0.0})
-    >>> network_spec({**RUN_DEFAULTS, "network": "lstm"})
-    ('lstm', {})
-    """
-    return RunConfig.from_dict(config).network_spec()
 
 
 def ensemble_key(config: Mapping[str, Any]) -> tuple:

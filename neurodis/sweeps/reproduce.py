@@ -29,11 +29,11 @@ from typing import Any
 import xarray as xr
 
 from neurodis._validation import check_in
-from neurodis.files import atomic_write
+from neurodis.files import atomic_write, write_json
 from neurodis.sweeps.jobs import train_and_generalize
 from neurodis.sweeps.presets import CONFIG_SCHEMA, ensemble_key, get_preset
 from neurodis.sweeps.runner import run_sweep
-from neurodis.sweeps.store import RunStore, write_json
+from neurodis.sweeps.store import RunStore
 from neurodis.sweeps.studies import train_and_find_attractors, train_and_time
 from neurodis.sweeps.summaries import (
     attractor_figures,

@@ -16,7 +16,6 @@ job that checkpoints into its folder resumes) or a complete one.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,12 +26,12 @@ import xarray as xr
 from neurodis._validation import check_int
 from neurodis._version import __version__
 from neurodis.errors import CorruptFileError
-from neurodis.files import read_json, write_json  # write_json: re-exported for the sweep modules
+from neurodis.files import read_json, write_json
 from neurodis.sweeps.grid import canonical_json, run_id
 from neurodis.sweeps.locks import RunLock
 from neurodis.trials import load_dataset
 
-__all__ = ["RunStore", "write_json"]
+__all__ = ["RunStore"]
 
 RESULT = "result.nc"
 CONFIG = "config.json"
@@ -110,7 +109,7 @@ class RunStore:
         folder = self.run_dir(config)
         path = folder / CONFIG
         if path.exists():
-            found = json.loads(path.read_text())
+            found = read_json(path)
             if canonical_json(found) != canonical_json(config):
                 raise ValueError(f"run folder {str(folder)!r} holds another config: {found!r}")
         else:

@@ -125,21 +125,22 @@ class TrainedNetwork:
         from neurodis.models import load_model
 
         run = check_path("path", path, kind="folder")
-        if not (run / "config.json").is_file():
+        files = {key: run / name for key, name in RUN_FILES.items()}
+        if not files["config"].is_file():
             raise FileNotFoundError(f"path must be a run folder holding config.json; got {str(run)!r}")
-        description = read_json(run / "config.json")
+        description = read_json(files["config"])
         if not isinstance(description, dict) or not {"task", "train"} <= set(description):
-            raise CorruptFileError(f"{run / 'config.json'} must hold a run description with keys 'task' and "
+            raise CorruptFileError(f"{files['config']} must hold a run description with keys 'task' and "
                                    f"'train'; got {str(description)[:80]}")
         try:
             task_config = dict(description["task"])
             task = make_task(task_config.pop("task"), **task_config)
             config = TrainConfig.from_dict(description["train"])
         except (TypeError, ValueError, KeyError) as err:
-            raise ValueError(f"{run / 'config.json'} must describe the run's task and training config; "
+            raise ValueError(f"{files['config']} must describe the run's task and training config; "
                              f"got an error: {err}") from err
-        encoder = Encoder.load(run / "encoder.json") if (run / "encoder.json").is_file() else None
-        return cls(load_model(run / "model"), task, encoder, config, load_dataset(run / "history.nc"), run)
+        encoder = Encoder.load(files["encoder"]) if files["encoder"].is_file() else None
+        return cls(load_model(files["model"]), task, encoder, config, load_dataset(files["history"]), run)
 
     def save(self, path: str | os.PathLike) -> TrainedNetwork:
         """Write the network as a run folder that :meth:`load` reads back.
@@ -195,10 +196,11 @@ def write_run(run: Path, *, model: nn.Module, encoder: Encoder | None, task: Tas
     description = {"train": config.to_dict(), "task": task.config(), "model": model_description(model),
                    "encoder": None if encoder is None else encoder.config(), "batches_done": int(batches_done),
                    "neurodis_version": __version__}
-    paths = {"config": write_json(run / "config.json", description),
-             "model": save_model(copy.deepcopy(model).cpu(), run / "model"),
-             "history": save_dataset(history, run / "history.nc")}
+    files = {key: run / name for key, name in RUN_FILES.items()}
+    paths = {"config": write_json(files["config"], description),
+             "model": save_model(copy.deepcopy(model).cpu(), files["model"]),
+             "history": save_dataset(history, files["history"])}
     if encoder is not None:  # frozen: written once
-        path = run / "encoder.json"
+        path = files["encoder"]
         paths["encoder"] = path if path.is_file() else encoder.save(path)
     return paths

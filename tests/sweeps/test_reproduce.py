@@ -8,7 +8,8 @@ import xarray as xr
 
 from neurodis.cli import main
 from neurodis.sweeps import presets
-from neurodis.sweeps.jobs import build_task, measure_network
+from neurodis.sweeps.config import RunConfig
+from neurodis.sweeps.jobs import measure_network
 from neurodis.sweeps.presets import CONFIG_SCHEMA, PRESETS, RUN_DEFAULTS, Preset, ensemble_key, get_preset
 from neurodis.sweeps.reproduce import reproduce, summary_table
 from neurodis.trials import load_dataset
@@ -132,7 +133,7 @@ def test_stored_results_are_reproduced_by_the_saved_networks(tiny_run):
     store = RunStore(out / "store", schema=CONFIG_SCHEMA)
     config = TINY.configs()[3]
     folder = store.run_dir(config)
-    network = TrainedNetwork(load_model(folder / "model"), build_task(config), Encoder.load(folder / "encoder.json"))
+    network = TrainedNetwork(load_model(folder / "model"), RunConfig.from_dict(config).build_task(), Encoder.load(folder / "encoder.json"))
     again = measure_network(network, n_trials=config["eval_trials"], seed=config["seed"])
     stored = store.load_result(config)
     np.testing.assert_array_equal(again["r2_paper"].values, stored["r2_paper"].values)

@@ -8,7 +8,7 @@ import torch
 
 from neurodis.models import CTRNN
 from neurodis.sweeps import presets, studies
-from neurodis.sweeps.jobs import build_task
+from neurodis.sweeps.config import RunConfig
 from neurodis.sweeps.presets import JOBS, RUN_DEFAULTS, Preset, ensemble_key, get_preset
 from neurodis.sweeps.reproduce import JOB_KINDS, reproduce, summary_table
 from neurodis.sweeps.studies import measure_attractor, measure_free_rt
@@ -22,6 +22,11 @@ TINY_ATTRACTOR = Preset(name="tiny-attractor", description="two N, two seeds, a 
                         base={"n_batches": 4, "eval_trials": 32, "n_units": 8},
                         grid={"n_tasks": [2, 4], "seed": [0, 1]})
 TINY_INITS = 8
+
+
+def _task(config):
+    """The task of a run config given as its flat dict."""
+    return RunConfig.from_dict(config).build_task()
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +53,7 @@ def _saved(out, config):
 
     store = RunStore(out / "store", schema=presets.CONFIG_SCHEMA)
     folder = store.run_dir(config)
-    return load_model(folder / "model"), build_task(config), Encoder.load(folder / "encoder.json"), \
+    return load_model(folder / "model"), _task(config), Encoder.load(folder / "encoder.json"), \
         store.load_result(config)
 
 
@@ -62,7 +67,7 @@ def test_new_presets_expand_to_their_grids():
     assert len(free) == 6 and {c["task"] for c in free} == {"accumulation", "classification"}
     assert {c["n_tasks"] for c in free} == {24} and {c["n_batches"] for c in free} == {30_000}
     assert len({ensemble_key(c) for c in free}) == 2  # a task of its own per ensemble
-    assert {build_task(c).name for c in free} == {"accumulation", "classification"}
+    assert {_task(c).name for c in free} == {"accumulation", "classification"}
     attractor = get_preset("attractor").configs()
     assert len(attractor) == 6 and {c["n_tasks"] for c in attractor} == {2, 24}
     assert len({ensemble_key(c) for c in attractor}) == 1
@@ -70,8 +75,8 @@ def test_new_presets_expand_to_their_grids():
 
 def test_build_task_gives_each_task_the_run_keys_it_has():
     config = {**RUN_DEFAULTS, "n_tasks": 6, "sigma": 0.3, "dt": 50.0}
-    assert build_task(config) == make_task("classification", n_tasks=6, sigma=0.3, timing=Timing(dt=50.0))
-    accumulation = build_task({**config, "task": "accumulation"})
+    assert _task(config) == make_task("classification", n_tasks=6, sigma=0.3, timing=Timing(dt=50.0))
+    accumulation = _task({**config, "task": "accumulation"})
     assert accumulation == make_task("accumulation", n_tasks=6, sigma=0.3,
                                      timing=Timing(fixation=0.0, stimulus=2000.0, decision=0.0, dt=50.0))
     assert accumulation.timing.n_steps == 40
@@ -194,7 +199,7 @@ def test_attractor_counts_match_a_fresh_search_on_the_saved_network(attractor_ru
     [
         (lambda: Preset(name="x", description="", job="nope"), ValueError,
          r"preset 'x' job must be one of \['generalization', 'free_rt', 'attractor'\]; got 'nope'"),
-        (lambda: build_task({**RUN_DEFAULTS, "task": "accumulation", "latent_correlation": 0.5}), ValueError,
+        (lambda: _task({**RUN_DEFAULTS, "task": "accumulation", "latent_correlation": 0.5}), ValueError,
          (r"run keys \['latent_correlation'\] do not apply to task 'accumulation' and must keep their "
           r"defaults \{'latent_correlation': 0.0\}; got \{'latent_correlation': 0.5\}")),
         (lambda: measure_free_rt(None, n_trials=10, seed=0, durations=()), ValueError,
