@@ -221,7 +221,8 @@ def check_writable(name: str, value: Any, *, kind: str) -> Path:
     folder = path if kind == "folder" else path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=".neurodis-write-test-", dir=folder)
+        # a temporary-file name, so that clean_stale_temps removes one a kill left behind
+        handle, probe = tempfile.mkstemp(prefix=".neurodis-write-test.", suffix=".tmp", dir=folder)
         os.close(handle)
         os.remove(probe)
     except OSError as err:

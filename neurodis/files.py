@@ -147,13 +147,17 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
+def _hash_handle(handle: Any) -> str:
+    digest = hashlib.sha256()
+    while chunk := handle.read(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """The SHA-256 of the file at ``path``, as 64 hex digits (what ``sha256sum`` prints)."""
-    digest = hashlib.sha256()
     with open(check_path("path", path), "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _hash_handle(handle)
 
 
 def _pid_running(pid: int) -> bool:
@@ -238,16 +242,13 @@ def _fsync_folder(folder: Path) -> None:
 
 def _sync_and_hash(tmp: Path, mode: int, checksum: bool) -> str | None:
     """fsync the written temporary file, restore its umask mode, hash it when asked."""
-    digest = hashlib.sha256() if checksum else None
     with open(tmp, "rb") as handle:
-        if digest is not None:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
+        digest = _hash_handle(handle) if checksum else None
         os.fsync(handle.fileno())
         # a writer that re-created the file may have given it its own mode
         if os.fstat(handle.fileno()).st_mode & 0o777 != mode:
             os.chmod(tmp, mode)
-    return None if digest is None else digest.hexdigest()
+    return digest
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any], *, checksum: bool = False) -> Path:
@@ -292,9 +293,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any], *, check
     ('hello', ['notes.txt', 'notes.txt.sha256'])
     """
     path = check_path("path", path, kind="file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path.parent)
+    digest = _replace(path, write, checksum)
+    if digest is not None:
+        _replace(sidecar_path(path), lambda side: side.write_text(f"{digest}  {path.name}\n", encoding="utf-8"), False)
+    return path
+
+
+def _replace(path: Path, write: Callable[[Path], Any], checksum: bool) -> str | None:
+    """The write itself, in a checked folder: temporary file, fsync, rename, folder fsync;
+    the file's SHA-256 when ``checksum``."""
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(folder)
     tmp = folder / f".{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -308,9 +318,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any], *, check
         tmp.unlink(missing_ok=True)
         raise
     _fsync_folder(folder)
-    if digest is not None:
-        atomic_write(sidecar_path(path), lambda side: side.write_text(f"{digest}  {path.name}\n", encoding="utf-8"))
-    return path
+    return digest
 
 
 def _read_sidecar(sidecar: Path) -> str:

@@ -71,7 +71,6 @@ def save_model(model: SequenceModel, directory: str | os.PathLike[str]) -> Path:
     """
     check_type("model", model, SequenceModel, "a neurodis model (see neurodis.models.list_models())")
     directory = check_path("directory", directory, kind="folder")
-    directory.mkdir(parents=True, exist_ok=True)
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in model.state_dict().items()}
     document = {"format": FORMAT_VERSION, "arch": model.arch, "config": model.config, "neurodis_version": __version__}
     atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp), metadata={"arch": model.arch}),

@@ -375,9 +375,8 @@ class _Quiet:
                 client.run(_mute_dask, on_error="ignore")
             except Exception:  # a cluster already gone has nothing left to say
                 pass
-        for name in _DASK_LOGGERS:
-            self._levels[name] = logging.getLogger(name).level
-            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        self._levels = {name: logging.getLogger(name).level for name in _DASK_LOGGERS}
+        _mute_dask()
         self._warnings.__enter__()
         warnings.simplefilter("ignore")
 
@@ -429,7 +428,7 @@ def _cleanup(store: RunStore, configs: Sequence[Mapping[str, Any]]) -> None:
     """Remove the stale claims of ``configs`` (those of workers killed with the cluster)."""
     for config in configs:
         lock = store.lock(config)
-        if lock.path.exists() and not lock.held() and lock.acquire():  # breaks it safely against others
+        if lock.path.exists() and lock.acquire():  # refused while live; breaks a stale one safely against others
             lock.release()
 
 
