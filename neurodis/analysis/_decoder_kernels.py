@@ -7,18 +7,22 @@ dim): ``x_bxnxu`` holds ``n`` trials of ``u`` units for each of the ``b`` proble
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
+from neurodis._validation import check_in, check_int, check_real
 from neurodis.analysis.theory import VAR_UNIFORM
 from neurodis.latents import orthant_of
 
 __all__ = [
     "METHODS",
     "RIDGE_GRID",
+    "Solver",
     "adam_init",
     "adam_linear",
     "axis_angles",
-    "fit_by_method",
     "fit_linear",
     "fit_ridge_cv",
     "predict",
@@ -128,38 +132,53 @@ def fit_ridge_cv(
     return w_bx1xuxd[:, 0], b_bx1xd[:, 0], alpha_b
 
 
-def fit_by_method(
-    method: str,
-    x_bxnxu: np.ndarray,
-    y_nxd: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    alpha: float,
-    n_batches: int,
-    batch_size: int,
-    lr: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Decoders of one of :data:`METHODS` on already validated arrays.
+@dataclass(frozen=True)
+class Solver:
+    """How decoders are fit: one of :data:`METHODS` and its settings, validated once.
 
-    The one dispatch from a method name to its kernel, shared by every caller so that
-    the functional API and the estimator fit the same numbers: ``"lstsq"`` and
-    ``"ridge"`` (penalty ``alpha``) by :func:`fit_linear`, ``"ridge_cv"`` by
-    :func:`fit_ridge_cv` with the trials grouped by the orthant of their targets,
-    ``"adam"`` by :func:`adam_init` (drawn from ``rng``) then :func:`adam_linear`.
-
-    Returns
-    -------
-    w_bxuxd, b_bxd, alpha_b
-        Decoders and the ridge penalty of each problem (0 for least squares, NaN for Adam).
+    The one dispatch from a method name to its kernel, shared by the functional API
+    (every fold of :func:`~neurodis.analysis.fit_ood_decoders`) and the
+    :class:`~neurodis.analysis.Decoder` estimator, so that both fit the same numbers:
+    ``"lstsq"`` and ``"ridge"`` (penalty ``alpha``) by :func:`fit_linear`,
+    ``"ridge_cv"`` by :func:`fit_ridge_cv` with the trials grouped by the orthant of
+    their targets, ``"adam"`` by :func:`adam_init` (drawn from ``rng``) then
+    :func:`adam_linear`.
     """
-    n_problems = x_bxnxu.shape[0]
-    if method == "adam":
-        init = adam_init(rng, *x_bxnxu.shape, y_nxd.shape[1], n_batches, batch_size)
-        return (*adam_linear(x_bxnxu, y_nxd, *init, lr=lr), np.full(n_problems, np.nan))
-    if method == "ridge_cv":
-        return fit_ridge_cv(x_bxnxu, y_nxd, orthant_of(y_nxd))
-    alpha = alpha if method == "ridge" else 0.0
-    return (*fit_linear(x_bxnxu, y_nxd, alpha=alpha), np.full(n_problems, alpha))
+
+    method: str = "lstsq"
+    alpha: float = 1.0
+    n_batches: int = 2000
+    batch_size: int = 16
+    lr: float = 3e-3
+
+    def __post_init__(self) -> None:
+        check_in("method", self.method, METHODS)
+        check_real("alpha", self.alpha, minimum=0.0, strict_minimum=self.method == "ridge")
+        check_int("n_batches", self.n_batches, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_real("lr", self.lr, minimum=0.0, strict_minimum=True)
+
+    def fit(
+        self, x_bxnxu: np.ndarray, y_nxd: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Decoders ``w_bxuxd, b_bxd`` and the ridge penalty of each problem (0 for least
+        squares, NaN for Adam), on already validated arrays."""
+        n_problems = x_bxnxu.shape[0]
+        if self.method == "adam":
+            init = adam_init(rng, *x_bxnxu.shape, y_nxd.shape[1], self.n_batches, self.batch_size)
+            return (*adam_linear(x_bxnxu, y_nxd, *init, lr=self.lr), np.full(n_problems, np.nan))
+        if self.method == "ridge_cv":
+            return fit_ridge_cv(x_bxnxu, y_nxd, orthant_of(y_nxd))
+        alpha = self.alpha if self.method == "ridge" else 0.0
+        return (*fit_linear(x_bxnxu, y_nxd, alpha=alpha), np.full(n_problems, alpha))
+
+    def attrs(self) -> dict[str, Any]:
+        """The settings a result records."""
+        if self.method == "adam":
+            return {"method": "adam", "n_batches": self.n_batches, "batch_size": self.batch_size, "lr": self.lr}
+        if self.method == "ridge_cv":
+            return {"method": "ridge_cv", "ridge_grid_relative": RIDGE_GRID.tolist()}
+        return {"method": self.method, "alpha": self.alpha if self.method == "ridge" else 0.0}
 
 
 def predict(x_bxnxu: np.ndarray, w_bxuxd: np.ndarray, b_bxd: np.ndarray) -> np.ndarray:

@@ -35,7 +35,6 @@ K-fold cross-validation over random trials of the whole set.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,9 +42,7 @@ import xarray as xr
 
 from neurodis._validation import (
     check_finite,
-    check_in,
     check_int,
-    check_real,
     check_rng,
     check_samples,
     check_type,
@@ -116,38 +113,6 @@ def _as_batch(states: xr.DataArray, has_time: bool) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(values, 1, 0) if has_time else values[None])
 
 
-@dataclass(frozen=True)
-class _Solver:
-    """How decoders are fit; validated once, shared by every fold."""
-
-    method: str = "lstsq"
-    alpha: float = 1.0
-    n_batches: int = 2000
-    batch_size: int = 16
-    lr: float = 3e-3
-
-    def __post_init__(self) -> None:
-        check_in("method", self.method, METHODS)
-        check_real("alpha", self.alpha, minimum=0.0, strict_minimum=self.method == "ridge")
-        check_int("n_batches", self.n_batches, minimum=1)
-        check_int("batch_size", self.batch_size, minimum=1)
-        check_real("lr", self.lr, minimum=0.0, strict_minimum=True)
-
-    def fit(
-        self, x_bxnxu: np.ndarray, y_nxd: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Decoders ``w_bxuxd, b_bxd`` and the ridge penalty of each problem (NaN for Adam)."""
-        return kernels.fit_by_method(self.method, x_bxnxu, y_nxd, rng, alpha=self.alpha, n_batches=self.n_batches,
-                                     batch_size=self.batch_size, lr=self.lr)
-
-    def attrs(self) -> dict[str, Any]:
-        if self.method == "adam":
-            return {"method": "adam", "n_batches": self.n_batches, "batch_size": self.batch_size, "lr": self.lr}
-        if self.method == "ridge_cv":
-            return {"method": "ridge_cv", "ridge_grid_relative": kernels.RIDGE_GRID.tolist()}
-        return {"method": self.method, "alpha": self.alpha if self.method == "ridge" else 0.0}
-
-
 def _provenance(rng: Any, generator: np.random.Generator) -> dict[str, Any]:
     from neurodis._version import __version__
 
@@ -209,7 +174,7 @@ def fit_decoder(
     states, has_time = _check_states(states)
     latents = check_latents(latents, states.sizes[TRIAL])
     _check_fit_data(states, latents)
-    solver = _Solver(method, alpha, n_batches, batch_size, lr)
+    solver = kernels.Solver(method, alpha, n_batches, batch_size, lr)
     generator = check_rng(rng)
     attrs = {**solver.attrs(), **_provenance(rng, generator)}
     w_bxuxd, b_bxd, _ = solver.fit(_as_batch(states, has_time), latents.values, generator)
@@ -401,7 +366,7 @@ def fit_ood_decoders(
         raise ValueError("latents must have the same 'trial' coordinate as states; the two differ")
     _check_fit_data(states, latents)
     fold_set = make_folds(folds, latents.sizes[LATENT], evaluation=evaluation)
-    solver = _Solver(method, alpha, n_batches, batch_size, lr)
+    solver = kernels.Solver(method, alpha, n_batches, batch_size, lr)
     id_splits = check_int("id_splits", id_splits, minimum=2)
     min_trials = check_int("min_trials_per_fold", min_trials_per_fold, minimum=2)
     generator = check_rng(rng)
@@ -433,7 +398,7 @@ def fit_ood_decoders(
 
 def _score_fold(
     x_bxnxu: np.ndarray, y_nxd: np.ndarray, codes: np.ndarray, fold: Fold, pair: tuple[np.ndarray, np.ndarray],
-    solver: _Solver, rng: np.random.Generator, min_trials: int,
+    solver: kernels.Solver, rng: np.random.Generator, min_trials: int,
 ) -> dict[str, np.ndarray]:
     train, test = pair
     if min(train.size, test.size) < min_trials:
@@ -452,7 +417,7 @@ def _score_fold(
 
 
 def _in_distribution(
-    x_bxnxu: np.ndarray, y_nxd: np.ndarray, solver: _Solver, n_splits: int, min_trials: int,
+    x_bxnxu: np.ndarray, y_nxd: np.ndarray, solver: kernels.Solver, n_splits: int, min_trials: int,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """K-fold cross-validated scores over random trials, and the decoder fit on all trials."""

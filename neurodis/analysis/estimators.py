@@ -34,7 +34,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_consistent_length
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from neurodis._validation import check_array, check_in, check_int, check_real, check_rng, check_samples
+from neurodis._validation import check_array, check_in, check_rng, check_samples
 from neurodis.analysis import _decoder_kernels as kernels
 from neurodis.analysis._folds import FOLD_KINDS, fold_indices, make_folds
 from neurodis.latents import orthant_of
@@ -145,7 +145,7 @@ class Decoder(RegressorMixin, BaseEstimator):
             latents that are the same in every trial, or (``"ridge_cv"``) latents from a
             single orthant.
         """
-        self._check_params()
+        solver, rng = self._check_params()
         x_nxu, y_nxd = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64,
                                      ensure_min_samples=2)
         one_d = y_nxd.ndim == 1
@@ -153,10 +153,7 @@ class Decoder(RegressorMixin, BaseEstimator):
         # the same refusals as fit_decoder: constant data has nothing to decode
         check_samples("X", x_nxu, samples="trials")
         check_samples("y", y_nxd, samples="trials")
-        w_1xuxd, b_1xd, alpha_1 = kernels.fit_by_method(
-            self.method, np.ascontiguousarray(x_nxu)[None], y_nxd, check_rng(self.random_state, "random_state"),
-            alpha=self.alpha, n_batches=self.n_batches, batch_size=self.batch_size, lr=self.lr,
-        )
+        w_1xuxd, b_1xd, alpha_1 = solver.fit(np.ascontiguousarray(x_nxu)[None], y_nxd, rng)
         self.coef_ = w_1xuxd[0, :, 0] if one_d else w_1xuxd[0].T.copy()
         self.intercept_ = float(b_1xd[0, 0]) if one_d else b_1xd[0]
         self.alpha_ = float(alpha_1[0])
@@ -217,15 +214,12 @@ class Decoder(RegressorMixin, BaseEstimator):
         _, r2_paper_1, r2_1 = kernels.scores(pred_nxd.reshape(len(y_nxd), -1)[None], y_nxd.reshape(len(y_nxd), -1))
         return float(r2_paper_1[0] if self.r2_convention == "paper" else r2_1[0])
 
-    def _check_params(self) -> None:
-        """The hyperparameters, checked with the wording of every neurodis argument."""
-        check_in("method", self.method, kernels.METHODS)
-        check_real("alpha", self.alpha, minimum=0.0, strict_minimum=self.method == "ridge")
-        check_int("n_batches", self.n_batches, minimum=1)
-        check_int("batch_size", self.batch_size, minimum=1)
-        check_real("lr", self.lr, minimum=0.0, strict_minimum=True)
+    def _check_params(self) -> tuple[kernels.Solver, np.random.Generator]:
+        """The hyperparameters, checked with the wording of every neurodis argument: the
+        solver they describe and the generator of ``random_state``."""
+        solver = kernels.Solver(self.method, self.alpha, self.n_batches, self.batch_size, self.lr)
         check_in("r2_convention", self.r2_convention, R2_CONVENTIONS)
-        check_rng(self.random_state, "random_state")
+        return solver, check_rng(self.random_state, "random_state")
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

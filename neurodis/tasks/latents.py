@@ -171,7 +171,6 @@ def sample_latents(
     >>> quadrant_of(x).tolist()
     [2, 2, 2, 2]
     """
-    check_type("rng", rng, np.random.Generator, "a numpy.random.Generator")
     n_trials = check_int("n_trials", n_trials, minimum=1)
     if orthants is not None:
         orthants = np.atleast_1d(orthants).tolist()

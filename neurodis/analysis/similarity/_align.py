@@ -13,9 +13,9 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_finite, check_type
-from neurodis.trials import UNIT
+from neurodis.trials import TIME, UNIT
 
-__all__ = ["align_pair", "stacked_values"]
+__all__ = ["align_pair", "align_trajectories", "stacked_values", "trajectories"]
 
 
 def _check_one(name: str, da: Any) -> xr.DataArray:
@@ -143,3 +143,18 @@ def stacked_values(da: xr.DataArray) -> np.ndarray:
     values = np.asarray(da.values, dtype=np.float64)
     return values.reshape(-1, values.shape[-1])
 
+
+
+def align_trajectories(x: Any, y: Any) -> tuple[xr.DataArray, xr.DataArray, tuple[str, ...]]:
+    """:func:`align_pair` for dynamical similarity: the sample dims must include ``time``."""
+    x, y, dims = align_pair(x, y)
+    if TIME not in dims:
+        raise ValueError(f"x and y must have a {TIME!r} dim for dynamical similarity; got sample dims {dims}")
+    return x, y, dims
+
+
+def trajectories(da: xr.DataArray) -> np.ndarray:
+    """``(trajectory, time, unit)`` float64 values; every entry of the other dims is one trajectory."""
+    others = [d for d in da.dims if d not in (TIME, UNIT)]
+    values = da.transpose(*others, TIME, UNIT).values.astype(np.float64)
+    return values.reshape(-1, da.sizes[TIME], da.sizes[UNIT])

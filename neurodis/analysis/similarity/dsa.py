@@ -48,18 +48,12 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_int, check_real, check_type
-from neurodis.analysis.similarity._align import align_pair
+from neurodis.analysis.similarity._align import align_trajectories, trajectories
 from neurodis.analysis.similarity._dmd import havok_dmd, one_step_aic, vector_field_angle
 from neurodis.analysis.similarity.nulls import score_with_null
 from neurodis.trials import TIME, UNIT
 
 __all__ = ["dsa", "select_dmd", "spectrum_surrogates"]
-
-
-def _trajectories(da: xr.DataArray) -> np.ndarray:
-    others = [d for d in da.dims if d not in (TIME, UNIT)]
-    values = da.transpose(*others, TIME, UNIT).values.astype(np.float64)
-    return values.reshape(-1, da.sizes[TIME], da.sizes[UNIT])
 
 
 def _check_rank(rank: Any, n_delays: int, n_units: int) -> int | float | None:
@@ -178,7 +172,7 @@ def select_dmd(
     ranks = [check_int("ranks", r, minimum=1) for r in ranks]
     if not delays or not ranks:
         raise ValueError(f"n_delays and ranks must be non-empty; got {len(delays)} and {len(ranks)} values")
-    traj = _trajectories(x)
+    traj = trajectories(x)
     if traj.shape[0] > 1:
         cut = min(max(int(round(traj.shape[0] * (1 - test_fraction))), 1), traj.shape[0] - 1)
         train, test = traj[:cut], traj[cut:]
@@ -267,14 +261,12 @@ def dsa(
     delay_interval = check_int("delay_interval", delay_interval, minimum=1)
     ridge = check_real("ridge", ridge, minimum=0.0)
     n_restarts = check_int("n_restarts", n_restarts, minimum=1)
-    x, y, dims = align_pair(x, y)
-    if TIME not in dims:
-        raise ValueError(f"x and y must have a {TIME!r} dim for dynamical similarity; got sample dims {dims}")
+    x, y, dims = align_trajectories(x, y)
     rank = _check_rank(rank, n_delays, min(x.sizes[UNIT], y.sizes[UNIT]))
     fit = {"n_delays": n_delays, "delay_interval": delay_interval, "ridge": ridge}
 
     def operators(xa: xr.DataArray, ya: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-        tx, ty = _trajectories(xa), _trajectories(ya)
+        tx, ty = trajectories(xa), trajectories(ya)
         if isinstance(rank, float):  # one rank for both: the larger of the two needed
             r = max(havok_dmd(t, rank=rank, **fit)[0].shape[0] for t in (tx, ty))
             return havok_dmd(tx, rank=r, **fit)[0], havok_dmd(ty, rank=r, **fit)[0]

@@ -32,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_int
-from neurodis.analysis.similarity._align import align_pair
+from neurodis.analysis.similarity._align import align_trajectories, trajectories
 from neurodis.analysis.similarity.nulls import score_with_null
 from neurodis.trials import MODE, TIME, UNIT
 
@@ -111,12 +111,6 @@ def spectral_distance(eig_a: np.ndarray, eig_b: np.ndarray) -> float:
     return float(cost[rows, cols].mean())
 
 
-def _trajectories(da: xr.DataArray) -> np.ndarray:
-    others = [d for d in da.dims if d not in (TIME, UNIT)]
-    values = da.transpose(*others, TIME, UNIT).values.astype(np.float64)
-    return values.reshape(-1, da.sizes[TIME], da.sizes[UNIT])
-
-
 def _as_parts(eig: np.ndarray) -> xr.DataArray:
     return xr.DataArray(
         np.stack([eig.real, eig.imag], axis=-1), dims=(MODE, "part"), coords={"part": ["real", "imag"]}
@@ -180,16 +174,14 @@ def spectral_dsa(
     0.0
     """
     n_delays = check_int("n_delays", n_delays, minimum=1)
-    x, y, dims = align_pair(x, y)
-    if TIME not in dims:
-        raise ValueError(f"x and y must have a {TIME!r} dim for dynamical similarity; got sample dims {dims}")
+    x, y, dims = align_trajectories(x, y)
     if rank is None:
         rank = min(10, n_delays * x.sizes[UNIT], n_delays * y.sizes[UNIT])
     rank = check_int("rank", rank, minimum=1)
 
     def score_fn(xa: xr.DataArray, ya: xr.DataArray, seed: np.random.SeedSequence) -> tuple[float, dict]:
-        ex = dmd_eigenvalues(_trajectories(xa), n_delays=n_delays, rank=rank)
-        ey = dmd_eigenvalues(_trajectories(ya), n_delays=n_delays, rank=rank)
+        ex = dmd_eigenvalues(trajectories(xa), n_delays=n_delays, rank=rank)
+        ey = dmd_eigenvalues(trajectories(ya), n_delays=n_delays, rank=rank)
         return spectral_distance(ex, ey), {"eigenvalues_x": _as_parts(ex), "eigenvalues_y": _as_parts(ey)}
 
     return score_with_null(
