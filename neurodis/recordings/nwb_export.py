@@ -37,7 +37,7 @@ from neurodis._validation import check_dims, check_rng, check_type, rng_provenan
 from neurodis._version import __version__
 from neurodis.files import atomic_write, check_path
 from neurodis.recordings.nwb import _import_pynwb
-from neurodis.recordings.session import poisson_spikes, session_times
+from neurodis.recordings.session import poisson_spikes, session_times, trial_columns
 from neurodis.trials import LATENT, TIME, TRIAL, UNIT
 
 __all__ = ["save_nwb"]
@@ -180,17 +180,13 @@ def save_nwb(
 
 
 def _add_trials(nwbfile: Any, trials: xr.Dataset, start_s: np.ndarray, stop_s: np.ndarray) -> None:
-    columns: dict[str, np.ndarray] = {}
-    descriptions: dict[str, str] = {}
-    for name, coord in trials.coords.items():
-        if coord.dims == (TRIAL,) and name != TRIAL:
-            columns[str(name)] = _column_values(coord.values)
-            descriptions[str(name)] = str(coord.attrs.get("long_name", f"trial condition {name}"))
     if "latents" in trials.data_vars:
         check_dims("trials['latents']", trials["latents"], (TRIAL, LATENT))
-        for j, latent in enumerate(trials[LATENT].values):
-            columns[f"latent_{latent}"] = trials["latents"].values[:, j]
-            descriptions[f"latent_{latent}"] = f"ground-truth latent variable {latent}"
+    columns = {name: _column_values(values) for name, values in trial_columns(trials).items()}
+    descriptions = {
+        name: str(trials[name].attrs.get("long_name", f"trial condition {name}")) if name in trials.coords
+        else f"ground-truth latent variable {name.removeprefix('latent_')}" for name in columns
+    }
     for name, description in descriptions.items():
         nwbfile.add_trial_column(name=name, description=description)
     for k in range(len(start_s)):

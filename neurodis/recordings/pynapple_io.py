@@ -22,8 +22,8 @@ import xarray as xr
 
 from neurodis._validation import check_dims, check_real, check_type
 from neurodis.recordings.arrays import bin_spikes
-from neurodis.recordings.session import session_times
-from neurodis.trials import LATENT, TIME, TRIAL, UNIT, time_coord
+from neurodis.recordings.session import session_times, trial_columns
+from neurodis.trials import TIME, TIME_ATTRS, TRIAL, UNIT, time_coord
 
 __all__ = ["from_pynapple", "to_pynapple"]
 
@@ -38,14 +38,6 @@ def _import_pynapple() -> Any:
         raise ImportError("neurodis's pynapple conversions need pynapple; install it with "
                           "`pip install neurodis[pynapple]`") from err
     return pynapple
-
-
-def _epoch_metadata(trials: xr.Dataset) -> dict[str, np.ndarray]:
-    metadata = {str(name): c.values for name, c in trials.coords.items() if c.dims == (TRIAL,) and name != TRIAL}
-    if "latents" in trials.data_vars and trials["latents"].dims == (TRIAL, LATENT):
-        for j, latent in enumerate(trials[LATENT].values):
-            metadata[f"latent_{latent}"] = trials["latents"].values[:, j]
-    return metadata
 
 
 def to_pynapple(
@@ -96,7 +88,7 @@ def to_pynapple(
         raise ValueError(f"trials[{variable!r}] must have dims (trial, time, channel); got {da.dims}")
     nap = _import_pynapple()
     start_ms, stop_ms, sample_ms = session_times(trials)
-    epochs = nap.IntervalSet(start=start_ms / 1000.0, end=stop_ms / 1000.0, metadata=_epoch_metadata(trials))
+    epochs = nap.IntervalSet(start=start_ms / 1000.0, end=stop_ms / 1000.0, metadata=trial_columns(trials))
     frame = nap.TsdFrame(t=sample_ms.ravel() / 1000.0, d=da.values.reshape(-1, da.shape[2]),
                          columns=list(da[da.dims[2]].values), time_support=epochs)
     out = {"trials": epochs, variable: frame}
@@ -190,5 +182,5 @@ def from_pynapple(data: Any, epochs: Any, *, bin_ms: float | None = None, name: 
                 UNIT: np.asarray(data.columns), **{k: (TRIAL, v) for k, v in _trial_coords(epochs).items()}},
         attrs={"dt": dt},
     )
-    ds[TIME].attrs.update(units="ms", long_name="time from trial start")
+    ds[TIME].attrs.update(TIME_ATTRS)
     return ds

@@ -16,9 +16,9 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_dims, check_real, check_rng, check_type
-from neurodis.trials import TIME, TRIAL, UNIT
+from neurodis.trials import LATENT, TIME, TRIAL, UNIT
 
-__all__ = ["poisson_spikes", "session_times"]
+__all__ = ["poisson_spikes", "session_times", "trial_columns"]
 
 
 def session_times(trials: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,3 +119,13 @@ def poisson_spikes(
         times = np.repeat(sample_ms.ravel(), counts) + generator.uniform(0.0, dt, size=int(counts.sum()))
         spikes.append(np.sort(times))
     return spikes
+
+
+def trial_columns(trials: xr.Dataset) -> dict[str, np.ndarray]:
+    """One value per trial for a trials table: every coord on ``trial`` (but ``trial``
+    itself) and ``latent_<name>`` for each column of ``latents (trial, latent)``."""
+    columns = {str(name): c.values for name, c in trials.coords.items() if c.dims == (TRIAL,) and name != TRIAL}
+    if "latents" in trials.data_vars and trials["latents"].dims == (TRIAL, LATENT):
+        for j, latent in enumerate(trials[LATENT].values):
+            columns[f"latent_{latent}"] = trials["latents"].values[:, j]
+    return columns
