@@ -4,7 +4,7 @@ The baseline, written here, is the authors' procedure: the trained network as it
 (float32), the 128 starting states as one batch of free parameters, ``torch.optim.Adam``
 (lr 0.01) on ``Σ q`` with ``q = ½‖F(h) − h‖²`` for 10,000 iterations, then the
 Jacobian of every point row by row with autograd (one backward pass per unit and point)
-and its eigenvalues. neurodis runs ``neurodis.analysis.find_fixed_points`` from the same
+and its eigenvalues. neurodis runs ``neurodis.experiments.find_fixed_points`` from the same
 starting states: batched Levenberg–Marquardt in float64 with the analytic Jacobian
 (kink-aware for ReLU networks), Newton refinement, ``--hops`` rounds of basin hopping
 (default 2; a row without hops is printed too), then Jacobians, eigenvalues,
@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 import neurodis
-from neurodis.analysis import find_fixed_points, zero_evidence_input
+from neurodis.experiments import find_fixed_points, zero_evidence_input
 
 N_STARTS, ADAM_ITERATIONS, ADAM_LR = 128, 10_000, 0.01
 EXACT_RTOL = 1e-10

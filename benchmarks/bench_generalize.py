@@ -5,7 +5,7 @@ held-out quadrants and each of 5 decoder fits, a fresh ``Linear(units, 2)`` deco
 trained by Adam (lr 3e-3) on 1000 batches of 16 trials; every batch is generated trial
 by trial from the 3 training quadrants, encoded, and run through the network again
 (a per-step loop); the decoder is then scored on held-out-quadrant trials. neurodis
-simulates 8,000 trials over the whole box once (:func:`neurodis.experiments.regression_states`)
+simulates 8,000 trials over the whole box once (:func:`neurodis.experiments.regression_rates`)
 and solves every fold's decoder in closed form (:func:`neurodis.analysis.fit_ood_decoders`):
 least squares, and ridge with the penalty chosen by leaving one training quadrant out.
 
@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 import neurodis
 from neurodis.analysis import fit_ood_decoders, make_folds
-from neurodis.experiments import TrainedNetwork, regression_states
+from neurodis.experiments import TrainedNetwork, regression_rates
 from neurodis.tasks.latents import orthant_signs
 from neurodis.training import TrainConfig, make_network, train
 
@@ -77,8 +77,8 @@ def authors_fold(model, encoder, fold, rng: np.random.Generator, n_batches: int,
             inputs = torch.tensor(np.stack([t[0] for t in trials]), dtype=torch.float32)
             target = torch.tensor(np.stack([t[1] for t in trials]), dtype=torch.float32)
             with torch.no_grad():
-                states = model(inputs)[0][:, DECISION]
-            loss = torch.mean((decoder(states) - target) ** 2)
+                rates = model(inputs)[0][:, DECISION]
+            loss = torch.mean((decoder(rates) - target) ** 2)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -105,8 +105,8 @@ def _compare(quick: bool, run: str | None) -> list[dict[str, Any]]:
     fits = {}
     for method in ("lstsq", "ridge_cv"):
         start = time.perf_counter()
-        states, latents = regression_states(TrainedNetwork(model, task, encoder), n_trials=8000, rng=0)
-        result = fit_ood_decoders(states, latents, method=method, rng=0)
+        rates, latents = regression_rates(TrainedNetwork(model, task, encoder), n_trials=8000, rng=0)
+        result = fit_ood_decoders(rates, latents, method=method, rng=0)
         fits[method] = (time.perf_counter() - start, result["r2_paper"].values)
 
     rng = np.random.default_rng(1)

@@ -63,12 +63,12 @@ class TorchLoopRNN(torch.nn.Module):
 
     def forward(self, x_txbxi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = torch.zeros(x_txbxi.shape[1], N_UNITS)
-        states = []
+        steps = []
         for t in range(x_txbxi.shape[0]):
             pre = self.input2h(x_txbxi[t]) + self.h2h(hidden)
             hidden = (1 - self.alpha) * hidden + self.alpha * torch.relu(pre)
-            states.append(hidden)
-        rates = torch.stack(states)
+            steps.append(hidden)
+        rates = torch.stack(steps)
         return rates, torch.sigmoid(self.fc(rates))
 
 

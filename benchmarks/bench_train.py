@@ -80,11 +80,11 @@ class PerStepRNN(torch.nn.Module):
 
     def forward(self, x_txbxi: torch.Tensor) -> torch.Tensor:
         h = torch.zeros(x_txbxi.shape[1], self.h2h.in_features)
-        states = []
+        rates_t = []
         for t in range(x_txbxi.shape[0]):
             h = self.cell(x_txbxi[t], h)
-            states.append(h)
-        return torch.sigmoid(self.readout(torch.stack(states)))
+            rates_t.append(h)
+        return torch.sigmoid(self.readout(torch.stack(rates_t)))
 
 
 def baseline_batch(rng: np.random.Generator, normals: np.ndarray, sigma: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
@@ -170,11 +170,11 @@ class StackedPrototype:
             h = h.relu() if layer < len(self.encoder) - 1 else h
         u = torch.cat([x[..., self.direct].reshape(k, n_batch * n_steps, -1), h], dim=-1)
         drive = torch.baddbmm(self.bias.unsqueeze(1), u, self.w_ih.transpose(1, 2)).view(k, n_batch, n_steps, -1)
-        r, states, w_hh_t = torch.zeros(k, n_batch, self.w_hh.shape[1]), [], self.w_hh.transpose(1, 2)
+        r, rates_t, w_hh_t = torch.zeros(k, n_batch, self.w_hh.shape[1]), [], self.w_hh.transpose(1, 2)
         for drive_t in drive.unbind(2):
             r = torch.relu(torch.baddbmm(drive_t, r, w_hh_t))
-            states.append(r)
-        rates = torch.stack(states, dim=2).view(k, n_batch * n_steps, -1)
+            rates_t.append(r)
+        rates = torch.stack(rates_t, dim=2).view(k, n_batch * n_steps, -1)
         logits = torch.baddbmm(self.b_out.unsqueeze(1), rates, self.w_out.transpose(1, 2))
         targets = torch.from_numpy(np.stack([b.targets for b in raw]).astype(np.float32)).view(logits.shape)
         mask = torch.from_numpy(np.stack([b.loss_mask for b in raw]).astype(np.float32)).view(logits.shape)

@@ -91,7 +91,7 @@ def predictivity(result, settings: dict, rng: int):
 
     from neurodis.experiments import compare_with_recording
 
-    print("\nLIP spike counts predicted from the network's states on the same trials (cross-validated ridge)")
+    print("\nLIP spike counts predicted from the network's rates on the same trials (cross-validated ridge)")
     # one BLAS thread: these small ridge fits are many times slower with threads on a busy machine
     with threadpool_limits(limits=1):
         comparison = compare_with_recording(

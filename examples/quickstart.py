@@ -1,7 +1,7 @@
-"""Quick start: task → train → trials → states → out-of-distribution r², in under a minute.
+"""Quick start: task → train → trials → rates → out-of-distribution r², in under a minute.
 
 The data take one path: the trials a task samples are run through the trained network,
-which adds its states to the same labelled Dataset, and the analyses read that Dataset.
+which adds its rates to the same labelled Dataset, and the analyses read that Dataset.
 
 1. Make the paper's task (N = 24 classification boundaries of a 2-D latent, seen through
    noisy samples and a frozen random encoder).
@@ -9,7 +9,7 @@ which adds its states to the same labelled Dataset, and the analyses read that D
    returns a ``TrainedNetwork`` (model, task, encoder, config, history).
 3. Sample fresh trials and ``run`` the network on them (the Numba simulator for a CTRNN):
    the trials come back with ``rates (trial, time, unit)`` and ``outputs`` added.
-4. Fit linear decoders of the latent from the decision-step states on three quadrants and
+4. Fit linear decoders of the latent from the decision-step rates on three quadrants and
    test them on the fourth, against the Bayes ceiling (``neurodis.experiments.generalization``
    runs this whole protocol in one call, as ``neurodis generalize`` does).
 

@@ -196,8 +196,8 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recording", required=True,
                         help="LIP data folder (holding yates_lip_pulses/, or that folder, or its LIP.csv)")
     parser.add_argument("--sessions", type=int, nargs="+", default=None, help="session indices (default: all 47)")
-    parser.add_argument("--states", default="window", choices=["window", "final", "pulses"],
-                        help="network states: mean over the 500 ms after the pulses (default), last step, per pulse")
+    parser.add_argument("--summary", default="window", choices=["window", "final", "pulses"],
+                        help="summary of the network rates: mean over the 500 ms after the pulses (default), last step, per pulse")
     parser.add_argument("--shuffles", type=int, default=100, help="trial shuffles in the shuffle null")
     parser.add_argument("--untrained", type=int, default=20, help="untrained networks in the untrained null")
     parser.add_argument("--no-kernel", action="store_true", help="skip the psychophysical kernels")
@@ -211,7 +211,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_writable("--out", args.out, kind="folder")
-    result = compare_with_recording(args.run, args.recording, sessions=args.sessions, states=args.states,
+    result = compare_with_recording(args.run, args.recording, sessions=args.sessions, summary=args.summary,
                                     n_shuffles=args.shuffles, n_untrained=args.untrained, rng=args.seed,
                                     kernels=not args.no_kernel, progress=True)
     s = result.summary
@@ -317,8 +317,8 @@ def _dynamics_arguments(parser: argparse.ArgumentParser, *, fixed_points: bool) 
     parser.add_argument("--out", default=None, help="folder for the netCDF file and figures (default RUN_DIR)")
 
 
-def _run_states(args: argparse.Namespace):
-    """The run, its trials (encoded) and its noise-free hidden states (trial, time, unit).
+def _run_rates(args: argparse.Namespace):
+    """The run, its trials (encoded) and its noise-free rates (trial, time, unit).
 
     Fails on an unwritable ``--out`` (default RUN_DIR) before simulating; ``args.out``
     becomes the output folder.
@@ -349,7 +349,7 @@ def _fixed_points(args: argparse.Namespace) -> int:
     from neurodis.plotting.common import save_figure
     from neurodis.trials import save_dataset
 
-    network, _, rates = _run_states(args)
+    network, _, rates = _run_rates(args)
     found = attractor(network, rates, n_inits=args.n_inits, rng=args.seed)
     out = Path(args.out)
     paths = [save_dataset(found, out / "fixed_points.nc")]
@@ -390,7 +390,7 @@ def _geometry(args: argparse.Namespace) -> int:
     from neurodis.plotting.common import save_figure
     from neurodis.trials import save_dataset
 
-    _, trials, rates = _run_states(args)
+    _, trials, rates = _run_rates(args)
     measured = geometry(rates)
     kept = ["explained_variance_ratio", "participation_ratio", "sparseness", "mean_sparseness", "mean_rate",
             "fraction_active"]

@@ -1,7 +1,8 @@
 """Import-time guarantees: the numpy analyses load without torch.
 
 Importing torch costs seconds; `neurodis.analysis.similarity` (pure numpy metrics) once
-paid them because `analysis/fixed_points.py` imported torch at module level. Each check
+paid them because the fixed-point search (now `experiments/fixed_points.py`) imported torch
+at module level. Each check
 runs in a fresh interpreter, since this test session has long imported torch.
 """
 
@@ -12,8 +13,6 @@ from pathlib import Path
 import neurodis
 
 ANALYSIS = Path(neurodis.__file__).parent / "analysis"
-#: analysis modules that are torch kernels by design (imported only by the functions that run a model)
-TORCH_KERNELS = {"neurodis.analysis._fixed_point_solvers"}
 
 
 def _loaded_after(imports: str, modules: tuple[str, ...]) -> list[str]:
@@ -36,5 +35,5 @@ def test_no_analysis_module_imports_torch_at_module_level():
         "neurodis." + ".".join(path.relative_to(ANALYSIS.parent).with_suffix("").parts).removesuffix(".__init__")
         for path in ANALYSIS.rglob("*.py")
     )
-    imports = "\n".join(f"import {name}" for name in names if name not in TORCH_KERNELS)
+    imports = "\n".join(f"import {name}" for name in names)
     assert _loaded_after(imports, ("torch",)) == []

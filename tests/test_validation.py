@@ -78,13 +78,13 @@ def test_check_in_and_type():
 
 def test_check_dims_exact_and_subset():
     da = xr.DataArray(np.zeros((2, 3)), dims=("trial", "unit"))
-    assert v.check_dims("states", da, ("unit",), exact=False) is da
-    with pytest.raises(ValueError, match=r"states must have at least dims \('time',\); got \('trial', 'unit'\)"):
-        v.check_dims("states", da, ("time",), exact=False)
+    assert v.check_dims("rates", da, ("unit",), exact=False) is da
+    with pytest.raises(ValueError, match=r"rates must have at least dims \('time',\); got \('trial', 'unit'\)"):
+        v.check_dims("rates", da, ("time",), exact=False)
     with pytest.raises(ValueError, match=r"ds must have dims \('trial',\); got \('trial', 'unit'\)$"):
         v.check_dims("ds", xr.Dataset({"a": da}), ("trial",))
-    with pytest.raises(TypeError, match=r"states must be an xarray object with dims \('trial',\); got array"):
-        v.check_dims("states", np.zeros(2), ("trial",))
+    with pytest.raises(TypeError, match=r"rates must be an xarray object with dims \('trial',\); got array"):
+        v.check_dims("rates", np.zeros(2), ("trial",))
 
 
 def test_check_rng_is_reproducible_and_passes_generators_through():

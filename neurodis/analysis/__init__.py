@@ -14,12 +14,7 @@ from neurodis.analysis.decoding import (
     make_folds,
     region_mask,
 )
-from neurodis.analysis.fixed_points import (
-    SLOW_MODE_TOL,
-    find_fixed_points,
-    slow_mode_counts,
-    zero_evidence_input,
-)
+from neurodis.analysis.spectra import SLOW_MODE_TOL, slow_mode_counts
 from neurodis.analysis.comparison import check_recording, comparison_summary, recording_predictivity
 from neurodis.analysis.geometry import (
     fraction_active,
@@ -31,7 +26,7 @@ from neurodis.analysis.geometry import (
 from neurodis.analysis.psychophysics import compare_kernels, monkey_kernel, psychophysical_kernel
 from neurodis.analysis.theory import (
     bayes_r2_ceiling,
-    ideal_observer,
+    gaussian_observer,
     logit_to_probit,
     probit_to_logit,
     r2_ceiling,
@@ -60,14 +55,13 @@ __all__ = [
     "ccgp",
     "decode",
     "dsa",
-    "find_fixed_points",
     "fit_decoder",
     "fit_decoder_adam",
     "fit_ood_decoders",
     "Fold",
     "fraction_active",
     "heldout_mask",
-    "ideal_observer",
+    "gaussian_observer",
     "lifetime_sparseness",
     "linear_cka",
     "logit_to_probit",
@@ -91,7 +85,6 @@ __all__ = [
     "slow_mode_counts",
     "svcca",
     "tuning_maps",
-    "zero_evidence_input",
     "check_recording",
     "compare_kernels",
     "comparison_summary",

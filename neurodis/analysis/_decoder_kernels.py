@@ -33,7 +33,7 @@ __all__ = [
 METHODS = ("lstsq", "ridge", "ridge_cv", "adam")
 
 #: Ridge penalties tried by :func:`fit_ridge_cv`, relative to the mean eigenvalue of the
-#: centred Gram matrix (so the grid means the same for any scale of the states).
+#: centred Gram matrix (so the grid means the same for any scale of the rates).
 RIDGE_GRID = 10.0 ** np.arange(-6.0, 1.5, 0.5)
 
 
@@ -117,7 +117,7 @@ def fit_ridge_cv(
                          f"its penalty by leaving one out; got {labels.size}")
     xc_bxnxu = x_bxnxu - x_bxnxu.mean(axis=1, keepdims=True)
     scale_b = np.einsum("bnu,bnu->b", xc_bxnxu, xc_bxnxu) / x_bxnxu.shape[2]
-    # constant states (e.g. steps before the stimulus) have no scale: any positive
+    # constant rates (e.g. steps before the stimulus) have no scale: any positive
     # penalty then gives the same zero weights, a zero one would divide 0 by 0
     scale_b = np.where(scale_b > 0, scale_b, 1.0)
     alpha_bxa = scale_b[:, None] * np.asarray(grid)[None, :]
@@ -244,7 +244,7 @@ def adam_linear(
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Linear decoders trained by Adam on minibatches of cached states (the authors' fit).
+    """Linear decoders trained by Adam on minibatches of cached rates (the authors' fit).
 
     Starting from ``w, b``, step ``s`` minimises the MSE (averaged over trials and
     latents) of the trials ``batches_sxk[s]`` with the update of ``torch.optim.Adam``

@@ -1,6 +1,6 @@
-"""Conditions and dichotomies of labelled states, shared by the abstraction metrics.
+"""Conditions and dichotomies of labelled rates, shared by the abstraction metrics.
 
-States are flattened to samples (``trial`` and/or ``condition`` dims), every sample gets
+Rates are flattened to samples (``trial`` and/or ``condition`` dims), every sample gets
 an integer condition code, and every dichotomy becomes a boolean side per condition.
 """
 
@@ -24,7 +24,7 @@ Labels = Any  # str (coord name) | xarray.DataArray | array-like
 
 @dataclass(frozen=True)
 class Design:
-    """States flattened to samples, with condition codes and dichotomy sides."""
+    """Rates flattened to samples, with condition codes and dichotomy sides."""
 
     x_sxtxn: np.ndarray
     cond_s: np.ndarray
@@ -34,52 +34,52 @@ class Design:
     time: xr.DataArray | None
 
 
-def _flatten_states(states: Any) -> tuple[tuple[str, ...], np.ndarray, xr.DataArray | None]:
-    """Validate ``states``; return its sample dims and the (sample, time, unit) array."""
+def _flatten_rates(rates: Any) -> tuple[tuple[str, ...], np.ndarray, xr.DataArray | None]:
+    """Validate ``rates``; return its sample dims and the (sample, time, unit) array."""
     check_type(
-        "states", states, xr.DataArray, "an xarray.DataArray with dims (trial|condition, [time], unit)"
+        "rates", rates, xr.DataArray, "an xarray.DataArray with dims (trial|condition, [time], unit)"
     )
-    dims = tuple(states.dims)
+    dims = tuple(rates.dims)
     sample_dims = tuple(d for d in dims if d in SAMPLE_DIMS)
     extra = [d for d in dims if d not in (*SAMPLE_DIMS, TIME, UNIT)]
     if UNIT not in dims or not sample_dims or extra:
         raise ValueError(
-            "states must have dims (trial and/or condition, optional time, unit); "
-            f"got {dims} with shape {tuple(states.shape)}"
+            "rates must have dims (trial and/or condition, optional time, unit); "
+            f"got {dims} with shape {tuple(rates.shape)}"
         )
     has_time = TIME in dims
     order = (*sample_dims, *((TIME,) if has_time else ()), UNIT)
-    x = np.asarray(states.transpose(*order).values, dtype=np.float64)
-    check_finite("states", x)
-    n_samples = int(np.prod([states.sizes[d] for d in sample_dims]))
-    x_sxtxn = x.reshape(n_samples, states.sizes[TIME] if has_time else 1, states.sizes[UNIT])
-    return sample_dims, x_sxtxn, (states[TIME] if has_time else None)
+    x = np.asarray(rates.transpose(*order).values, dtype=np.float64)
+    check_finite("rates", x)
+    n_samples = int(np.prod([rates.sizes[d] for d in sample_dims]))
+    x_sxtxn = x.reshape(n_samples, rates.sizes[TIME] if has_time else 1, rates.sizes[UNIT])
+    return sample_dims, x_sxtxn, (rates[TIME] if has_time else None)
 
 
-def _per_sample(name: str, value: Labels, states: xr.DataArray, sample_dims: tuple[str, ...]) -> np.ndarray:
+def _per_sample(name: str, value: Labels, rates: xr.DataArray, sample_dims: tuple[str, ...]) -> np.ndarray:
     """Labels broadcast over the sample dims and flattened to one value per sample."""
-    shape = tuple(states.sizes[d] for d in sample_dims)
+    shape = tuple(rates.sizes[d] for d in sample_dims)
     if isinstance(value, str):
-        if value not in states.coords:
+        if value not in rates.coords:
             raise ValueError(
-                f"{name} names the coord {value!r}, which states lacks; "
-                f"states has coords {list(states.coords)}"
+                f"{name} names the coord {value!r}, which rates lacks; "
+                f"rates has coords {list(rates.coords)}"
             )
-        value = states.coords[value]
+        value = rates.coords[value]
     if isinstance(value, xr.DataArray):
         if not value.dims or not set(value.dims) <= set(sample_dims):
             raise ValueError(
                 f"{name} must have dims within the sample dims {sample_dims}; got {describe(value)}"
             )
         for dim in value.dims:
-            if value.sizes[dim] != states.sizes[dim]:
+            if value.sizes[dim] != rates.sizes[dim]:
                 raise ValueError(
-                    f"{name} must have length {states.sizes[dim]} along {dim!r} to match states; "
+                    f"{name} must have length {rates.sizes[dim]} along {dim!r} to match rates; "
                     f"got {value.sizes[dim]}"
                 )
         kept = [d for d in sample_dims if d in value.dims]
         expanded = value.transpose(*kept).values.reshape(
-            [states.sizes[d] if d in value.dims else 1 for d in sample_dims]
+            [rates.sizes[d] if d in value.dims else 1 for d in sample_dims]
         )
         return np.broadcast_to(expanded, shape).ravel()
     array = np.asarray(value)
@@ -101,7 +101,7 @@ def _binary(name: str, values_s: np.ndarray) -> np.ndarray:
 
 
 def _dichotomy_values(
-    dichotomies: Any, states: xr.DataArray, sample_dims: tuple[str, ...]
+    dichotomies: Any, rates: xr.DataArray, sample_dims: tuple[str, ...]
 ) -> dict[Any, np.ndarray]:
     """Per-sample boolean sides of the named dichotomies."""
     if isinstance(dichotomies, str):
@@ -119,21 +119,21 @@ def _dichotomy_values(
         raise ValueError("dichotomies must name at least one dichotomy; got none")
     return {
         key: _binary(
-            f"dichotomies[{key!r}]", _per_sample(f"dichotomies[{key!r}]", value, states, sample_dims)
+            f"dichotomies[{key!r}]", _per_sample(f"dichotomies[{key!r}]", value, rates, sample_dims)
         )
         for key, value in items
     }
 
 
 def _condition_codes(
-    conditions: Any, states: xr.DataArray, sample_dims: tuple[str, ...], values: dict[Any, np.ndarray]
+    conditions: Any, rates: xr.DataArray, sample_dims: tuple[str, ...], values: dict[Any, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer condition code of every sample, and the condition labels."""
     if conditions is None and CONDITION in sample_dims:
-        conditions = xr.DataArray(states[CONDITION].values, dims=(CONDITION,))
+        conditions = xr.DataArray(rates[CONDITION].values, dims=(CONDITION,))
     if isinstance(conditions, Mapping):
         values = {
-            key: _binary(f"conditions[{key!r}]", _per_sample(f"conditions[{key!r}]", v, states, sample_dims))
+            key: _binary(f"conditions[{key!r}]", _per_sample(f"conditions[{key!r}]", v, rates, sample_dims))
             for key, v in conditions.items()
         }
         conditions = None
@@ -141,7 +141,7 @@ def _condition_codes(
         if not values:
             raise ValueError(
                 "conditions must be given (a coord name, labels, or a mapping of binary variables) "
-                "when states has no 'condition' dim and no dichotomies are given; got None"
+                "when rates has no 'condition' dim and no dichotomies are given; got None"
             )
         rows = np.stack(list(values.values()), axis=1)
         _, cond_s = np.unique(rows, axis=0, return_inverse=True)
@@ -149,7 +149,7 @@ def _condition_codes(
         labels = np.arange(cond_s.max() + 1)
     else:
         labels, cond_s = np.unique(
-            _per_sample("conditions", conditions, states, sample_dims), return_inverse=True
+            _per_sample("conditions", conditions, rates, sample_dims), return_inverse=True
         )
     if labels.size < 2:
         raise ValueError(
@@ -195,16 +195,16 @@ def balanced_sides(n_conditions: int, max_dichotomies: int, rng: np.random.Gener
 
 
 def make_design(
-    states: Any, dichotomies: Any, conditions: Any, max_dichotomies: int, rng: np.random.Generator
+    rates: Any, dichotomies: Any, conditions: Any, max_dichotomies: int, rng: np.random.Generator
 ) -> Design:
-    """Flatten ``states`` and resolve its conditions and dichotomies.
+    """Flatten ``rates`` and resolve its conditions and dichotomies.
 
     Conditions default to the ``condition`` dim, else to the combinations of the
     dichotomies; dichotomies default to the balanced ones of the conditions.
     """
-    sample_dims, x_sxtxn, time = _flatten_states(states)
-    values = {} if dichotomies is None else _dichotomy_values(dichotomies, states, sample_dims)
-    cond_s, labels = _condition_codes(conditions, states, sample_dims, values)
+    sample_dims, x_sxtxn, time = _flatten_rates(rates)
+    values = {} if dichotomies is None else _dichotomy_values(dichotomies, rates, sample_dims)
+    cond_s, labels = _condition_codes(conditions, rates, sample_dims, values)
     if values:
         names = list(values)
         sides = np.stack([_sides(k, v, cond_s, labels.size) for k, v in values.items()])

@@ -182,7 +182,7 @@ def check_latents(latents: Any, n_trials: int | None = None) -> xr.DataArray:
     latents = latents.transpose(TRIAL, LATENT).astype(np.float64)
     check_finite("latents", latents.values)
     if n_trials is not None and latents.sizes[TRIAL] != n_trials:
-        raise ValueError(f"latents must have {n_trials} trials to match states; got {describe(latents)}")
+        raise ValueError(f"latents must have {n_trials} trials to match rates; got {describe(latents)}")
     return latents
 
 

@@ -1,4 +1,4 @@
-"""Abstraction metrics of Bernardi et al. (Cell 2020) for labelled population states.
+"""Abstraction metrics of Bernardi et al. (Cell 2020) for labelled population rates.
 
 Conditions are the distinct task situations (e.g. the four latent quadrants); a
 *dichotomy* splits the conditions into two sides (e.g. ``x0 > 0``).
@@ -20,7 +20,7 @@ the *geometry*, not mere decodability. ``"shuffle"`` (shattering dimensionality;
 option for the others) permutes the condition labels across samples. One-sided p-values
 are ``(1 + #{null >= observed}) / (1 + n_null)``.
 
-States: a DataArray with a ``unit`` dim, sample dims ``trial`` and/or ``condition``
+Rates: a DataArray with a ``unit`` dim, sample dims ``trial`` and/or ``condition``
 (condition-averaged recordings have one sample per condition) and an optional ``time``
 dim, over which every metric is computed step by step. Classifiers see every unit
 z-scored over all samples at each step (label-free, as in the paper).
@@ -229,7 +229,7 @@ def _p_value(observed: np.ndarray, null: np.ndarray, axis: int) -> np.ndarray:
 def _result(
     design: Design, variables: dict[str, tuple[tuple[str, ...], np.ndarray]], attrs: dict
 ) -> xr.Dataset:
-    """Labelled result: a trailing time axis is kept only when the states had one."""
+    """Labelled result: a trailing time axis is kept only when the rates had one."""
     data = {}
     for name, (dims, values) in variables.items():
         if dims and dims[-1] == TIME and design.time is None:
@@ -312,7 +312,7 @@ def sign_dichotomies(latents: xr.DataArray, *, threshold: float = 0.0) -> dict[s
 
 
 def ccgp(
-    states: xr.DataArray,
+    rates: xr.DataArray,
     dichotomies: Any = None,
     *,
     conditions: Labels | Mapping[str, Labels] | None = None,
@@ -336,10 +336,10 @@ def ccgp(
 
     Parameters
     ----------
-    states : xarray.DataArray, dims (trial and/or condition, [time], unit)
-        Population states; with a ``time`` dim the CCGP is computed at every step.
+    rates : xarray.DataArray, dims (trial and/or condition, [time], unit)
+        Population rates; with a ``time`` dim the CCGP is computed at every step.
     dichotomies : str, sequence of str or mapping, optional
-        Binary labels: coord names of ``states``, or a mapping of name to labels (a coord
+        Binary labels: coord names of ``rates``, or a mapping of name to labels (a coord
         name, a DataArray over the sample dims, or an array with one value per sample),
         e.g. :func:`sign_dichotomies` of the latents. Default: all balanced dichotomies
         of the conditions (a seeded subset of ``max_dichotomies`` when more).
@@ -387,7 +387,7 @@ def ccgp(
     Raises
     ------
     TypeError
-        If ``states`` is not a DataArray or ``dichotomies`` has the wrong type.
+        If ``rates`` is not a DataArray or ``dichotomies`` has the wrong type.
     ValueError
         If dims are missing, labels have the wrong length or are not binary, there are
         fewer than 2 conditions, or a side has too few conditions.
@@ -397,10 +397,10 @@ def ccgp(
     >>> import numpy as np, xarray as xr
     >>> rng = np.random.default_rng(0)
     >>> x = rng.choice([-1.0, 1.0], size=(80, 2))
-    >>> states = xr.DataArray(x @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(size=(80, 5)),
+    >>> rates = xr.DataArray(x @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(size=(80, 5)),
     ...                       dims=("trial", "unit"))
     >>> labels = {"a": x[:, 0] > 0, "b": x[:, 1] > 0}
-    >>> ccgp(states, labels, n_null=0, rng=0)["ccgp"].values
+    >>> ccgp(rates, labels, n_null=0, rng=0)["ccgp"].values
     array([1., 1.])
     """
     _check_classifier(classifier, C)
@@ -429,7 +429,7 @@ def ccgp(
         null,
     )
     design_rng, split_rng, null_rng = _streams(generator, 3)
-    design = make_design(states, dichotomies, conditions, max_dichotomies, design_rng)
+    design = make_design(rates, dichotomies, conditions, max_dichotomies, design_rng)
     held_out = _ccgp_splits(design, n_held_out, splits, max_splits, split_rng)
     score = _ccgp_kernel(design, design.cond_s, design.x_sxtxn, held_out, classifier, C)
     variables = {
@@ -454,7 +454,7 @@ def ccgp(
 
 
 def parallelism_score(
-    states: xr.DataArray,
+    rates: xr.DataArray,
     dichotomies: Any = None,
     *,
     conditions: Labels | Mapping[str, Labels] | None = None,
@@ -474,8 +474,8 @@ def parallelism_score(
 
     Parameters
     ----------
-    states : xarray.DataArray, dims (trial and/or condition, [time], unit)
-        Population states (vectorised over ``time`` when present).
+    rates : xarray.DataArray, dims (trial and/or condition, [time], unit)
+        Population rates (vectorised over ``time`` when present).
     dichotomies, conditions
         As in :func:`ccgp`; both sides of every dichotomy must hold the same number
         (>= 2) of conditions.
@@ -499,7 +499,7 @@ def parallelism_score(
     Raises
     ------
     TypeError
-        If ``states`` is not a DataArray or ``dichotomies`` has the wrong type.
+        If ``rates`` is not a DataArray or ``dichotomies`` has the wrong type.
     ValueError
         If dims are missing, labels are malformed, or the sides are unequal or hold
         fewer than 2 conditions.
@@ -508,8 +508,8 @@ def parallelism_score(
     --------
     >>> import numpy as np, xarray as xr
     >>> corners = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
-    >>> states = xr.DataArray(corners, dims=("condition", "unit"), coords={"condition": [0, 1, 2, 3]})
-    >>> parallelism_score(states, {"x0>0": corners[:, 0] > 0}, n_null=0)["parallelism"].values
+    >>> rates = xr.DataArray(corners, dims=("condition", "unit"), coords={"condition": [0, 1, 2, 3]})
+    >>> parallelism_score(rates, {"x0>0": corners[:, 0] > 0}, n_null=0)["parallelism"].values
     array([1.])
     """
     check_int("max_pairings", max_pairings, minimum=1)
@@ -524,7 +524,7 @@ def parallelism_score(
         null,
     )
     design_rng, pairing_rng, null_rng = _streams(generator, 3)
-    design = make_design(states, dichotomies, conditions, max_dichotomies, design_rng)
+    design = make_design(rates, dichotomies, conditions, max_dichotomies, design_rng)
     pairings = []
     for name, side_k in zip(design.names, design.sides_dxk, strict=True):
         k = int(side_k.sum())
@@ -556,7 +556,7 @@ def parallelism_score(
 
 
 def shattering_dimensionality(
-    states: xr.DataArray,
+    rates: xr.DataArray,
     conditions: Labels | Mapping[str, Labels] | None = None,
     *,
     n_folds: int = 5,
@@ -576,8 +576,8 @@ def shattering_dimensionality(
 
     Parameters
     ----------
-    states : xarray.DataArray, dims (trial and/or condition, [time], unit)
-        Population states; every condition needs at least ``n_folds`` samples.
+    rates : xarray.DataArray, dims (trial and/or condition, [time], unit)
+        Population rates; every condition needs at least ``n_folds`` samples.
     conditions : str, array, DataArray or mapping, optional
         As in :func:`ccgp`; default the ``condition`` dim.
     n_folds : int
@@ -604,7 +604,7 @@ def shattering_dimensionality(
     Raises
     ------
     TypeError
-        If ``states`` is not a DataArray.
+        If ``rates`` is not a DataArray.
     ValueError
         If dims are missing, labels are malformed, there are fewer than 2 conditions, or
         a condition has fewer than ``n_folds`` samples.
@@ -614,9 +614,9 @@ def shattering_dimensionality(
     >>> import numpy as np, xarray as xr
     >>> rng = np.random.default_rng(0)
     >>> cond = np.repeat([0, 1, 2, 3], 10)
-    >>> states = xr.DataArray(3 * rng.normal(size=(4, 8))[cond] + rng.normal(size=(40, 8)),
+    >>> rates = xr.DataArray(3 * rng.normal(size=(4, 8))[cond] + rng.normal(size=(40, 8)),
     ...                       dims=("trial", "unit"), coords={"quadrant": ("trial", cond)})
-    >>> sd = shattering_dimensionality(states, "quadrant", n_folds=2, n_null=0, rng=0)
+    >>> sd = shattering_dimensionality(rates, "quadrant", n_folds=2, n_null=0, rng=0)
     >>> sd.sizes["dichotomy"], float(sd["shattering_dimensionality"])
     (3, 1.0)
     """
@@ -638,12 +638,12 @@ def shattering_dimensionality(
         "shuffle",
     )
     design_rng, fold_rng, null_rng = _streams(generator, 3)
-    design = make_design(states, None, conditions, max_dichotomies, design_rng)
+    design = make_design(rates, None, conditions, max_dichotomies, design_rng)
     n_conditions = design.labels.size
     fewest = int(np.bincount(design.cond_s, minlength=n_conditions).min())
     if fewest < n_folds:
         raise ValueError(
-            f"states must have at least n_folds={n_folds} samples in every condition for cross-validation; "
+            f"rates must have at least n_folds={n_folds} samples in every condition for cross-validation; "
             f"got {fewest}"
         )
     fold_seed = int(fold_rng.integers(2**31))

@@ -1,15 +1,15 @@
-"""How well network states predict recorded spike counts, trial by trial (pure).
+"""How well network rates predict recorded spike counts, trial by trial (pure).
 
-Given a network's states on the very trials of a recording (one row per trial, e.g.
-from :func:`neurodis.experiments.network_states`) and the recording's spike counts
-``(trial, unit)``, each neuron's count is predicted from the states by cross-validated
+Given a network's rates on the very trials of a recording (one row per trial, e.g.
+from :func:`neurodis.experiments.network_rates`) and the recording's spike counts
+``(trial, unit)``, each neuron's count is predicted from the rates by cross-validated
 ridge regression (:func:`~neurodis.analysis.similarity.ridge_predictivity`: out-of-fold
 R² per neuron, penalty chosen per neuron inside each training fold). Two nulls say
 what that R² is worth:
 
 * **shuffle** — the trials of the recording are permuted (the pairing of a network
   state with a neuron's count on the same stimulus is broken);
-* **untrained** — the states of other networks (e.g. untrained ones of the same
+* **untrained** — the rates of other networks (e.g. untrained ones of the same
   architecture) on the same trials, scored with the same folds.
 
 Running the networks and reading the recordings is the experiment's job
@@ -63,21 +63,21 @@ def check_recording(recording: Any) -> xr.Dataset:
 
 
 def recording_predictivity(
-    states: xr.DataArray, recording: xr.Dataset, *, nulls: Sequence[xr.DataArray] = (), n_folds: int = 5,
+    rates: xr.DataArray, recording: xr.Dataset, *, nulls: Sequence[xr.DataArray] = (), n_folds: int = 5,
     n_shuffles: int = 100, alphas: Sequence[float] = DEFAULT_ALPHAS, rng: Any = None,
 ) -> xr.Dataset:
-    """Predict a recording's spike counts from states on the same trials, with two nulls.
+    """Predict a recording's spike counts from rates on the same trials, with two nulls.
 
     Parameters
     ----------
-    states : xarray.DataArray
-        ``(trial, unit)`` network states, trial ``i`` on the stimulus of the recording's
+    rates : xarray.DataArray
+        ``(trial, unit)`` network rates, trial ``i`` on the stimulus of the recording's
         trial ``i`` (trial coords shared with the recording are checked to agree).
     recording : xarray.Dataset
         ``counts (trial, unit)`` and ``pulses (trial, pulse)``; attrs ``session`` and
         ``monkey`` are copied when present.
     nulls : sequence of xarray.DataArray
-        States of other networks on the same trials (the untrained null; empty skips it).
+        Rates of other networks on the same trials (the untrained null; empty skips it).
     n_folds, n_shuffles, alphas
         Cross-validation folds, trial shuffles in the shuffle null, ridge penalties.
     rng : int, Generator, SeedSequence or None
@@ -90,13 +90,13 @@ def recording_predictivity(
         ``r2 (unit)`` per recorded neuron, ``score`` (mean over neurons),
         ``null_shuffle (shuffle_draw)``, ``p_shuffle`` and, with ``nulls``,
         ``null_untrained (untrained)`` and ``p_untrained``; attrs ``session``,
-        ``monkey``, ``n_trials``, sizes, the states' ``network``/``states``/``window_ms``,
+        ``monkey``, ``n_trials``, sizes, the rates' ``network``/``summary``/``window_ms``,
         ridge parameters and ``ridge_seed``.
 
     Raises
     ------
     TypeError, ValueError
-        If the recording lacks ``counts``/``pulses`` with the right dims, or the states
+        If the recording lacks ``counts``/``pulses`` with the right dims, or the rates
         do not fit (see :func:`~neurodis.analysis.similarity.ridge_predictivity`).
 
     Examples
@@ -116,7 +116,7 @@ def recording_predictivity(
         check_rng(rng).integers(2**63))
     ridge = {"n_shuffles": n_shuffles, "n_folds": n_folds, "alphas": alphas, "rng": seed}
     # the same integer seed gives the same folds for the score and every null draw
-    shuffled = ridge_predictivity(states, counts, null="shuffle", **ridge)
+    shuffled = ridge_predictivity(rates, counts, null="shuffle", **ridge)
     ds = xr.Dataset(
         {
             "r2": shuffled["r2"],
@@ -127,13 +127,13 @@ def recording_predictivity(
         attrs={
             SESSION: int(recording.attrs.get(SESSION, -1)), "monkey": str(recording.attrs.get("monkey", "")),
             "n_trials": int(counts.sizes[TRIAL]), "n_units_recorded": int(counts.sizes[UNIT]),
-            "n_units_model": int(states.sizes[UNIT]),
-            **{key: states.attrs[key] for key in ("network", "states", "window_ms") if key in states.attrs},
+            "n_units_model": int(rates.sizes[UNIT]),
+            **{key: rates.attrs[key] for key in ("network", "summary", "window_ms") if key in rates.attrs},
             "ridge": shuffled.attrs["params"], "ridge_seed": seed,
         },
     )
     if nulls:
-        untrained = ridge_predictivity(states, counts, null=list(nulls), **ridge)
+        untrained = ridge_predictivity(rates, counts, null=list(nulls), **ridge)
         ds["null_untrained"] = untrained["null"].rename(null_draw="untrained")
         ds["p_untrained"] = untrained["p_value"]
     ds["r2"].attrs["long_name"] = "out-of-fold R² of each neuron's spike count"

@@ -1,10 +1,10 @@
 """Out-of-distribution decoder generalization: linear decoders of the latent from
-network states, fit on some orthants of the latent box and tested on a held-out one.
+network rates, fit on some orthants of the latent box and tested on a held-out one.
 
-The protocol (SCIENCE.md §5): given a frozen network's states (at the decision step by
+The protocol (SCIENCE.md §5): given a frozen network's rates (at the decision step by
 default) and the latents of the same trials, fit a linear decoder with bias from state
 to ``x`` on trials from the training region, and test it on trials from the held-out
-region only. This module is pure (labelled states in, labelled scores out); the
+region only. This module is pure (labelled rates in, labelled scores out); the
 experiment that samples the trials and runs the network is
 :func:`neurodis.experiments.generalization`. Scores:
 
@@ -83,33 +83,33 @@ __all__ = [
 METHODS = kernels.METHODS
 
 
-def _check_states(states: Any) -> tuple[xr.DataArray, bool]:
-    """States as ``(trial, [time,] unit)`` float64, and whether they have a time dim."""
-    check_type("states", states, xr.DataArray, "an xarray.DataArray with dims (trial, unit) or (trial, time, unit)")
-    dims = set(states.dims)
+def _check_rates(rates: Any) -> tuple[xr.DataArray, bool]:
+    """Rates as ``(trial, [time,] unit)`` float64, and whether they have a time dim."""
+    check_type("rates", rates, xr.DataArray, "an xarray.DataArray with dims (trial, unit) or (trial, time, unit)")
+    dims = set(rates.dims)
     if dims not in ({TRIAL, UNIT}, {TRIAL, TIME, UNIT}):
         raise ValueError(
-            f"states must have dims ('trial', 'unit') or ('trial', 'time', 'unit'); got {describe(states)}"
+            f"rates must have dims ('trial', 'unit') or ('trial', 'time', 'unit'); got {describe(rates)}"
         )
     has_time = TIME in dims
-    states = states.transpose(TRIAL, TIME, UNIT) if has_time else states.transpose(TRIAL, UNIT)
-    check_finite("states", states.values)
-    return states.astype(np.float64), has_time
+    rates = rates.transpose(TRIAL, TIME, UNIT) if has_time else rates.transpose(TRIAL, UNIT)
+    check_finite("rates", rates.values)
+    return rates.astype(np.float64), has_time
 
 
-def _check_fit_data(states: xr.DataArray, latents: xr.DataArray) -> None:
-    """Refuse states or latents with nothing to fit: too few trials, or the same in every trial.
+def _check_fit_data(rates: xr.DataArray, latents: xr.DataArray) -> None:
+    """Refuse rates or latents with nothing to fit: too few trials, or the same in every trial.
 
-    States that are constant at some time steps only (e.g. the first step, before the
+    Rates that are constant at some time steps only (e.g. the first step, before the
     stimulus) are fine; constant at every step they give zero weights, whose angle is NaN.
     """
-    check_samples("states", states.values, samples="trials")
+    check_samples("rates", rates.values, samples="trials")
     check_samples("latents", latents.values, samples="trials")
 
 
-def _as_batch(states: xr.DataArray, has_time: bool) -> np.ndarray:
+def _as_batch(rates: xr.DataArray, has_time: bool) -> np.ndarray:
     """``x_bxnxu``: time first (b = time, or 1 without a time dim)."""
-    values = states.values
+    values = rates.values
     return np.ascontiguousarray(np.moveaxis(values, 1, 0) if has_time else values[None])
 
 
@@ -120,7 +120,7 @@ def _provenance(rng: Any, generator: np.random.Generator) -> dict[str, Any]:
 
 
 def fit_decoder(
-    states: xr.DataArray,
+    rates: xr.DataArray,
     latents: xr.DataArray,
     *,
     method: str = "lstsq",
@@ -130,11 +130,11 @@ def fit_decoder(
     lr: float = 3e-3,
     rng: Any = None,
 ) -> xr.Dataset:
-    """Fit a linear decoder with bias from states to latents on all given trials.
+    """Fit a linear decoder with bias from rates to latents on all given trials.
 
     Parameters
     ----------
-    states : DataArray (trial, unit) or (trial, time, unit)
+    rates : DataArray (trial, unit) or (trial, time, unit)
         With a time dim, one decoder is fit per time step.
     latents : DataArray (trial, latent)
     method : {"lstsq", "ridge", "ridge_cv", "adam"}
@@ -158,7 +158,7 @@ def fit_decoder(
     Raises
     ------
     TypeError, ValueError
-        For inputs without the needed dims, fewer than 2 trials, states or latents that
+        For inputs without the needed dims, fewer than 2 trials, rates or latents that
         are the same in every trial, or bad settings.
 
     Examples
@@ -166,23 +166,23 @@ def fit_decoder(
     >>> rng = np.random.default_rng(0)
     >>> x = rng.uniform(-0.5, 0.5, (50, 2))
     >>> A = np.array([[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]])
-    >>> states = xr.DataArray(x @ A + 0.3, dims=("trial", "unit"))
-    >>> dec = fit_decoder(states, xr.DataArray(x, dims=("trial", "latent")))
+    >>> rates = xr.DataArray(x @ A + 0.3, dims=("trial", "unit"))
+    >>> dec = fit_decoder(rates, xr.DataArray(x, dims=("trial", "latent")))
     >>> float(dec["angle"])
     90.0
     """
-    states, has_time = _check_states(states)
-    latents = check_latents(latents, states.sizes[TRIAL])
-    _check_fit_data(states, latents)
+    rates, has_time = _check_rates(rates)
+    latents = check_latents(latents, rates.sizes[TRIAL])
+    _check_fit_data(rates, latents)
     solver = kernels.Solver(method, alpha, n_batches, batch_size, lr)
     generator = check_rng(rng)
     attrs = {**solver.attrs(), **_provenance(rng, generator)}
-    w_bxuxd, b_bxd, _ = solver.fit(_as_batch(states, has_time), latents.values, generator)
-    return _decoder_dataset(w_bxuxd, b_bxd, states, latents, has_time, attrs)
+    w_bxuxd, b_bxd, _ = solver.fit(_as_batch(rates, has_time), latents.values, generator)
+    return _decoder_dataset(w_bxuxd, b_bxd, rates, latents, has_time, attrs)
 
 
 def fit_decoder_adam(
-    states: xr.DataArray,
+    rates: xr.DataArray,
     latents: xr.DataArray,
     *,
     n_batches: int = 2000,
@@ -190,18 +190,18 @@ def fit_decoder_adam(
     lr: float = 3e-3,
     rng: Any = None,
 ) -> xr.Dataset:
-    """The authors' decoder fit: Adam (lr 3e-3) on minibatches of 16 cached states.
+    """The authors' decoder fit: Adam (lr 3e-3) on minibatches of 16 cached rates.
 
     Weights start as torch's ``nn.Linear`` default (uniform ``±1/√units``); each of the
     ``n_batches`` steps draws ``batch_size`` trials with replacement and minimises
     their mean squared error. The authors re-simulated the network for every batch;
-    drawing from cached states samples the same distribution far faster. The update is
+    drawing from cached rates samples the same distribution far faster. The update is
     ``torch.optim.Adam``'s (defaults otherwise), written out for a linear model so it
     runs in numpy; the initial weights and the batches come from ``rng`` alone.
 
     Parameters
     ----------
-    states, latents
+    rates, latents
         As in :func:`fit_decoder`.
     n_batches : int
         Number of Adam steps (the authors used 1000–3000).
@@ -218,21 +218,21 @@ def fit_decoder_adam(
     --------
     >>> rng = np.random.default_rng(1)
     >>> x = rng.uniform(-0.5, 0.5, (200, 2))
-    >>> states = xr.DataArray(np.c_[x, x[:, :1] - x[:, 1:]], dims=("trial", "unit"))
-    >>> dec = fit_decoder_adam(states, xr.DataArray(x, dims=("trial", "latent")), n_batches=3000, rng=0)
-    >>> bool(np.abs(decode(dec, states).values - x).max() < 0.05)
+    >>> rates = xr.DataArray(np.c_[x, x[:, :1] - x[:, 1:]], dims=("trial", "unit"))
+    >>> dec = fit_decoder_adam(rates, xr.DataArray(x, dims=("trial", "latent")), n_batches=3000, rng=0)
+    >>> bool(np.abs(decode(dec, rates).values - x).max() < 0.05)
     True
     """
-    return fit_decoder(states, latents, method="adam", n_batches=n_batches, batch_size=batch_size, lr=lr, rng=rng)
+    return fit_decoder(rates, latents, method="adam", n_batches=n_batches, batch_size=batch_size, lr=lr, rng=rng)
 
 
 def _decoder_dataset(
-    w_bxuxd: np.ndarray, b_bxd: np.ndarray, states: xr.DataArray, latents: xr.DataArray, has_time: bool,
+    w_bxuxd: np.ndarray, b_bxd: np.ndarray, rates: xr.DataArray, latents: xr.DataArray, has_time: bool,
     attrs: dict[str, Any],
 ) -> xr.Dataset:
-    coords = {LATENT: latents[LATENT].values, UNIT: states[UNIT].values}
+    coords = {LATENT: latents[LATENT].values, UNIT: rates[UNIT].values}
     if has_time:
-        coords[TIME] = states[TIME]
+        coords[TIME] = rates[TIME]
     angle = _labelled("angle", kernels.axis_angles(w_bxuxd), has_time)
     data = {
         "weights": _labelled("weights", w_bxuxd, has_time),
@@ -242,14 +242,14 @@ def _decoder_dataset(
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def decode(decoder: xr.Dataset, states: xr.DataArray) -> xr.DataArray:
-    """Apply a fitted decoder: ``states @ weights + bias`` with labelled dims.
+def decode(decoder: xr.Dataset, rates: xr.DataArray) -> xr.DataArray:
+    """Apply a fitted decoder: ``rates @ weights + bias`` with labelled dims.
 
     Parameters
     ----------
     decoder : Dataset
         From :func:`fit_decoder` (weights and bias, with or without ``time``).
-    states : DataArray (trial, [time,] unit)
+    rates : DataArray (trial, [time,] unit)
 
     Returns
     -------
@@ -263,16 +263,16 @@ def decode(decoder: xr.Dataset, states: xr.DataArray) -> xr.DataArray:
     check_type("decoder", decoder, xr.Dataset, "a Dataset from fit_decoder")
     if "weights" not in decoder or "bias" not in decoder:
         raise ValueError(f"decoder must contain 'weights' and 'bias'; got {list(decoder.data_vars)}")
-    states, _ = _check_states(states)
-    if states.sizes[UNIT] != decoder.sizes[UNIT]:
-        raise ValueError(f"states must have {decoder.sizes[UNIT]} units to match the decoder; got {describe(states)}")
+    rates, _ = _check_rates(rates)
+    if rates.sizes[UNIT] != decoder.sizes[UNIT]:
+        raise ValueError(f"rates must have {decoder.sizes[UNIT]} units to match the decoder; got {describe(rates)}")
     weights = decoder["weights"].drop_vars(UNIT, errors="ignore")
-    pred = xr.dot(states.drop_vars(UNIT, errors="ignore"), weights, dim=UNIT) + decoder["bias"]
+    pred = xr.dot(rates.drop_vars(UNIT, errors="ignore"), weights, dim=UNIT) + decoder["bias"]
     return pred.transpose(TRIAL, ..., LATENT)
 
 
 def fit_ood_decoders(
-    states: xr.DataArray,
+    rates: xr.DataArray,
     latents: xr.DataArray,
     *,
     folds: str = "quadrant",
@@ -291,8 +291,8 @@ def fit_ood_decoders(
 
     Parameters
     ----------
-    states : DataArray (trial, unit) or (trial, time, unit)
-        Cached network states (or recordings). With a time dim every step gets its own
+    rates : DataArray (trial, unit) or (trial, time, unit)
+        Cached network rates (or recordings). With a time dim every step gets its own
         decoders (a time-resolved curve), solved together in one batched call.
     latents : DataArray (trial, latent)
         Ground-truth latents of the same trials.
@@ -312,7 +312,7 @@ def fit_ood_decoders(
         As in :func:`fit_decoder`. ``"ridge_cv"`` chooses each fold's penalty by
         leaving out one of its *training* orthants at a time (never the test region):
         unregularised decoders extrapolate poorly into a held-out quadrant along
-        directions of the states that barely vary in the training quadrants.
+        directions of the rates that barely vary in the training quadrants.
     alpha : float
         Ridge penalty (``method="ridge"``).
     n_batches, batch_size, lr
@@ -343,9 +343,9 @@ def fit_ood_decoders(
     Raises
     ------
     TypeError
-        If ``states``/``latents`` are not DataArrays or ``splits`` is not a mapping.
+        If ``rates``/``latents`` are not DataArrays or ``splits`` is not a mapping.
     ValueError
-        For missing dims, mismatched trials, states or latents that are the same in
+        For missing dims, mismatched trials, rates or latents that are the same in
         every trial, quadrant folds with D != 2, bad ``splits``, or folds with fewer
         than ``min_trials_per_fold`` trials.
 
@@ -353,18 +353,18 @@ def fit_ood_decoders(
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = rng.uniform(-0.5, 0.5, (400, 2))
-    >>> states = xr.DataArray(x @ rng.normal(size=(2, 8)), dims=("trial", "unit"))
-    >>> res = fit_ood_decoders(states, xr.DataArray(x, dims=("trial", "latent")), rng=0)
+    >>> rates = xr.DataArray(x @ rng.normal(size=(2, 8)), dims=("trial", "unit"))
+    >>> res = fit_ood_decoders(rates, xr.DataArray(x, dims=("trial", "latent")), rng=0)
     >>> res["r2_paper"].values.round(6)
     array([1., 1., 1., 1.])
     >>> res.attrs["evaluation"], bool(res["test_is_heldout"].all())
     ('heldout', True)
     """
-    states, has_time = _check_states(states)
-    latents = check_latents(latents, states.sizes[TRIAL])
-    if TRIAL in states.coords and TRIAL in latents.coords and not np.array_equal(states[TRIAL], latents[TRIAL]):
-        raise ValueError("latents must have the same 'trial' coordinate as states; the two differ")
-    _check_fit_data(states, latents)
+    rates, has_time = _check_rates(rates)
+    latents = check_latents(latents, rates.sizes[TRIAL])
+    if TRIAL in rates.coords and TRIAL in latents.coords and not np.array_equal(rates[TRIAL], latents[TRIAL]):
+        raise ValueError("latents must have the same 'trial' coordinate as rates; the two differ")
+    _check_fit_data(rates, latents)
     fold_set = make_folds(folds, latents.sizes[LATENT], evaluation=evaluation)
     solver = kernels.Solver(method, alpha, n_batches, batch_size, lr)
     id_splits = check_int("id_splits", id_splits, minimum=2)
@@ -374,7 +374,7 @@ def fit_ood_decoders(
     split_rng, id_rng, *fit_rngs = generator.spawn(len(fold_set) + 2)
     codes = orthant_of(latents.values)
     pairs = pool_splits(codes, fold_set, split_rng) if splits is None else check_splits(splits, codes, fold_set)
-    x_bxnxu, y_nxd = _as_batch(states, has_time), latents.values
+    x_bxnxu, y_nxd = _as_batch(rates, has_time), latents.values
     scored = [
         _score_fold(x_bxnxu, y_nxd, codes, fold, pair, solver, fit_rng, min_trials)
         for fold, pair, fit_rng in zip(fold_set, pairs, fit_rngs, strict=True)
@@ -393,7 +393,7 @@ def fit_ood_decoders(
     role = np.zeros((len(fold_set), codes.size), dtype=np.int8)
     for row, (train, test) in zip(role, pairs, strict=True):
         row[train], row[test] = 1, 2
-    return _ood_dataset(scored, reference, fold_set, states, latents, role, has_time, attrs)
+    return _ood_dataset(scored, reference, fold_set, rates, latents, role, has_time, attrs)
 
 
 def _score_fold(
@@ -405,7 +405,7 @@ def _score_fold(
         raise ValueError(
             f"fold {fold.name!r} has {train.size} training and {test.size} test trials; "
             f"min_trials_per_fold={min_trials} needs at least {min_trials} of each "
-            f"(states has {codes.size} trials; sample more)"
+            f"(rates has {codes.size} trials; sample more)"
         )
     w_bxuxd, b_bxd, alpha_b = solver.fit(x_bxnxu[:, train], y_nxd[train], rng)
     mse_bxd, r2p_b, r2_b = kernels.scores(kernels.predict(x_bxnxu[:, test], w_bxuxd, b_bxd), y_nxd[test])
@@ -455,7 +455,7 @@ def _labelled(name: str, array: np.ndarray, has_time: bool) -> tuple[tuple[str, 
 
 def _ood_dataset(
     scored: list[dict[str, Any]], reference: dict[str, np.ndarray], fold_set: Sequence[Fold],
-    states: xr.DataArray, latents: xr.DataArray, role: np.ndarray, has_time: bool, attrs: dict[str, Any],
+    rates: xr.DataArray, latents: xr.DataArray, role: np.ndarray, has_time: bool, attrs: dict[str, Any],
 ) -> xr.Dataset:
     data: dict[str, Any] = {}
     for name in ("weights", "bias", "mse", "r2_paper", "r2", "angle", "alpha"):
@@ -473,12 +473,12 @@ def _ood_dataset(
         "heldout": ("fold", [region_label(f.heldout, n_dims, quadrants) for f in fold_set]),
         "test_region": ("fold", [region_label(f.test, n_dims, quadrants) for f in fold_set]),
         "test_is_heldout": ("fold", [f.tests_heldout for f in fold_set]),
-        TRIAL: states[TRIAL].values,
+        TRIAL: rates[TRIAL].values,
         LATENT: latents[LATENT].values,
-        UNIT: states[UNIT].values,
+        UNIT: rates[UNIT].values,
     }
     if has_time:
-        coords[TIME] = states[TIME]
+        coords[TIME] = rates[TIME]
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     ds["angle"].attrs["units"] = ds["id_angle"].attrs["units"] = "degrees"
     ds["r2_paper"].attrs["long_name"] = "1 - MSE / (1/12) on the fold's test trials"

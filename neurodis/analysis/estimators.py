@@ -11,8 +11,8 @@ out-of-distribution test with scikit-learn's tools:
 >>> from sklearn.model_selection import cross_val_score
 >>> rng = np.random.default_rng(0)
 >>> latents = rng.uniform(-0.5, 0.5, (400, 2))
->>> states = latents @ rng.normal(size=(2, 8))
->>> cross_val_score(Decoder(), states, latents, cv=LeaveOneRegionOut()).round(6)
+>>> rates = latents @ rng.normal(size=(2, 8))
+>>> cross_val_score(Decoder(), rates, latents, cv=LeaveOneRegionOut()).round(6)
 array([1., 1., 1., 1.])
 
 The splitter reads each trial's orthant from ``y``: a decoder's targets are the latents,
@@ -48,7 +48,7 @@ R2_CONVENTIONS = ("standard", "paper")
 
 
 class Decoder(RegressorMixin, BaseEstimator):
-    """Linear decoder with bias from network states to latents (a scikit-learn regressor).
+    """Linear decoder with bias from network rates to latents (a scikit-learn regressor).
 
     The estimator form of :func:`~neurodis.analysis.decoding.fit_decoder`: the same
     solvers give the same weights (``coef_`` is ``fit_decoder``'s ``weights``,
@@ -95,11 +95,11 @@ class Decoder(RegressorMixin, BaseEstimator):
     --------
     >>> rng = np.random.default_rng(0)
     >>> latents = rng.uniform(-0.5, 0.5, (50, 2))
-    >>> states = latents @ np.array([[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]) + 0.3
-    >>> decoder = Decoder().fit(states, latents)
-    >>> decoder.coef_.shape, round(decoder.score(states, latents), 6)
+    >>> rates = latents @ np.array([[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]) + 0.3
+    >>> decoder = Decoder().fit(rates, latents)
+    >>> decoder.coef_.shape, round(decoder.score(rates, latents), 6)
     ((2, 3), 1.0)
-    >>> Decoder("ridge_cv").fit(states, latents).alpha_ > 0
+    >>> Decoder("ridge_cv").fit(rates, latents).alpha_ > 0
     True
     """
 
@@ -128,7 +128,7 @@ class Decoder(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like, shape (n_trials, n_units)
-            States.
+            Rates.
         y : array-like, shape (n_trials, n_latents) or (n_trials,)
             Latents.
 
@@ -141,7 +141,7 @@ class Decoder(RegressorMixin, BaseEstimator):
         ------
         TypeError, ValueError
             For a bad hyperparameter (named, with what arrived), non-numeric,
-            non-finite, sparse or mis-shaped data, fewer than 2 trials, states or
+            non-finite, sparse or mis-shaped data, fewer than 2 trials, rates or
             latents that are the same in every trial, or (``"ridge_cv"``) latents from a
             single orthant.
         """

@@ -1,7 +1,7 @@
 """Geometry of population activity: PCA, participation ratio, sparseness, tuning maps.
 
 - :func:`pca` of trajectories: explained variance, components and projections that keep
-  the sample dims (and their coords, e.g. ``quadrant``) of the states.
+  the sample dims (and their coords, e.g. ``quadrant``) of the rates.
 - :func:`participation_ratio` ``(Σλ)² / Σλ²`` of the covariance eigenvalues: how many
   dimensions the activity effectively spans (isotropic in d dims gives d, rank 1 gives 1).
 - :func:`lifetime_sparseness` per unit over m stimuli,
@@ -54,18 +54,18 @@ def _attrs(analysis: str, **config: Any) -> dict[str, Any]:
 
 
 def _samples_by_unit(
-    name: str, states: Any, sample_dims: Sequence[str] | None
+    name: str, rates: Any, sample_dims: Sequence[str] | None
 ) -> tuple[tuple[str, ...], np.ndarray]:
-    """Validate ``states`` and return its sample dims and a (sample, unit) float64 array.
+    """Validate ``rates`` and return its sample dims and a (sample, unit) float64 array.
 
     ``sample_dims=None`` takes every dim except ``unit``.
     """
-    check_type(name, states, xr.DataArray, "an xarray.DataArray with a 'unit' dim")
-    dims = tuple(states.dims)
+    check_type(name, rates, xr.DataArray, "an xarray.DataArray with a 'unit' dim")
+    dims = tuple(rates.dims)
     if sample_dims is None:
         if UNIT not in dims or len(dims) < 2:
             raise ValueError(
-                f"{name} must have a 'unit' dim and at least one other dim; got {describe(states)}"
+                f"{name} must have a 'unit' dim and at least one other dim; got {describe(rates)}"
             )
         sample_dims = tuple(d for d in dims if d != UNIT)
     sample_dims = tuple(sample_dims)
@@ -77,11 +77,11 @@ def _samples_by_unit(
     ):
         raise ValueError(
             f"{name} must have dims {(*sample_dims, UNIT)} (in any order); "
-            f"got {dims} with shape {tuple(states.shape)}"
+            f"got {dims} with shape {tuple(rates.shape)}"
         )
-    x = np.asarray(states.transpose(*sample_dims, UNIT).values, dtype=np.float64)
+    x = np.asarray(rates.transpose(*sample_dims, UNIT).values, dtype=np.float64)
     check_finite(name, x)
-    return sample_dims, x.reshape(-1, states.sizes[UNIT])
+    return sample_dims, x.reshape(-1, rates.sizes[UNIT])
 
 
 def _spectrum(x_sxn: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -98,12 +98,12 @@ def _ratio(eigenvalues: np.ndarray) -> float:
 
 
 def pca(
-    states: xr.DataArray,
+    rates: xr.DataArray,
     *,
     n_components: int | None = None,
     sample_dims: Sequence[str] = (TRIAL, TIME),
 ) -> xr.Dataset:
-    """Principal component analysis of population states (trajectories).
+    """Principal component analysis of population rates (trajectories).
 
     Every element of the sample dims is one sample; units are centred on their mean.
     The sign of every component is fixed so that its largest-magnitude loading is
@@ -111,8 +111,8 @@ def pca(
 
     Parameters
     ----------
-    states : xarray.DataArray, dims (*sample_dims, unit)
-        Population states, e.g. ``rates`` (trial, time, unit).
+    rates : xarray.DataArray, dims (*sample_dims, unit)
+        Population rates, e.g. ``rates`` (trial, time, unit).
     n_components : int, optional
         Components kept (default ``min(n_samples, n_units)``).
     sample_dims : sequence of str
@@ -124,13 +124,13 @@ def pca(
         ``explained_variance`` and ``explained_variance_ratio`` (component; the ratio is
         relative to the total variance of all components), ``components`` (component,
         unit), ``mean`` (unit), ``projections`` (*sample_dims, component) with the
-        states' coords on the sample dims, ``participation_ratio`` (scalar, from the
+        rates' coords on the sample dims, ``participation_ratio`` (scalar, from the
         full spectrum); provenance attrs.
 
     Raises
     ------
     TypeError
-        If ``states`` is not a DataArray.
+        If ``rates`` is not a DataArray.
     ValueError
         If its dims are not ``sample_dims`` plus ``unit``, values are non-finite, there
         are fewer than 2 samples, or ``n_components`` is out of range.
@@ -143,24 +143,24 @@ def pca(
     >>> result["explained_variance_ratio"].values
     array([1., 0.])
     """
-    sample_dims, x_sxn = _samples_by_unit("states", states, sample_dims)
+    sample_dims, x_sxn = _samples_by_unit("rates", rates, sample_dims)
     n_max = min(x_sxn.shape)
     n_components = (
         n_max if n_components is None else check_int("n_components", n_components, minimum=1, maximum=n_max)
     )
-    mean_n, eigenvalues, vt_kxn, centred_sxn = _spectrum(x_sxn, "states")
+    mean_n, eigenvalues, vt_kxn, centred_sxn = _spectrum(x_sxn, "rates")
     vt_kxn = vt_kxn[:n_components]
     # deterministic signs: the largest-magnitude loading of every component is positive
     flip_k = np.sign(vt_kxn[np.arange(n_components), np.argmax(np.abs(vt_kxn), axis=1)])
     vt_kxn = vt_kxn * flip_k[:, None]
-    shape = tuple(states.sizes[d] for d in sample_dims)
-    sample_coords = {k: v for k, v in states.coords.items() if v.dims and set(v.dims) <= set(sample_dims)}
+    shape = tuple(rates.sizes[d] for d in sample_dims)
+    sample_coords = {k: v for k, v in rates.coords.items() if v.dims and set(v.dims) <= set(sample_dims)}
     projections = xr.DataArray(
         (centred_sxn @ vt_kxn.T).reshape(*shape, n_components),
         dims=(*sample_dims, COMPONENT),
         coords=sample_coords,
     )
-    unit_coords = {k: v for k, v in states.coords.items() if v.dims == (UNIT,)}
+    unit_coords = {k: v for k, v in rates.coords.items() if v.dims == (UNIT,)}
     return xr.Dataset(
         {
             "explained_variance": (COMPONENT, eigenvalues[:n_components]),
@@ -175,13 +175,13 @@ def pca(
     )
 
 
-def participation_ratio(states: xr.DataArray, *, sample_dims: Sequence[str] = (TRIAL, TIME)) -> float:
-    """Participation ratio ``(Σλ)² / Σλ²`` of the covariance eigenvalues of ``states``.
+def participation_ratio(rates: xr.DataArray, *, sample_dims: Sequence[str] = (TRIAL, TIME)) -> float:
+    """Participation ratio ``(Σλ)² / Σλ²`` of the covariance eigenvalues of ``rates``.
 
     Parameters
     ----------
-    states : xarray.DataArray, dims (*sample_dims, unit)
-        Population states.
+    rates : xarray.DataArray, dims (*sample_dims, unit)
+        Population rates.
     sample_dims : sequence of str
         The dims pooled as samples.
 
@@ -193,7 +193,7 @@ def participation_ratio(states: xr.DataArray, *, sample_dims: Sequence[str] = (T
     Raises
     ------
     TypeError
-        If ``states`` is not a DataArray.
+        If ``rates`` is not a DataArray.
     ValueError
         If the dims are wrong, there are fewer than 2 samples, or nothing varies.
 
@@ -204,8 +204,8 @@ def participation_ratio(states: xr.DataArray, *, sample_dims: Sequence[str] = (T
     >>> round(participation_ratio(corners, sample_dims=("trial",)), 12)
     3.0
     """
-    _, x_sxn = _samples_by_unit("states", states, sample_dims)
-    return _ratio(_spectrum(x_sxn, "states")[1])
+    _, x_sxn = _samples_by_unit("rates", rates, sample_dims)
+    return _ratio(_spectrum(x_sxn, "rates")[1])
 
 
 def lifetime_sparseness(rates: xr.DataArray, *, silent: str = "nan") -> xr.Dataset:

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.special import log_expit, log_ndtr, ndtr, ndtri, ndtri_exp
+from scipy.special import ndtr, ndtri
 
 from neurodis._validation import (
     check_array,
@@ -44,12 +44,13 @@ from neurodis._validation import (
     check_type,
     describe,
 )
+from neurodis.probit import logit_to_probit, probit_to_logit
 from neurodis.trials import LATENT, OUTPUT, TIME, TRIAL
 
 __all__ = [
     "VAR_UNIFORM",
     "bayes_r2_ceiling",
-    "ideal_observer",
+    "gaussian_observer",
     "logit_to_probit",
     "probit_to_logit",
     "r2_ceiling",
@@ -60,60 +61,6 @@ __all__ = [
 VAR_UNIFORM = 1.0 / 12.0
 
 
-def _check_real(name: str, value: Any) -> None:
-    """Refuse non-numeric input (strings, objects) before a ufunc fails on it unnamed."""
-    check_array(name, value.values if isinstance(value, xr.DataArray) else value, finite=False)
-
-
-def probit_to_logit(z: Any) -> Any:
-    """Log-odds ``log Φ(z) - log Φ(-z)`` of probit scores, stable at any ``|z|``.
-
-    Works elementwise on arrays and DataArrays (labels are kept).
-
-    Raises
-    ------
-    TypeError
-        If ``z`` is not numeric.
-
-    Examples
-    --------
-    >>> probit_to_logit(np.array([0.0, 1.0, 40.0])).round(4)
-    array([  0.    ,   1.6683, 804.6084])
-    """
-    _check_real("z", z)
-    return log_ndtr(z) - log_ndtr(-z)
-
-
-def logit_to_probit(logits: Any) -> Any:
-    """Probit scores ``z = Φ⁻¹(expit(logit))``, exact to machine precision at any size.
-
-    The probability ``expit(logit)`` rounds to 1 once ``|z| > 8.3``, so the inverse is
-    taken on the small tail instead: ``log Φ(-|z|) = log_expit(-|logit|)`` is exact for
-    every finite logit and ``ndtri_exp`` inverts ``log_ndtr`` there. One Newton step on
-    ``logit(z) = log Φ(z) - log Φ(-z)`` then removes the inverse's own rounding, which
-    grows with ``|z|``.
-
-    Raises
-    ------
-    TypeError
-        If ``logits`` is not numeric.
-
-    Examples
-    --------
-    >>> z = np.array([-30.0, -1.0, 0.0, 8.5, 30.0])
-    >>> bool(np.allclose(logit_to_probit(probit_to_logit(z)), z, rtol=1e-15, atol=0))
-    True
-    """
-    _check_real("logits", logits)
-    target = np.abs(np.asarray(logits, dtype=np.float64))
-    magnitude = -ndtri_exp(log_expit(-target))
-    # d logit / dz = φ(z)/Φ(z) + φ(z)/Φ(-z), in logs so it stays finite for any z
-    log_phi = -0.5 * magnitude**2 - 0.5 * np.log(2.0 * np.pi)
-    slope = np.exp(log_phi - log_ndtr(magnitude)) + np.exp(log_phi - log_ndtr(-magnitude))
-    magnitude = magnitude - (probit_to_logit(magnitude) - target) / slope
-    return np.sign(logits) * magnitude
-
-
 def _posterior_counts(evidence: np.ndarray, n_steps: int) -> np.ndarray:
     evidence = check_array("evidence", evidence, shape=(n_steps,))
     if evidence.dtype != bool:
@@ -121,20 +68,21 @@ def _posterior_counts(evidence: np.ndarray, n_steps: int) -> np.ndarray:
     return np.cumsum(evidence)
 
 
-def ideal_observer(
+def gaussian_observer(
     trials: xr.Dataset | xr.DataArray,
     normals: Any,
     sigma: float,
     *,
     evidence: Any = None,
 ) -> xr.Dataset:
-    """The Bayes-optimal observer's estimate and classifier outputs at every step.
+    """The Gaussian flat-prior observer's estimate and classifier outputs at every step.
 
-    The closed form on given data: a flat-prior Gaussian posterior read through the
-    given linear boundaries. A task's own observer for its boundaries and noise model
-    (circular or multiplicative boundaries, non-Gaussian noise) is
-    :meth:`neurodis.tasks.ClassificationTask.ideal_observer`; for linear boundaries
-    with Gaussian noise the two give the same ``logit`` (tested to 1e-9).
+    The closed-form theory on given evidence (any normals and σ, no task needed). The
+    project's one *ideal observer* of a task is the task's method
+    (:meth:`neurodis.tasks.ClassificationTask.ideal_observer`): it knows the task's
+    boundaries and noise model; for linear boundaries with Gaussian noise it equals
+    this function's ``logit`` (tested to 1e-9), both converting through
+    :func:`neurodis.probit.probit_to_logit`.
 
     Parameters
     ----------
@@ -169,7 +117,7 @@ def ideal_observer(
     --------
     >>> import xarray as xr
     >>> x = xr.DataArray(np.full((1, 4, 2), 0.1), dims=("trial", "time", "latent"))
-    >>> obs = ideal_observer(x, [[0.0, 1.0]], 0.2)
+    >>> obs = gaussian_observer(x, [[0.0, 1.0]], 0.2)
     >>> obs["probit"].values[0, :, 0].round(3)  # √t · 0.1 / 0.2
     array([0.5  , 0.707, 0.866, 1.   ])
     """

@@ -1,18 +1,21 @@
-"""Experiments: a trained network → trials → its states → measurements, each once.
+"""Experiments: a trained network → trials → its rates → measurements, each once.
 
 The layer between the pure analyses (:mod:`neurodis.analysis`, labelled data in and
 out) and the sweeps and the command line, which call into it:
 
 * :class:`TrainedNetwork` (from :mod:`neurodis.training`): the model with its task and
   encoder, as :func:`~neurodis.train` returns it and a run folder loads back;
-* :func:`run`: the network's states and outputs on given trials (the Numba simulator
+* :func:`run`: the network's rates and outputs on given trials (the Numba simulator
   for CTRNNs, one frozen torch pass for the rest);
 * :func:`generalization`: the out-of-distribution decoder protocol;
-* :func:`compare_with_recording`: the comparison with LIP recordings (network states
+* :func:`compare_with_recording`: the comparison with LIP recordings (network rates
   on the recorded trials, scored by :func:`neurodis.analysis.recording_predictivity`),
   and :func:`network_kernel`: a network's psychophysical kernel on replayed pulses;
-* :func:`visited_states`, :func:`attractor`, :func:`geometry`: the noise-free states,
-  the fixed points under zero evidence and the state-space geometry.
+* :func:`visited_states`, :func:`attractor`, :func:`geometry`: the noise-free rates,
+  the fixed points under zero evidence and the state-space geometry;
+* :func:`find_fixed_points`: fixed and slow points of any model's one-step map at a
+  constant input, with their Jacobian spectra (:func:`zero_evidence_input` gives a
+  task's null input).
 
 Examples
 --------
@@ -29,19 +32,20 @@ from neurodis.experiments.comparison import (
     RecordingComparison,
     compare_session,
     compare_with_recording,
-    network_states,
+    network_rates,
     untrained_copy,
 )
 from neurodis.experiments.dynamics import attractor, geometry, visited_states
+from neurodis.experiments.fixed_points import find_fixed_points, zero_evidence_input
 from neurodis.experiments.ood import (
     DECODERS,
     generalization,
     ood_generalization,
-    regression_states,
+    regression_rates,
     regression_task,
 )
 from neurodis.experiments.psychophysics import lip_kernels, network_choices, network_kernel
-from neurodis.experiments.states import BACKENDS, run
+from neurodis.experiments.running import BACKENDS, run
 from neurodis.training import TrainedNetwork
 
 __all__ = [
@@ -52,16 +56,18 @@ __all__ = [
     "attractor",
     "compare_session",
     "compare_with_recording",
+    "find_fixed_points",
     "generalization",
     "geometry",
     "lip_kernels",
     "network_choices",
     "network_kernel",
-    "network_states",
+    "network_rates",
     "ood_generalization",
-    "regression_states",
+    "regression_rates",
     "regression_task",
     "run",
     "untrained_copy",
     "visited_states",
+    "zero_evidence_input",
 ]

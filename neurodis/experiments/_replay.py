@@ -1,7 +1,7 @@
 """Run a trained network on exact pulse sequences (private helpers of the LIP experiments).
 
 Both the psychophysical kernel of a network and its comparison with LIP recordings
-replay given pulse sequences through the network and read its states and outputs. The
+replay given pulse sequences through the network and read its rates and outputs. The
 network is named by a run folder (written by :func:`neurodis.training.train`), a
 :class:`~neurodis.training.TrainedNetwork`, or a model with its task (and encoder).
 """
@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_type, describe
-from neurodis.experiments.states import run
+from neurodis.experiments.running import run
 from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.pulses import PulsesTask
 from neurodis.training import TrainedNetwork

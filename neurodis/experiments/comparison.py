@@ -2,24 +2,24 @@
 
 For each recorded LIP session (Yates et al. 2017; units recorded together on the same
 trials) the network is run on the *exact* pulse sequences of that session's trials, in
-the recorded order (:func:`network_states`), and each neuron's spike count is predicted
-from the network's states on the very same trials by the pure scoring of
+the recorded order (:func:`network_rates`), and each neuron's spike count is predicted
+from the network's rates on the very same trials by the pure scoring of
 :func:`neurodis.analysis.recording_predictivity` (cross-validated ridge R² per neuron,
 with a shuffle null and an untrained-network null). The untrained null: ``n_untrained``
 networks of the same architecture and size, with other seeds and no training,
 replayed through the same encoder on the same trials. Beating them means the *trained*
 dynamics explain LIP beyond what any random recurrent expansion of the stimulus does.
 
-Which network states: the data hold one count per trial and unit, counted (by the
+Which summary of the network rates: the data hold one count per trial and unit, counted (by the
 source analysis, ``supplementary/temporal_integration_LIP.m`` of Hyafil et al. 2023)
-in the 500 ms after stimulus offset. The default ``states="window"`` therefore averages
+in the 500 ms after stimulus offset. The default ``summary="window"`` therefore averages
 each network unit over the ``window_ms`` after the last pulse ends — an average rate is
 proportional to the spike count in the window. The replay keeps the fixation input on
 and the stimulus off for that long (the task's ``delay`` is extended to ``window_ms``
 when it is shorter; a network trained with that delay replays its training trials
-exactly). ``states="final"`` takes the state at the last step of the trial,
-``states="pulses"`` the mean state within each pulse (``n_pulses × n_units``
-features). States are noise-free (input and recurrent noise set to zero, no stimulus
+exactly). ``summary="final"`` takes the state at the last step of the trial,
+``summary="pulses"`` the mean state within each pulse (``n_pulses × n_units``
+features). Rates are noise-free (input and recurrent noise set to zero, no stimulus
 noise): the network's expected response to the stimulus, since its noise draws would be
 unrelated to the monkey's.
 """
@@ -54,11 +54,11 @@ from neurodis.experiments.psychophysics import lip_kernels
 from neurodis.training import TrainedNetwork
 from neurodis.trials import TRIAL, UNIT, save_dataset
 
-__all__ = ["RecordingComparison", "compare_session", "compare_with_recording", "network_states", "untrained_copy"]
+__all__ = ["RecordingComparison", "compare_session", "compare_with_recording", "network_rates", "untrained_copy"]
 
 PULSE = "pulse"
 SESSION = "session"
-STATES = ("window", "final", "pulses")
+SUMMARIES = ("window", "final", "pulses")
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,11 @@ class RecordingComparison:
         return paths
 
 
-def network_states(
-    network: Any, pulses: xr.DataArray, *, task: Any = None, encoder: Any = None, states: str = "window",
+def network_rates(
+    network: Any, pulses: xr.DataArray, *, task: Any = None, encoder: Any = None, summary: str = "window",
     window_ms: float = 500.0, rng: Any = None,
 ) -> xr.DataArray:
-    """Noise-free network states on exactly the given pulse sequences, one row per trial.
+    """Noise-free network rates on exactly the given pulse sequences, one row per trial.
 
     Parameters
     ----------
@@ -106,25 +106,25 @@ def network_states(
         ``(trial, pulse)`` strengths, e.g. ``load_lip_session(i).pulses``.
     task, encoder : optional
         The network's PulsesTask (default: the run's) and its encoder (bare models only).
-    states : {"window", "final", "pulses"}
+    summary : {"window", "final", "pulses"}
         Mean over the ``window_ms`` after the last pulse, the last step, or the mean
         within each pulse (see the module docstring).
     window_ms : float
         Length of the post-stimulus window (> 0, a multiple of the task's ``dt``).
     rng : int, Generator, SeedSequence or None
-        Tie-breaking coins of the replayed trials (they do not affect the states).
+        Tie-breaking coins of the replayed trials (they do not affect the rates).
 
     Returns
     -------
     xarray.DataArray
         ``(trial, unit)`` float64 with the ``trial`` coord of ``pulses`` and 1-D trial
-        coords ``pulse_1`` … built from the replayed strengths, so aligning the states
+        coords ``pulse_1`` … built from the replayed strengths, so aligning the rates
         with a recording checks that the very same stimuli are paired.
 
     Raises
     ------
     ValueError
-        If ``states`` is unknown, ``window_ms`` is not a positive multiple of ``dt``, or
+        If ``summary`` is unknown, ``window_ms`` is not a positive multiple of ``dt``, or
         the pulses do not match the task.
 
     Examples
@@ -133,11 +133,11 @@ def network_states(
     >>> from neurodis.models import CTRNN
     >>> from neurodis.tasks.pulses import PulsesTask
     >>> pulses = xr.DataArray([[1, 2, 0], [-1, 0, 3]], dims=("trial", "pulse"))
-    >>> x = network_states(CTRNN(2, 1, n_units=4, dt=50.0), pulses, task=PulsesTask(n_pulses=3))
+    >>> x = network_rates(CTRNN(2, 1, n_units=4, dt=50.0), pulses, task=PulsesTask(n_pulses=3))
     >>> x.dims, x.shape, [int(v) for v in x["pulse_3"]]
     (('trial', 'unit'), (2, 4), [0, 3])
     """
-    check_in("states", states, STATES)
+    check_in("summary", summary, SUMMARIES)
     window_ms = check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
     net = resolve_network(network, task, encoder)
     check_type("pulses", pulses, xr.DataArray, "a DataArray with dims ('trial', 'pulse')")
@@ -145,27 +145,27 @@ def network_states(
         raise ValueError(f"pulses must have dims ('trial', 'pulse'); got {describe(pulses)}")
     n_window = check_multiple("window_ms", window_ms, net.task.dt)
     # the window opens at stimulus offset; a shorter trained delay is extended to cover it
-    delay = max(net.task.delay, window_ms) if states == "window" else None
+    delay = max(net.task.delay, window_ms) if summary == "window" else None
     task = replay_task(net.task, delay=delay, noise=False)
     pulses_nxk = pulses.transpose(TRIAL, PULSE).values
     generator = check_rng(rng)
-    states_nxtxn = replay(net, task, pulses_nxk, noise=False, input_rng=generator, noise_rng=generator)["rates"].values
+    rates_nxtxn = replay(net, task, pulses_nxk, noise=False, input_rng=generator, noise_rng=generator)["rates"].values
     coords: dict[str, Any] = {TRIAL: pulses[TRIAL].values}
-    if states == "window":
+    if summary == "window":
         # the delay starts where the last pulse ends, and the window with it
         start = task.decision_index - check_multiple("delay", task.delay, task.dt)
-        values = states_nxtxn[:, start:start + n_window].mean(axis=1)
-    elif states == "final":
-        values = states_nxtxn[:, -1]
+        values = rates_nxtxn[:, start:start + n_window].mean(axis=1)
+    elif summary == "final":
+        values = rates_nxtxn[:, -1]
     else:
         index_t = task.pulse_index()
-        values = np.concatenate([states_nxtxn[:, index_t == k].mean(axis=1) for k in range(task.n_pulses)], axis=1)
-        n_units = states_nxtxn.shape[2]
+        values = np.concatenate([rates_nxtxn[:, index_t == k].mean(axis=1) for k in range(task.n_pulses)], axis=1)
+        n_units = rates_nxtxn.shape[2]
         coords["pulse_epoch"] = (UNIT, np.repeat(np.arange(1, task.n_pulses + 1), n_units))
         coords["model_unit"] = (UNIT, np.tile(np.arange(n_units), task.n_pulses))
     coords.update({f"pulse_{k + 1}": (TRIAL, pulses_nxk[:, k]) for k in range(pulses_nxk.shape[1])})
-    return xr.DataArray(values, dims=(TRIAL, UNIT), coords=coords, name="states",
-                        attrs={"states": states, "window_ms": window_ms if states == "window" else 0.0,
+    return xr.DataArray(values, dims=(TRIAL, UNIT), coords=coords, name="rates",
+                        attrs={"summary": summary, "window_ms": window_ms if summary == "window" else 0.0,
                                "network": source_of(net)})
 
 
@@ -195,17 +195,17 @@ def untrained_copy(model: Any, seed: int) -> Any:
 
 def _compare_one(net: TrainedNetwork, twins: Sequence[Any], recording: xr.Dataset, generator: np.random.Generator,
                  settings: dict[str, Any]) -> xr.Dataset:
-    """One session: trained states vs counts, with the shuffle and untrained-network nulls."""
+    """One session: trained rates vs counts, with the shuffle and untrained-network nulls."""
     recording = check_recording(recording)
     pulses = recording["pulses"]
     replay_rng, seed_rng = generator.spawn(2)
     seed = int(seed_rng.integers(2**63))
-    options = {"states": settings["states"], "window_ms": settings["window_ms"]}
-    x = network_states(net.model, pulses, task=net.task, encoder=net.encoder, rng=replay_rng, **options)
-    nulls = [network_states(t, pulses, task=net.task, encoder=net.encoder, rng=replay_rng, **options) for t in twins]
+    options = {"summary": settings["summary"], "window_ms": settings["window_ms"]}
+    x = network_rates(net.model, pulses, task=net.task, encoder=net.encoder, rng=replay_rng, **options)
+    nulls = [network_rates(t, pulses, task=net.task, encoder=net.encoder, rng=replay_rng, **options) for t in twins]
     ds = recording_predictivity(x, recording, nulls=nulls, rng=seed,
                                 **{k: settings[k] for k in ("n_folds", "n_shuffles", "alphas")})
-    # the settings as asked for (window_ms even when the states ignore it)
+    # the settings as asked for (window_ms even when the rates ignore it)
     ds.attrs.update(network=source_of(net), **options)
     if nulls:
         ds = ds.assign_coords(untrained_seed=("untrained", [t.config["seed"] for t in twins]))
@@ -213,11 +213,11 @@ def _compare_one(net: TrainedNetwork, twins: Sequence[Any], recording: xr.Datase
 
 
 def compare_session(
-    network: Any, recording: xr.Dataset, *, task: Any = None, encoder: Any = None, states: str = "window",
+    network: Any, recording: xr.Dataset, *, task: Any = None, encoder: Any = None, summary: str = "window",
     window_ms: float = 500.0, n_folds: int = 5, n_shuffles: int = 100, n_untrained: int = 20,
     alphas: Sequence[float] = DEFAULT_ALPHAS, rng: Any = None,
 ) -> xr.Dataset:
-    """Predict one session's spike counts from the network's states on the same trials.
+    """Predict one session's spike counts from the network's rates on the same trials.
 
     Parameters
     ----------
@@ -226,11 +226,11 @@ def compare_session(
     recording : xarray.Dataset
         ``counts (trial, unit)`` and ``pulses (trial, pulse)``, e.g. from
         :func:`neurodis.recordings.load_lip_session`; trial ``i`` of the counts is paired
-        with the network's states on ``pulses[i]``.
+        with the network's rates on ``pulses[i]``.
     task, encoder : optional
-        As in :func:`network_states`.
-    states, window_ms : optional
-        Which network states (see :func:`network_states`).
+        As in :func:`network_rates`.
+    summary, window_ms : optional
+        Which summary of the network rates (see :func:`network_rates`).
     n_folds : int
         Cross-validation folds over trials.
     n_shuffles : int
@@ -249,7 +249,7 @@ def compare_session(
         ``r2 (unit)`` per recorded neuron, ``score`` (mean over neurons),
         ``null_shuffle (shuffle_draw)``, ``p_shuffle``, ``null_untrained (untrained)``
         with coord ``untrained_seed``, ``p_untrained``; attrs ``session``, ``monkey``,
-        ``n_trials``, sizes, states, ridge parameters and provenance.
+        ``n_trials``, sizes, rates, ridge parameters and provenance.
 
     Raises
     ------
@@ -257,18 +257,18 @@ def compare_session(
         If the recording lacks ``counts``/``pulses`` with the right dims, the pulses do
         not fit the task, or an argument is out of range.
     """
-    _check_settings(states, window_ms, n_folds, n_shuffles, n_untrained)
+    _check_settings(summary, window_ms, n_folds, n_shuffles, n_untrained)
     check_recording(recording)
     results = compare_with_recording(
-        network, recording, task=task, encoder=encoder, states=states, window_ms=window_ms, n_folds=n_folds,
+        network, recording, task=task, encoder=encoder, summary=summary, window_ms=window_ms, n_folds=n_folds,
         n_shuffles=n_shuffles, n_untrained=n_untrained, alphas=alphas, rng=rng)
     return next(iter(results.sessions.values()))
 
 
-def _check_settings(states: str, window_ms: float, n_folds: int, n_shuffles: int, n_untrained: int,
+def _check_settings(summary: str, window_ms: float, n_folds: int, n_shuffles: int, n_untrained: int,
                     sessions: Sequence[int] | None = None) -> None:
     """Refuse bad settings before any network is loaded or simulated."""
-    check_in("states", states, STATES)
+    check_in("summary", summary, SUMMARIES)
     check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
     check_int("n_folds", n_folds, minimum=2)
     check_int("n_shuffles", n_shuffles, minimum=1)
@@ -313,7 +313,7 @@ def compare_with_recording(
     sessions: Sequence[int] | None = None,
     task: Any = None,
     encoder: Any = None,
-    states: str = "window",
+    summary: str = "window",
     window_ms: float = 500.0,
     n_folds: int = 5,
     n_shuffles: int = 100,
@@ -327,7 +327,7 @@ def compare_with_recording(
     """Compare a trained pulse network with LIP recordings, session by session.
 
     Each session's trials are replayed through the network in the recorded order and
-    every neuron's spike count is predicted from the network's states on the same
+    every neuron's spike count is predicted from the network's rates on the same
     trials (see the module docstring and :func:`compare_session`).
 
     Parameters
@@ -340,7 +340,7 @@ def compare_with_recording(
         a session index, or one recording Dataset (``counts``, ``pulses``).
     sessions : sequence of int, optional
         Sessions to compare (default all; only with a folder).
-    task, encoder, states, window_ms, n_folds, n_shuffles, n_untrained, alphas
+    task, encoder, summary, window_ms, n_folds, n_shuffles, n_untrained, alphas
         As in :func:`compare_session`.
     alpha : float
         Significance level for the counts in the summary.
@@ -377,7 +377,7 @@ def compare_with_recording(
     FileNotFoundError
         If the data folder or a run folder is missing.
     """
-    _check_settings(states, window_ms, n_folds, n_shuffles, n_untrained, sessions)
+    _check_settings(summary, window_ms, n_folds, n_shuffles, n_untrained, sessions)
     check_type("kernels", kernels, bool, "a bool")
     if kernels and isinstance(recording, xr.Dataset):
         raise ValueError("kernels=True needs the LIP data folder (for the behavioural choices); got a recording "
@@ -394,7 +394,7 @@ def compare_with_recording(
     seeds = generator.spawn(1)[0].choice(2**31, size=n_untrained + 1, replace=False).tolist()
     seeds = [s for s in seeds if s != net.model.config.get("seed")][:n_untrained]
     twins = [untrained_copy(net.model, s) for s in seeds]
-    settings = {"states": states, "window_ms": window_ms, "n_folds": n_folds, "n_shuffles": n_shuffles,
+    settings = {"summary": summary, "window_ms": window_ms, "n_folds": n_folds, "n_shuffles": n_shuffles,
                 "alphas": alphas}
     results: dict[int, xr.Dataset] = {}
     for (index, source), child in zip(sources.items(), generator.spawn(len(sources))):
@@ -409,5 +409,5 @@ def compare_with_recording(
     attrs = {"network": source_of(net), "task_config": json.dumps(replay_task(net.task).config(), sort_keys=True),
              "training_bank_size": 0 if bank is None else len(bank),
              "model_config": json.dumps(net.model.config, sort_keys=True), "untrained_seeds": json.dumps(seeds),
-             "states": states, "window_ms": float(window_ms), **provenance, "neurodis_version": __version__}
+             "summary": summary, "window_ms": float(window_ms), **provenance, "neurodis_version": __version__}
     return RecordingComparison(results, comparison_summary(results, alpha=alpha).assign_attrs(attrs), table)

@@ -28,7 +28,7 @@ __all__ = ["attractor", "geometry", "visited_states"]
 
 
 def visited_states(network: TrainedNetwork, trials: xr.Dataset) -> xr.DataArray:
-    """The network's noise-free states on ``trials``: ``rates (trial, time, unit)``.
+    """The network's noise-free rates on ``trials``: ``rates (trial, time, unit)``.
 
     Parameters
     ----------
@@ -40,7 +40,7 @@ def visited_states(network: TrainedNetwork, trials: xr.Dataset) -> xr.DataArray:
     Returns
     -------
     xarray.DataArray
-        The states, float64, with the trials' coords; the ``unit`` dim has no coord
+        The rates, float64, with the trials' coords; the ``unit`` dim has no coord
         (units stay anonymous in the files written from it).
 
     Examples
@@ -53,25 +53,25 @@ def visited_states(network: TrainedNetwork, trials: xr.Dataset) -> xr.DataArray:
     >>> visited_states(net, task.sample(4, rng=0)).dims
     ('trial', 'time', 'unit')
     """
-    from neurodis.experiments.states import run
+    from neurodis.experiments.running import run
 
     return run(network, trials, noise=False)["rates"].drop_vars(UNIT)
 
 
 def attractor(
-    network: TrainedNetwork, states: xr.DataArray, *, n_inits: int = 128, eigenvectors: bool = True, rng: Any = None
+    network: TrainedNetwork, rates: xr.DataArray, *, n_inits: int = 128, eigenvectors: bool = True, rng: Any = None
 ) -> xr.Dataset:
     """Fixed and slow points of ``network`` under its zero-evidence input, with their spectra.
 
-    :func:`~neurodis.analysis.find_fixed_points` of the model driven by
-    :func:`~neurodis.analysis.zero_evidence_input` of its task and encoder (fixation on,
-    evidence at its null value), started from ``n_inits`` of the visited ``states``.
+    :func:`~neurodis.experiments.find_fixed_points` of the model driven by
+    :func:`~neurodis.experiments.zero_evidence_input` of its task and encoder (fixation on,
+    evidence at its null value), started from ``n_inits`` of the visited ``rates``.
 
     Parameters
     ----------
     network : TrainedNetwork
         A network whose model the search supports (a CTRNN).
-    states : xarray.DataArray
+    rates : xarray.DataArray
         Visited states ``(trial, time, unit)`` (see :func:`visited_states`).
     n_inits : int
         Starting points of the search.
@@ -83,12 +83,12 @@ def attractor(
     Returns
     -------
     xarray.Dataset
-        The points along ``fixed_point`` (see :func:`~neurodis.analysis.find_fixed_points`).
+        The points along ``fixed_point`` (see :func:`~neurodis.experiments.find_fixed_points`).
 
     Raises
     ------
     ValueError
-        If ``states`` lacks the dims ``(trial, time, unit)`` or ``n_inits`` is below 1.
+        If ``rates`` lacks the dims ``(trial, time, unit)`` or ``n_inits`` is below 1.
 
     Examples
     --------
@@ -101,20 +101,20 @@ def attractor(
     >>> found.attrs["n_inits"], found["states"].dims
     (4, ('fixed_point', 'unit'))
     """
-    from neurodis.analysis import find_fixed_points, zero_evidence_input
+    from neurodis.experiments.fixed_points import find_fixed_points, zero_evidence_input
 
-    check_dims("states", states, (TRIAL, TIME, UNIT))
+    check_dims("rates", rates, (TRIAL, TIME, UNIT))
     n_inits = check_int("n_inits", n_inits, minimum=1)
-    return find_fixed_points(network.model, zero_evidence_input(network.task, network.encoder), states=states,
+    return find_fixed_points(network.model, zero_evidence_input(network.task, network.encoder), states=rates,
                              n_inits=n_inits, eigenvectors=eigenvectors, rng=rng)
 
 
-def geometry(states: xr.DataArray) -> xr.Dataset:
+def geometry(rates: xr.DataArray) -> xr.Dataset:
     """The state-space geometry of visited states: PCA, lifetime sparseness and activity.
 
     Parameters
     ----------
-    states : xarray.DataArray
+    rates : xarray.DataArray
         Visited states ``(trial, time, unit)`` (see :func:`visited_states`).
 
     Returns
@@ -130,7 +130,7 @@ def geometry(states: xr.DataArray) -> xr.Dataset:
     Raises
     ------
     ValueError
-        If ``states`` lacks the dims ``(trial, time, unit)``.
+        If ``rates`` lacks the dims ``(trial, time, unit)``.
 
     Examples
     --------
@@ -145,10 +145,10 @@ def geometry(states: xr.DataArray) -> xr.Dataset:
     """
     from neurodis.analysis import fraction_active, lifetime_sparseness, pca
 
-    check_dims("states", states, (TRIAL, TIME, UNIT))
-    components = pca(states)
-    sparseness = lifetime_sparseness(states.isel({TIME: -1}, drop=True), silent="nan")
-    active = fraction_active(states)
+    check_dims("rates", rates, (TRIAL, TIME, UNIT))
+    components = pca(rates)
+    sparseness = lifetime_sparseness(rates.isel({TIME: -1}, drop=True), silent="nan")
+    active = fraction_active(rates)
     result = components.assign(
         sparseness=sparseness["sparseness"], mean_sparseness=sparseness["mean_sparseness"],
         mean_rate=active["mean_rate"], fraction_active=active["fraction_active"],

@@ -1,10 +1,10 @@
-"""The out-of-distribution protocol, once: trained network → regression trials → states → decoders.
+"""The out-of-distribution protocol, once: trained network → regression trials → rates → decoders.
 
 :func:`generalization` is what ``neurodis generalize``, the ``reproduce`` sweep job and
 the API all call. It samples the ``"regression"`` task that shares the network's latent
-dims, noise and timing once over the whole latent box (:func:`regression_states`),
+dims, noise and timing once over the whole latent box (:func:`regression_rates`),
 runs the network on it (:func:`~neurodis.experiments.run`, its own frozen torch pass
-with its configured noise) and scores every decoder on the same states with
+with its configured noise) and scores every decoder on the same rates with
 :func:`~neurodis.analysis.fit_ood_decoders`: each fold trains on the trials outside its
 held-out region and tests on those inside.
 
@@ -25,12 +25,12 @@ import xarray as xr
 
 from neurodis._validation import check_in, check_int, check_rng, check_type, rng_provenance
 from neurodis.analysis import fit_ood_decoders, make_folds
-from neurodis.experiments.states import run
+from neurodis.experiments.running import run
 from neurodis.tasks import Task, make_task
 from neurodis.training import TrainedNetwork
 from neurodis.trials import INPUT, LATENT, TIME, TRIAL, UNIT
 
-__all__ = ["DECODERS", "generalization", "ood_generalization", "regression_states", "regression_task"]
+__all__ = ["DECODERS", "generalization", "ood_generalization", "regression_rates", "regression_task"]
 
 #: The decoders :func:`generalization` scores: name -> (variable prefix, description).
 DECODERS = {
@@ -89,14 +89,14 @@ def _check_network(network: Any) -> TrainedNetwork:
     return network
 
 
-def _states(ds: xr.Dataset, step: int | None) -> xr.DataArray:
-    """The decoded states as bare ``(trial, [time,] unit)`` (no trial or unit labels)."""
+def _rates(ds: xr.Dataset, step: int | None) -> xr.DataArray:
+    """The decoded rates as bare ``(trial, [time,] unit)`` (no trial or unit labels)."""
     if step is None:
         return xr.DataArray(ds["rates"].values, dims=(TRIAL, TIME, UNIT), coords={TIME: ds[TIME]})
     return xr.DataArray(ds["rates"].values, dims=(TRIAL, UNIT), attrs=ds["rates"].attrs)
 
 
-def regression_states(
+def regression_rates(
     network: TrainedNetwork,
     *,
     n_trials: int = 8000,
@@ -104,7 +104,7 @@ def regression_states(
     batch_size: int = 4096,
     rng: Any = None,
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    """States of a network on regression trials spread over the whole latent box.
+    """Rates of a network on regression trials spread over the whole latent box.
 
     One simulation serves every fold and evaluation: :func:`generalization` passes it
     to :func:`~neurodis.analysis.fit_ood_decoders`, which partitions the trials by
@@ -125,15 +125,15 @@ def regression_states(
 
     Returns
     -------
-    states : DataArray (trial, unit) or (trial, time, unit)
+    rates : DataArray (trial, unit) or (trial, time, unit)
     latents : DataArray (trial, latent)
 
     Examples
     --------
     >>> from neurodis.models import CTRNN
     >>> net = TrainedNetwork(CTRNN(3, 3, n_units=8, seed=0), make_task("classification", n_tasks=3), None)
-    >>> states, latents = regression_states(net, n_trials=40, rng=0)
-    >>> states.dims, latents.dims
+    >>> rates, latents = regression_rates(net, n_trials=40, rng=0)
+    >>> rates.dims, latents.dims
     (('trial', 'unit'), ('trial', 'latent'))
     """
     network = _check_network(network)
@@ -144,7 +144,7 @@ def regression_states(
     trials = regression.sample(n_trials, rng=sample_rng, encoder=network.encoder)
     ran = run(network, trials, rng=noise_rng, time=step, backend="torch", batch_size=batch_size)
     latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT), coords={LATENT: trials[LATENT].values})
-    return _states(ran, step), latents
+    return _rates(ran, step), latents
 
 
 def _two_streams(rng: Any) -> tuple[Any, Any]:
@@ -189,7 +189,7 @@ def generalization(
     rng : int, Generator, SeedSequence or None
         Without ``fit_rng``: two children are spawned from it
         (``SeedSequence(rng).spawn(2)`` for an int), the first for the simulation (see
-        :func:`regression_states`), the second for every decoder fit. With ``fit_rng``:
+        :func:`regression_rates`), the second for every decoder fit. With ``fit_rng``:
         the simulation's randomness itself.
     fit_rng : int, Generator, SeedSequence or None
         Randomness of the decoder fits (each decoder is passed this object); the
@@ -232,9 +232,9 @@ def generalization(
     step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
     if fit_rng is None:
         rng, fit_rng = _two_streams(rng)
-    states, latents = regression_states(network, n_trials=n_trials, time="all" if step is None else step,
+    rates, latents = regression_rates(network, n_trials=n_trials, time="all" if step is None else step,
                                         batch_size=batch_size, rng=rng)
-    result = _score_decoders(states, latents, folds=folds, decoders=decoders, rng=fit_rng)
+    result = _score_decoders(rates, latents, folds=folds, decoders=decoders, rng=fit_rng)
     timing = network.task.timing
     result.attrs.update(
         n_trials=n_trials, **_network_attrs(network),
@@ -267,20 +267,20 @@ def _network_attrs(network: TrainedNetwork) -> dict[str, str]:
     }
 
 
-def _score_decoders(states: xr.DataArray, latents: xr.DataArray, *, folds: str, decoders: list[str],
+def _score_decoders(rates: xr.DataArray, latents: xr.DataArray, *, folds: str, decoders: list[str],
                     rng: Any) -> xr.Dataset:
     """Least squares (every variable), ``ridge_*`` and ``authors_*`` variables, all from the
-    same states and the same decoder ``rng`` object, fit in that order."""
-    result = fit_ood_decoders(states, latents, folds=folds, rng=rng)
+    same rates and the same decoder ``rng`` object, fit in that order."""
+    result = fit_ood_decoders(rates, latents, folds=folds, rng=rng)
     described = {"": DECODERS["lstsq"][1]}
     if "ridge" in decoders:
-        ridge = fit_ood_decoders(states, latents, folds=folds, method="ridge_cv", rng=rng)
+        ridge = fit_ood_decoders(rates, latents, folds=folds, method="ridge_cv", rng=rng)
         for name in _RIDGE_VARIABLES + tuple(f"id_{name}" for name in _RIDGE_VARIABLES):
             result[f"ridge_{name}"] = ridge[name].reset_coords(drop=True)
         result["ridge_r2_paper"].attrs["long_name"] = described["ridge_"] = DECODERS["ridge"][1]
         result.attrs["ridge_grid_relative"] = ridge.attrs["ridge_grid_relative"]
     if "authors" in decoders:
-        slip = fit_ood_decoders(states, latents, folds=folds, evaluation="authors_default", rng=rng)
+        slip = fit_ood_decoders(rates, latents, folds=folds, evaluation="authors_default", rng=rng)
         for name in _AUTHORS_VARIABLES:
             result[f"authors_{name}"] = slip[name].reset_coords(drop=True)
         result["authors_r2_paper"].attrs["long_name"] = described["authors_"] = DECODERS["authors"][1]
@@ -311,7 +311,7 @@ def ood_generalization(
     fold's training orthants and ``n_test`` from its test orthants (the held-out one;
     under ``evaluation="authors_default"``, Q1 and Q3 for folds Q2 and Q4). The network
     runs once on all of them (:func:`~neurodis.experiments.run`, torch, its configured
-    noise), the states at ``time`` are read out and
+    noise), the rates at ``time`` are read out and
     :func:`~neurodis.analysis.fit_ood_decoders` fits and scores one decoder on these
     explicit splits, which it checks lie in their regions. :func:`generalization`
     reaches the same scores from one simulation; use it unless comparing with the
@@ -371,7 +371,7 @@ def ood_generalization(
     trials = xr.Dataset({"inputs": ((TRIAL, TIME, INPUT), np.concatenate(inputs))}, coords={TIME: part[TIME]})
     ran = run(network, trials, rng=noise_rng, time=step, backend="torch", batch_size=batch_size)
     result = fit_ood_decoders(
-        _states(ran, step),
+        _rates(ran, step),
         xr.DataArray(np.concatenate(latents), dims=(TRIAL, LATENT), coords={LATENT: part[LATENT].values}),
         folds=folds, evaluation=evaluation, splits=splits, method=method, alpha=alpha, n_batches=n_batches,
         id_splits=id_splits, min_trials_per_fold=min_trials_per_fold, rng=fit_rng,

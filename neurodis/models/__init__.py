@@ -1,7 +1,7 @@
 """Torch sequence models sharing one interface.
 
-Every model maps ``inputs (batch, time, input)`` to ``(states, logits)``: the hidden
-states after each step ``(batch, time, unit)`` and the readout before its nonlinearity
+Every model maps ``inputs (batch, time, input)`` to ``(rates, logits)``: the hidden
+rates after each step ``(batch, time, unit)`` and the readout before its nonlinearity
 ``(batch, time, output)``; ``model.readout.activate(logits)`` gives the outputs. Models
 carry ``n_inputs``, ``n_units``, ``n_outputs``, a JSON-able ``config`` and a registry
 name ``arch``.
@@ -11,7 +11,7 @@ Examples
 >>> import torch
 >>> from neurodis.models import make_model
 >>> net = make_model("lstm", n_inputs=3, n_outputs=2, n_units=8)
->>> states, logits = net(torch.zeros(1, 5, 3))
+>>> rates, logits = net(torch.zeros(1, 5, 3))
 >>> tuple(net.readout.activate(logits).shape)
 (1, 5, 2)
 """

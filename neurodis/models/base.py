@@ -1,8 +1,9 @@
 """Shared machinery of the torch models: the common interface, input checks, seeded
 generators, noise draws and the model registry.
 
-Every model maps ``inputs (batch, time, input)`` to ``(states, logits)`` with
-``states (batch, time, unit)`` the hidden state after each step and ``logits
+Every model maps ``inputs (batch, time, input)`` to ``(rates, logits)`` with
+``rates (batch, time, unit)`` the activity of the units after each step (the
+project's one word for network activity, for every architecture) and ``logits
 (batch, time, output)`` the readout before its nonlinearity. Models never touch the
 global torch random generator: weights are drawn from a generator seeded by the
 model's ``seed``, and noise/dropout from the ``generator`` passed to ``forward`` or,

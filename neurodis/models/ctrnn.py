@@ -118,8 +118,8 @@ class CTRNN(SequenceModel):
     --------
     >>> import torch
     >>> net = CTRNN(3, 2, n_units=8, tau=100.0, dt=20.0)
-    >>> states, logits = net(torch.zeros(4, 5, 3))
-    >>> tuple(states.shape), tuple(logits.shape), net.alpha
+    >>> rates, logits = net(torch.zeros(4, 5, 3))
+    >>> tuple(rates.shape), tuple(logits.shape), net.alpha
     ((4, 5, 8), (4, 5, 2), 0.2)
     """
 
@@ -241,7 +241,7 @@ class CTRNN(SequenceModel):
 
         Returns
         -------
-        states : torch.Tensor
+        rates : torch.Tensor
             ``(batch, time, n_units)``, r_1 … r_T.
         logits : torch.Tensor
             ``(batch, time, n_outputs)``, the readout before its nonlinearity.
@@ -264,14 +264,14 @@ class CTRNN(SequenceModel):
             drive_bxtxn = drive_bxtxn + (scale * self.recurrent_noise) * xi
         r_bxn = self._initial_state(initial_state, u_bxtxi.shape[0], u_bxtxi)
         w_hh_t = self.weight_hh.t()
-        states = []
+        rates = []
         # unbind gives views whose backward is cheap (indexing x[:, t] would scatter
         # into a full zero tensor at every step)
         for drive_bxn in drive_bxtxn.unbind(1):
             r_bxn = self._update(r_bxn, torch.addmm(drive_bxn, r_bxn, w_hh_t))
-            states.append(r_bxn)
-        states_bxtxn = torch.stack(states, dim=1)
-        return states_bxtxn, self.readout(states_bxtxn)
+            rates.append(r_bxn)
+        rates_bxtxn = torch.stack(rates, dim=1)
+        return rates_bxtxn, self.readout(rates_bxtxn)
 
     def _preactivation(self, state: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
         _check_last_axis("state", state, self.n_units, "n_units")

@@ -1,8 +1,8 @@
 """LSTM and GRU networks with the neurodis model interface.
 
 Thin wrappers around the fused ``torch.nn.LSTM``/``torch.nn.GRU`` (``batch_first``)
-plus a :class:`~neurodis.models.readout.Readout`. The states returned by ``forward``
-are the hidden states ``h`` of the last layer. Weights start at PyTorch's default
+plus a :class:`~neurodis.models.readout.Readout`. The rates returned by ``forward``
+are the hidden activations ``h`` of the last layer. Weights start at PyTorch's default
 U(-1/sqrt(n_units), 1/sqrt(n_units)), drawn from the model's seed.
 
 Noise: ``input_noise`` adds ``input_noise · ζ_t`` (ζ standard normal, per trial, step
@@ -135,8 +135,8 @@ class _GatedRNN(SequenceModel):
 
         Returns
         -------
-        states : torch.Tensor
-            ``(batch, time, n_units)``, the last layer's hidden states h_1 … h_T.
+        rates : torch.Tensor
+            ``(batch, time, n_units)``, the last layer's hidden activations h_1 … h_T.
         logits : torch.Tensor
             ``(batch, time, n_outputs)``.
 
@@ -154,8 +154,8 @@ class _GatedRNN(SequenceModel):
             )
         u_bxtxi = self._with_input_noise(u_bxtxi, input_noise, generator)
         hidden = None if initial_state is None else self._hidden(initial_state, u_bxtxi.shape[0], u_bxtxi)
-        states_bxtxn, _ = self.rnn(u_bxtxi, hidden)
-        return states_bxtxn, self.readout(states_bxtxn)
+        rates_bxtxn, _ = self.rnn(u_bxtxi, hidden)
+        return rates_bxtxn, self.readout(rates_bxtxn)
 
     def _check_step(self, state: torch.Tensor, input: torch.Tensor) -> None:
         if self.n_layers != 1:
@@ -205,8 +205,8 @@ class LSTM(_GatedRNN):
     --------
     >>> import torch
     >>> net = LSTM(3, 2, n_units=8)
-    >>> states, logits = net(torch.zeros(4, 5, 3))
-    >>> tuple(states.shape), net.state_size
+    >>> rates, logits = net(torch.zeros(4, 5, 3))
+    >>> tuple(rates.shape), net.state_size
     ((4, 5, 8), 16)
     """
 
@@ -274,7 +274,7 @@ class GRU(_GatedRNN):
     --------
     >>> import torch
     >>> net = GRU(3, 2, n_units=8)
-    >>> states, logits = net(torch.zeros(4, 5, 3))
+    >>> rates, logits = net(torch.zeros(4, 5, 3))
     >>> tuple(logits.shape), net.state_size
     ((4, 5, 2), 8)
     """

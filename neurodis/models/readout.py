@@ -1,4 +1,4 @@
-"""Readout heads: a linear map from states to logits plus the output nonlinearity.
+"""Readout heads: a linear map from rates to logits plus the output nonlinearity.
 
 Models return *logits* (the linear readout); :meth:`Readout.activate` turns them into
 outputs. Keeping the two apart lets training use the numerically stable
@@ -25,7 +25,7 @@ class Readout(nn.Module):
     Parameters
     ----------
     n_units : int
-        Width of the states read out.
+        Width of the rates read out.
     n_outputs : int
         Number of output channels.
     kind : {"sigmoid", "tanh", "linear"}
@@ -84,9 +84,9 @@ class Readout(nn.Module):
     def loss(self) -> str:
         return _LOSSES[self.kind]
 
-    def forward(self, states: torch.Tensor) -> torch.Tensor:
-        """Logits ``(..., n_outputs)`` of ``states (..., n_units)``."""
-        return self.linear(states)
+    def forward(self, rates: torch.Tensor) -> torch.Tensor:
+        """Logits ``(..., n_outputs)`` of ``rates (..., n_units)``."""
+        return self.linear(rates)
 
     def activate(self, logits: torch.Tensor) -> torch.Tensor:
         """Outputs from logits: ``sigmoid(z)``, ``bound * tanh(z)`` or ``z``.

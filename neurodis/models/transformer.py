@@ -6,7 +6,7 @@ Architecture (pre-LayerNorm, as GPT-2)::
     for each block:
         h = h + dropout(attention(LN_1(h)))                 causal multi-head self-attention
         h = h + dropout(MLP(LN_2(h)))                       d → 4d → d with GELU (tanh form)
-    states = LN_f(h)                                        (batch, time, d_model)
+    rates = LN_f(h)                                        (batch, time, d_model)
 
 Initialisation follows GPT-2: linear weights N(0, 0.02²) with the residual output
 projections scaled by ``1/sqrt(2 · n_layers)``, zero biases, LayerNorms at identity,
@@ -111,7 +111,7 @@ def causal_attention_reference(
 
 @register_model
 class CausalTransformer(SequenceModel):
-    """Causal (decoder-only) transformer mapping continuous inputs to states and logits.
+    """Causal (decoder-only) transformer mapping continuous inputs to rates and logits.
 
     See :mod:`neurodis.models.transformer` for the architecture and initialisation.
 
@@ -120,7 +120,7 @@ class CausalTransformer(SequenceModel):
     n_inputs, n_outputs : int
         Input channels and readout outputs.
     n_units : int
-        Model width ``d_model`` (paper: 64); the states have this width.
+        Model width ``d_model`` (paper: 64); the rates have this width.
     n_layers : int
         Transformer blocks (paper: 1).
     n_heads : int
@@ -154,8 +154,8 @@ class CausalTransformer(SequenceModel):
     --------
     >>> import torch
     >>> net = CausalTransformer(3, 2, n_units=16, n_heads=4).eval()
-    >>> states, logits = net(torch.zeros(4, 5, 3))
-    >>> tuple(states.shape), tuple(logits.shape)
+    >>> rates, logits = net(torch.zeros(4, 5, 3))
+    >>> tuple(rates.shape), tuple(logits.shape)
     ((4, 5, 16), (4, 5, 2))
     """
 
@@ -239,7 +239,7 @@ class CausalTransformer(SequenceModel):
 
         Returns
         -------
-        states : torch.Tensor
+        rates : torch.Tensor
             ``(batch, time, n_units)``, the final-LayerNorm hidden state of each token.
         logits : torch.Tensor
             ``(batch, time, n_outputs)``.
@@ -266,5 +266,5 @@ class CausalTransformer(SequenceModel):
         h_bxtxd = apply_dropout(h_bxtxd, self.p, generator, self.training)
         for block in self.blocks:
             h_bxtxd = block(h_bxtxd, generator)
-        states_bxtxd = self.ln_f(h_bxtxd)
-        return states_bxtxd, self.readout(states_bxtxd)
+        rates_bxtxd = self.ln_f(h_bxtxd)
+        return rates_bxtxd, self.readout(rates_bxtxd)

@@ -171,8 +171,8 @@ def plot_explained_variance(result: xr.Dataset, *, cumulative: bool = True, ax: 
     --------
     >>> import numpy as np, xarray as xr
     >>> from neurodis.analysis import pca
-    >>> states = xr.DataArray(np.random.default_rng(0).normal(size=(20, 4)), dims=("trial", "unit"))
-    >>> fig = plot_explained_variance(pca(states, sample_dims=("trial",)))
+    >>> rates = xr.DataArray(np.random.default_rng(0).normal(size=(20, 4)), dims=("trial", "unit"))
+    >>> fig = plot_explained_variance(pca(rates, sample_dims=("trial",)))
     >>> len(fig.axes[0].patches)
     4
     """

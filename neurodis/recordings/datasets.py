@@ -145,7 +145,7 @@ def _pulse_coords(pulses_txp: np.ndarray) -> dict[str, tuple[str, np.ndarray]]:
 
     One 1-D coord per pulse (rather than one 2-D coord) so that the labels travel with
     every ``(trial, …)`` DataArray taken from the Dataset and are checked when a model's
-    states on replayed trials are aligned with the recording.
+    rates on replayed trials are aligned with the recording.
     """
     coords = {f"pulse_{k + 1}": (TRIAL, pulses_txp[:, k]) for k in range(pulses_txp.shape[1])}
     coords["pulse_sum"] = (TRIAL, pulses_txp.sum(axis=1))

@@ -117,8 +117,8 @@ def save_nwb(
     >>> import tempfile, pathlib, numpy as np
     >>> from neurodis.simulator import CTRNNWeights, simulate
     >>> weights = CTRNNWeights.random(n_inputs=2, n_units=4, n_outputs=1, rng=0)
-    >>> states = simulate(weights, np.ones((3, 5, 2)))
-    >>> save_nwb(states, pathlib.Path(tempfile.mkdtemp()) / "run.nwb", spikes=True, rng=0).name
+    >>> rates = simulate(weights, np.ones((3, 5, 2)))
+    >>> save_nwb(rates, pathlib.Path(tempfile.mkdtemp()) / "run.nwb", spikes=True, rng=0).name
     'run.nwb'
     """
     check_type("trials", trials, xr.Dataset, "an xarray.Dataset")

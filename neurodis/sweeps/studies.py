@@ -22,10 +22,10 @@ Attractor geometry (:func:`train_and_find_attractors`, :func:`measure_attractor`
 Fixed and slow points under the zero-evidence input, started from noise-free visited
 states; the 2-D attractor signature of SCIENCE.md §6 is a point with at least two
 eigenvalues μ of the one-step map within
-:data:`~neurodis.analysis.fixed_points.SLOW_MODE_TOL` of 1 (two eigenvalues of the
+:data:`~neurodis.analysis.spectra.SLOW_MODE_TOL` of 1 (two eigenvalues of the
 difference map near 0; see :func:`~neurodis.analysis.slow_mode_counts`). With them: the
 amplification of the leading modes, the PCA spectrum and participation ratio of the
-noise-free trajectories, the lifetime sparseness of the states at the last step and the
+noise-free trajectories, the lifetime sparseness of the rates at the last step and the
 fraction of active units. The measurements are those of the ``fixed-points`` and
 ``geometry`` verbs (:mod:`neurodis.experiments.dynamics`); this job summarises them per
 network.
@@ -143,10 +143,10 @@ def measure_free_rt(
     trial_rng, noise_rng = check_rng(seed).spawn(2)
     trials, first = _evidence_trials(task, network.encoder, durations[-1] + 1, n_trials, trial_rng)
     rates = run(network, trials, rng=noise_rng, backend="simulator")["rates"]
-    states = xr.DataArray(rates.values[:, [first + t for t in durations]], dims=(TRIAL, TIME, UNIT),
+    sampled = xr.DataArray(rates.values[:, [first + t for t in durations]], dims=(TRIAL, TIME, UNIT),
                           coords={TIME: durations})
     latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT), coords={LATENT: trials[LATENT].values})
-    fits = {name: fit_ood_decoders(states, latents, method=method, rng=seed)
+    fits = {name: fit_ood_decoders(sampled, latents, method=method, rng=seed)
             for name, method in (("", "lstsq"), ("ridge_", "ridge_cv"))}
     names = {"": ("r2_paper", "r2", "angle", "id_r2_paper", "id_r2"), "ridge_": ("r2_paper", "id_r2_paper", "alpha")}
     result = xr.Dataset({prefix + name: fits[prefix][name].reset_coords(drop=True)
@@ -197,7 +197,7 @@ def measure_attractor(network: TrainedNetwork, *, n_trials: int, seed: int, n_in
     xarray.Dataset
         Per network: ``n_points``, ``n_exact``, ``n_slow`` (points that are slow, not
         exact), ``n_two_slow_modes`` (points with at least two modes of |μ - 1| <
-        :data:`~neurodis.analysis.fixed_points.SLOW_MODE_TOL`),
+        :data:`~neurodis.analysis.spectra.SLOW_MODE_TOL`),
         ``amplification_quartiles (leading_mode, quartile)`` over the points, ``pc12``
         (variance explained by PC1-2), ``participation_ratio``, ``sparseness_median``
         (lifetime sparseness over trials at the last step, median over non-silent

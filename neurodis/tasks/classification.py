@@ -84,6 +84,7 @@ from neurodis._validation import (
     describe,
 )
 from neurodis._version import __version__
+from neurodis.probit import probit_to_logit
 from neurodis.tasks.base import Task, Timing, TrialBatch, register_task
 from neurodis.tasks._evidence import check_sample_args, draw_evidence, tile
 from neurodis.tasks.latents import (
@@ -236,8 +237,7 @@ def _set(obj: Any, **values: Any) -> None:
 
 
 def _linear_logits(mean_bxtxd: np.ndarray, var_txd: np.ndarray, normals_nxd: np.ndarray) -> np.ndarray:
-    z = (mean_bxtxd @ normals_nxd.T) / np.sqrt(var_txd @ (normals_nxd**2).T)
-    return log_ndtr(z) - log_ndtr(-z)
+    return probit_to_logit((mean_bxtxd @ normals_nxd.T) / np.sqrt(var_txd @ (normals_nxd**2).T))
 
 
 def _circular_logits(mean_bxtxd: np.ndarray, var_txd: np.ndarray, radii_n: np.ndarray) -> np.ndarray:

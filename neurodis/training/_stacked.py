@@ -100,18 +100,18 @@ class GatedNetwork:
         n = w_hh.shape[-1]
         w_hh_t = w_hh.transpose(1, 2)
         h = x_kxtxbxi.new_zeros((k, n_batch, n))
-        states = []
+        rates = []
         if self.lstm:  # both biases enter the gates once: fold them into the input drive
             c = torch.zeros_like(h)
             for drive_t in _linear(x_kxtxbxi, w_ih, b_ih + b_hh).unbind(1):
                 h, c = lstm_update(torch.baddbmm(drive_t, h, w_hh_t), c)
-                states.append(h)
+                rates.append(h)
         else:
             b_hh = b_hh.unsqueeze(1)
             for drive_t in _linear(x_kxtxbxi, w_ih, b_ih).unbind(1):
                 h = gru_update(drive_t, torch.baddbmm(b_hh, h, w_hh_t), h)
-                states.append(h)
-        return torch.stack(states, dim=1)
+                rates.append(h)
+        return torch.stack(rates, dim=1)
 
 
 class TransformerNetwork:
@@ -154,8 +154,8 @@ class TransformerNetwork:
         for layer in range(len(t.blocks)):
             h = self._block(h, {name.removeprefix(f"blocks_{layer}_"): value for name, value in p.items()
                                 if name.startswith(f"blocks_{layer}_")}, generators)
-        states = self._layer_norm(h, p["ln_f_weight"], p["ln_f_bias"])
-        return _linear(states, p["readout_weight"], p["readout_bias"]).transpose(1, 2)
+        rates = self._layer_norm(h, p["ln_f_weight"], p["ln_f_bias"])
+        return _linear(rates, p["readout_weight"], p["readout_bias"]).transpose(1, 2)
 
     @staticmethod
     def _layer_norm(x: torch.Tensor, weight_kxd: torch.Tensor, bias_kxd: torch.Tensor) -> torch.Tensor:

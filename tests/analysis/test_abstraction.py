@@ -298,13 +298,13 @@ def small(rng):
 
 def test_states_errors(small):
     states, labels = small
-    with pytest.raises(TypeError, match="states must be an xarray.DataArray"):
+    with pytest.raises(TypeError, match="rates must be an xarray.DataArray"):
         ccgp(states.values, labels)
-    with pytest.raises(ValueError, match=r"states must have dims \(trial and/or condition"):
+    with pytest.raises(ValueError, match=r"rates must have dims \(trial and/or condition"):
         ccgp(states.rename(unit="neuron"), labels)
-    with pytest.raises(ValueError, match=r"states must have dims \(trial and/or condition"):
+    with pytest.raises(ValueError, match=r"rates must have dims \(trial and/or condition"):
         ccgp(states.rename(trial="sample"), labels)
-    with pytest.raises(ValueError, match="states must be finite"):
+    with pytest.raises(ValueError, match="rates must be finite"):
         ccgp(states.where(states > 10), labels)
 
 
@@ -315,9 +315,9 @@ def test_label_errors(small):
         match=r"dichotomies\['v0'\] must be a coord name.*shape \(16,\); got array of shape \(15,\)",
     ):
         ccgp(states, {"v0": labels["v0"][:15]})
-    with pytest.raises(ValueError, match="names the coord 'missing', which states lacks"):
+    with pytest.raises(ValueError, match="names the coord 'missing', which rates lacks"):
         ccgp(states, "missing")
-    with pytest.raises(ValueError, match=r"must have length 16 along 'trial' to match states; got 3"):
+    with pytest.raises(ValueError, match=r"must have length 16 along 'trial' to match rates; got 3"):
         ccgp(states, {"v0": xr.DataArray([True, False, True], dims=("trial",))})
     with pytest.raises(ValueError, match="must have dims within the sample dims"):
         ccgp(states, {"v0": xr.DataArray(np.ones(N_UNITS), dims=("unit",))})

@@ -17,7 +17,7 @@ def _recording(rng, states, n_neurons=3, noise_sd=0.5, session=4):
 
 
 def test_the_score_is_the_ridge_fit_and_the_nulls_share_its_folds(rng):
-    states = xr.DataArray(rng.normal(size=(80, 4)), dims=("trial", "unit"), attrs={"network": "net", "states": "final"})
+    states = xr.DataArray(rng.normal(size=(80, 4)), dims=("trial", "unit"), attrs={"network": "net", "summary": "final"})
     recording = _recording(rng, states)
     nulls = [xr.DataArray(rng.normal(size=(80, 4)), dims=("trial", "unit")) for _ in range(2)]
     result = recording_predictivity(states, recording, nulls=nulls, n_folds=3, n_shuffles=4, rng=11)

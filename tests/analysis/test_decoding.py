@@ -305,20 +305,20 @@ def test_explicit_splits_reject_malformed_entries(rng):
 def test_fit_ood_decoders_rejects_bad_input(rng):
     latents = _latents(rng, 200)
     states = _linear_code(latents, rng)
-    with pytest.raises(TypeError, match="states must be an xarray.DataArray"):
+    with pytest.raises(TypeError, match="rates must be an xarray.DataArray"):
         fit_ood_decoders(states.values, latents)
-    with pytest.raises(ValueError, match=r"states must have dims \('trial', 'unit'\) or \('trial', 'time', 'unit'\)"):
+    with pytest.raises(ValueError, match=r"rates must have dims \('trial', 'unit'\) or \('trial', 'time', 'unit'\)"):
         fit_ood_decoders(states.rename(unit="neuron"), latents)
     with pytest.raises(TypeError, match="latents must be an xarray.DataArray"):
         fit_ood_decoders(states, latents.values)
     with pytest.raises(ValueError, match=r"latents must have dims \('trial', 'latent'\)"):
         fit_ood_decoders(states, latents.rename(latent="x"))
-    with pytest.raises(ValueError, match="latents must have 200 trials to match states"):
+    with pytest.raises(ValueError, match="latents must have 200 trials to match rates"):
         fit_ood_decoders(states, latents.isel(trial=slice(0, 100)))
     shifted = latents.assign_coords(trial=np.arange(200) + 1)
-    with pytest.raises(ValueError, match="latents must have the same 'trial' coordinate as states"):
+    with pytest.raises(ValueError, match="latents must have the same 'trial' coordinate as rates"):
         fit_ood_decoders(states.assign_coords(trial=np.arange(200)), shifted)
-    with pytest.raises(ValueError, match="states must be finite"):
+    with pytest.raises(ValueError, match="rates must be finite"):
         fit_ood_decoders(states.where(states.trial > 0), latents)
     with pytest.raises(ValueError, match="folds='quadrant' needs latents with 2 dims; got 3"):
         fit_ood_decoders(states, _latents(rng, 200, 3))
@@ -360,7 +360,7 @@ def test_helpers_reject_bad_input(rng):
         decode(decoder["weights"], states)
     with pytest.raises(ValueError, match="decoder must contain 'weights' and 'bias'"):
         decode(decoder.drop_vars("bias"), states)
-    with pytest.raises(ValueError, match="states must have 6 units to match the decoder"):
+    with pytest.raises(ValueError, match="rates must have 6 units to match the decoder"):
         decode(decoder, states.isel(unit=slice(0, 3)))
     with pytest.raises(ValueError, match="n_batches must be an integer >= 1"):
         fit_decoder_adam(states, latents, n_batches=0)
@@ -425,7 +425,7 @@ def trained_states():
     (σ = 0.2 over 20 steps) at a quarter of the cost; the network reaches the ideal
     observer's in-distribution r² (≈ 0.97) but, like the paper's networks, extrapolates
     along directions that barely vary in any three quadrants."""
-    from neurodis.experiments import regression_states
+    from neurodis.experiments import regression_rates
     from neurodis.training import TrainConfig, make_network, train
 
     threads = torch.get_num_threads()
@@ -436,7 +436,7 @@ def trained_states():
         config = TrainConfig(n_batches=300, batch_size=16, lr=1e-2, log_every=300, checkpoint_every=300, seed=0)
         run = train(task, make_network(task, encoder=encoder, n_units=32, seed=0), config, encoder=encoder,
                     progress=False)
-        return regression_states(run, n_trials=2000, rng=1)
+        return regression_rates(run, n_trials=2000, rng=1)
     finally:
         torch.set_num_threads(threads)
 
@@ -506,5 +506,5 @@ def test_ridge_cv_on_constant_states_predicts_the_training_mean(rng):
     np.testing.assert_array_equal(ridge["weights"].values, 0.0)
     np.testing.assert_allclose(ridge["r2_paper"].values, exact["r2_paper"].values, atol=1e-12)
     assert np.all(np.isfinite(ridge["r2_paper"].values)) and np.all(ridge["alpha"].values > 0)
-    with pytest.raises(ValueError, match="states must vary across trials; got 400 trials that are all equal"):
+    with pytest.raises(ValueError, match="rates must vary across trials; got 400 trials that are all equal"):
         fit_ood_decoders(states.isel(time=[0]), latents, rng=0)

@@ -65,15 +65,15 @@ def test_pca_of_condition_averaged_recordings(rng):
 
 def test_pca_errors(rng):
     states = _trajectories(rng)
-    with pytest.raises(TypeError, match="states must be an xarray.DataArray"):
+    with pytest.raises(TypeError, match="rates must be an xarray.DataArray"):
         pca(states.values)
-    with pytest.raises(ValueError, match=r"states must have dims \('trial', 'unit'\)"):
+    with pytest.raises(ValueError, match=r"rates must have dims \('trial', 'unit'\)"):
         pca(states, sample_dims=("trial",))
     with pytest.raises(ValueError, match="n_components must be an integer in"):
         pca(states, n_components=8)
-    with pytest.raises(ValueError, match="states must have at least 2 samples"):
+    with pytest.raises(ValueError, match="rates must have at least 2 samples"):
         pca(states.isel(trial=[0], time=[0]))
-    with pytest.raises(ValueError, match="states must be finite"):
+    with pytest.raises(ValueError, match="rates must be finite"):
         pca(states.where(states > 0))
 
 
@@ -103,7 +103,7 @@ def test_participation_ratio_against_covariance_and_pca(rng):
 
 def test_participation_ratio_errors():
     flat = xr.DataArray(np.ones((4, 3)), dims=("trial", "unit"))
-    with pytest.raises(ValueError, match="states must vary across samples"):
+    with pytest.raises(ValueError, match="rates must vary across samples"):
         participation_ratio(flat, sample_dims=("trial",))
 
 

@@ -11,7 +11,7 @@ from neurodis.analysis.decoding import fit_ood_decoders
 from neurodis.analysis.theory import (
     VAR_UNIFORM,
     bayes_r2_ceiling,
-    ideal_observer,
+    gaussian_observer,
     logit_to_probit,
     probit_to_logit,
     r2_ceiling,
@@ -34,7 +34,7 @@ def _protocol_trials(n_trials: int, seed: int) -> tuple[np.ndarray, xr.DataArray
     """Running means μ(T) at the decision step and latents, from the regression task."""
     task = neurodis.make_task("regression", sigma=SIGMA)
     trials = task.sample(n_trials, rng=seed)
-    obs = ideal_observer(trials, np.eye(2), SIGMA)
+    obs = gaussian_observer(trials, np.eye(2), SIGMA)
     decision = task.timing.decision_index
     assert int(obs["n_samples"][decision]) == N_STEPS
     return obs["mean"].isel(time=decision).values, trials["latents"]
@@ -90,7 +90,7 @@ def test_recovery_in_random_normals_for_d3_and_every_scale():
 def test_recovery_from_the_observer_over_time_broadcasts_n_samples():
     task = neurodis.make_task("classification", n_tasks=6, sigma=SIGMA)
     trials = task.sample(50, rng=2)
-    obs = ideal_observer(trials, task.normals, SIGMA)
+    obs = gaussian_observer(trials, task.normals, SIGMA)
     steps = (obs["n_samples"] > 0).values
     logits, counts = obs["logit"].isel(time=steps), obs["n_samples"].isel(time=steps)
     recovered = recover_latent(logits, task.normals, SIGMA, counts)
@@ -122,13 +122,13 @@ def test_observer_matches_the_task_bayes_log_odds():
     task = neurodis.make_task("classification", n_tasks=12, sigma=SIGMA)
     batch = task.sample_arrays(300, np.random.default_rng(4))
     trials = task.sample(300, rng=4)
-    obs = ideal_observer(trials, task.normals, SIGMA)
+    obs = gaussian_observer(trials, task.normals, SIGMA)
     np.testing.assert_allclose(obs["logit"].values, task.ideal_logits(batch), rtol=1e-9, atol=1e-9)
 
 
 def test_observer_counts_posterior_and_running_mean():
     x = np.array([[[0.1, 0.3], [0.3, -0.1], [0.0, 0.0], [0.2, 0.4]]])  # step 2 carries no sample
-    obs = ideal_observer(xr.DataArray(x, dims=("trial", "time", "latent")), [[1.0, 0.0]], 0.5,
+    obs = gaussian_observer(xr.DataArray(x, dims=("trial", "time", "latent")), [[1.0, 0.0]], 0.5,
                          evidence=np.array([True, True, False, True]))
     np.testing.assert_array_equal(obs["n_samples"].values, [1, 2, 2, 3])
     np.testing.assert_allclose(obs["mean"].values[0, -1], [0.2, 0.2])
@@ -139,7 +139,7 @@ def test_observer_counts_posterior_and_running_mean():
 
 def test_observer_is_silent_before_any_evidence():
     task = neurodis.make_task("classification", n_tasks=3)
-    obs = ideal_observer(task.sample(5, rng=0), task.normals, task.sigma)
+    obs = gaussian_observer(task.sample(5, rng=0), task.normals, task.sigma)
     assert int(obs["n_samples"][0]) == 0 and np.isinf(obs["posterior_sd"][0])
     np.testing.assert_array_equal(obs["logit"].isel(time=0).values, 0.0)
     np.testing.assert_array_equal(obs["probability"].isel(time=0).values, 0.5)
@@ -231,22 +231,22 @@ def test_observer_rejects_bad_input():
     task = neurodis.make_task("classification", n_tasks=2)
     trials = task.sample(4, rng=0)
     with pytest.raises(TypeError, match="trials must be a trials Dataset"):
-        ideal_observer(trials["inputs"].values, task.normals, 0.2)
+        gaussian_observer(trials["inputs"].values, task.normals, 0.2)
     with pytest.raises(ValueError, match=r"trials must have dims \('trial', 'time', 'latent'\)"):
-        ideal_observer(trials["inputs"], task.normals, 0.2)
+        gaussian_observer(trials["inputs"], task.normals, 0.2)
     with pytest.raises(ValueError, match="trials must contain 'inputs'"):
-        ideal_observer(trials.drop_vars("inputs"), task.normals, 0.2)
+        gaussian_observer(trials.drop_vars("inputs"), task.normals, 0.2)
     encoded = trials.assign_coords(input=["fixation", "encoded_0", "encoded_1"])
     with pytest.raises(ValueError, match="raw stimulus channels"):
-        ideal_observer(encoded, task.normals, 0.2)
+        gaussian_observer(encoded, task.normals, 0.2)
     with pytest.raises(ValueError, match=r"normals must have shape \(N, 2\)"):
-        ideal_observer(trials, np.ones((3, 3)), 0.2)
+        gaussian_observer(trials, np.ones((3, 3)), 0.2)
     with pytest.raises(ValueError, match="sigma must be > 0.0"):
-        ideal_observer(trials, task.normals, 0.0)
+        gaussian_observer(trials, task.normals, 0.0)
     with pytest.raises(TypeError, match="evidence must be a boolean array"):
-        ideal_observer(trials, task.normals, 0.2, evidence=np.ones(22))
+        gaussian_observer(trials, task.normals, 0.2, evidence=np.ones(22))
     with pytest.raises(ValueError, match="evidence must have shape"):
-        ideal_observer(trials, task.normals, 0.2, evidence=np.ones(5, dtype=bool))
+        gaussian_observer(trials, task.normals, 0.2, evidence=np.ones(5, dtype=bool))
 
 
 def test_recover_latent_rejects_bad_input():

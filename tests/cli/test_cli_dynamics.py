@@ -3,7 +3,8 @@
 import numpy as np
 import xarray as xr
 
-from neurodis.analysis import find_fixed_points, pca, zero_evidence_input
+from neurodis.analysis import pca
+from neurodis.experiments import find_fixed_points, zero_evidence_input
 from neurodis.cli import main
 from neurodis.simulator import simulate
 from neurodis.training import TrainedNetwork

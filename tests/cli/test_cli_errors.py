@@ -269,7 +269,7 @@ COMPUTE = {
     "reproduce": (["reproduce", "--out", "{out}/results"], (neurodis.sweeps.reproduce, "reproduce")),
     "compare": (["compare", "{pulses}", "--recording", "{missing}", "--out", "{out}/cmp"],
                 (neurodis.experiments.comparison, "compare_with_recording")),
-    "generalize": (["generalize", "{run}", "--out", "{out}/g.nc"], (neurodis.experiments.ood, "regression_states")),
+    "generalize": (["generalize", "{run}", "--out", "{out}/g.nc"], (neurodis.experiments.ood, "regression_rates")),
     "fixed-points": (["fixed-points", "{run}", "--out", "{out}/fp"], (neurodis.simulator, "simulate")),
     "geometry": (["geometry", "{run}", "--out", "{out}/geo"], (neurodis.simulator, "simulate")),
 }

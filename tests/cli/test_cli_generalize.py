@@ -8,7 +8,7 @@ import pytest
 
 import neurodis.experiments.ood
 from neurodis.analysis import fit_ood_decoders
-from neurodis.experiments import regression_states
+from neurodis.experiments import regression_rates
 from neurodis.cli import main
 from neurodis.models import CTRNN
 from neurodis.tasks import make_task
@@ -27,14 +27,14 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture
 def simulations(monkeypatch):
-    """Counts the calls of regression_states made by the OOD protocol."""
+    """Counts the calls of regression_rates made by the OOD protocol."""
     calls = []
 
     def counted(*args, **kwargs):
         calls.append(kwargs["n_trials"])
-        return regression_states(*args, **kwargs)
+        return regression_rates(*args, **kwargs)
 
-    monkeypatch.setattr(neurodis.experiments.ood, "regression_states", counted)
+    monkeypatch.setattr(neurodis.experiments.ood, "regression_rates", counted)
     return calls
 
 
@@ -44,7 +44,7 @@ def test_generalize_verb_scores_every_decoder_from_one_simulation(run_dir, simul
     written = load_dataset(run_dir / "generalization.nc")
     run = TrainedNetwork.load(run_dir)
     simulation_rng, fit_rng = np.random.SeedSequence(4).spawn(2)
-    states, latents = regression_states(run, n_trials=400, rng=simulation_rng)
+    states, latents = regression_rates(run, n_trials=400, rng=simulation_rng)
     for prefix, options, names in (
         ("", {}, ("r2_paper", "r2", "weights", "id_r2_paper", "trial_role")),
         ("ridge_", {"method": "ridge_cv"}, ("r2_paper", "r2", "weights", "alpha", "id_r2_paper")),

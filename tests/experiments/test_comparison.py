@@ -10,7 +10,7 @@ from neurodis.experiments.comparison import (
     RecordingComparison,
     compare_session,
     compare_with_recording,
-    network_states,
+    network_rates,
     untrained_copy,
 )
 from neurodis.models import CTRNN
@@ -42,7 +42,7 @@ def _pulses(rng, n_trials):
 def _synthetic_recording(rng, model, n_trials=300, n_neurons=4, noise_sd=1.0):
     """Counts = a linear map of the network's window states (unit signal variance) + noise."""
     pulses = _pulses(rng, n_trials)
-    states = network_states(model, pulses, task=TASK, window_ms=200.0).values
+    states = network_rates(model, pulses, task=TASK, window_ms=200.0).values
     z = (states - states.mean(0)) / states.std(0)
     signal = z @ rng.normal(size=(z.shape[1], n_neurons))
     signal /= signal.std(0)
@@ -70,17 +70,17 @@ def test_a_linear_readout_of_the_network_is_predicted_up_to_its_noise_ceiling(rn
 
 def test_states_summaries_have_the_documented_shapes(rng):
     model, pulses = _model(), _pulses(rng, 5)
-    final = network_states(model, pulses, task=TASK, states="final")
-    per_pulse = network_states(model, pulses, task=TASK, states="pulses")
+    final = network_rates(model, pulses, task=TASK, summary="final")
+    per_pulse = network_rates(model, pulses, task=TASK, summary="pulses")
     assert final.shape == (5, 8) and per_pulse.shape == (5, 56)
     assert per_pulse.pulse_epoch.values[8] == 2 and per_pulse.model_unit.values[8] == 0
     # the window opens when the last pulse ends: 50 ms is the first step of the delay
     trials = TASK.trials_from_pulses(pulses.values)
     states_nxtxn = run(TrainedNetwork(model, TASK, None), trials, noise=False, backend="torch")["rates"].values
-    first = network_states(model, pulses, task=TASK, window_ms=50.0)
+    first = network_rates(model, pulses, task=TASK, window_ms=50.0)
     np.testing.assert_allclose(first.values, states_nxtxn[:, TASK.decision_index - 4], rtol=1e-6)
     # a window longer than the trained delay extends it (the trial is replayed with a 500 ms delay)
-    assert network_states(model, pulses, task=TASK, window_ms=500.0).shape == (5, 8)
+    assert network_rates(model, pulses, task=TASK, window_ms=500.0).shape == (5, 8)
 
 
 def test_states_carry_the_replayed_pulses_so_misaligned_recordings_are_refused(rng):
@@ -127,7 +127,7 @@ def test_real_sessions_agree_with_a_direct_ridge_fit():
     assert isinstance(result, RecordingComparison)
     session = result.sessions[0]
     recording = load_lip_session(0)
-    states = network_states(model, recording.pulses, task=task)
+    states = network_rates(model, recording.pulses, task=task)
     direct = ridge_predictivity(states, recording.counts.astype(float), null=None, n_folds=3,
                                 rng=session.attrs["ridge_seed"])
     assert float(session.score) == pytest.approx(float(direct.score), abs=1e-12)
@@ -158,25 +158,25 @@ def test_bad_arguments_are_refused(rng, tmp_path):
     model, pulses = _model(), _pulses(rng, 10)
     recording = xr.Dataset({"counts": (("trial", "unit"), np.ones((10, 2))), "pulses": pulses})
     with pytest.raises(ValueError, match="task must be given with a bare model"):
-        network_states(model, pulses)
+        network_rates(model, pulses)
     with pytest.raises(TypeError, match="network must be a run folder path, a TrainedNetwork or a torch.nn.Module"):
-        network_states(3, pulses, task=TASK)
+        network_rates(3, pulses, task=TASK)
     with pytest.raises(TypeError, match="task must be a PulsesTask"):
-        network_states(model, pulses, task=object())
+        network_rates(model, pulses, task=object())
     with pytest.raises(FileNotFoundError, match="path must be a run folder"):
-        network_states(tmp_path, pulses)
-    with pytest.raises(ValueError, match="states must be one of"):
-        network_states(model, pulses, task=TASK, states="mean")
+        network_rates(tmp_path, pulses)
+    with pytest.raises(ValueError, match="summary must be one of"):
+        network_rates(model, pulses, task=TASK, summary="mean")
     with pytest.raises(ValueError, match="window_ms must be a non-negative multiple of dt=50.0 ms"):
-        network_states(model, pulses, task=TASK, window_ms=120.0)
+        network_rates(model, pulses, task=TASK, window_ms=120.0)
     with pytest.raises(ValueError, match="window_ms must be > 0.0"):
-        network_states(model, pulses, task=TASK, window_ms=0.0)
+        network_rates(model, pulses, task=TASK, window_ms=0.0)
     with pytest.raises(TypeError, match="pulses must be a DataArray"):
-        network_states(model, pulses.values, task=TASK)
+        network_rates(model, pulses.values, task=TASK)
     with pytest.raises(ValueError, match=r"pulses must have dims \('trial', 'pulse'\)"):
-        network_states(model, pulses.rename(pulse="p"), task=TASK)
+        network_rates(model, pulses.rename(pulse="p"), task=TASK)
     with pytest.raises(ValueError, match="encoder must give the model's 2 input channels"):
-        network_states(model, pulses, task=TASK, encoder=Encoder(n_dims=1, hidden=(4,), n_out=3))
+        network_rates(model, pulses, task=TASK, encoder=Encoder(n_dims=1, hidden=(4,), n_out=3))
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         untrained_copy(model, -1)
     with pytest.raises(ValueError, match=r"recording must hold 'counts' with dims \('trial', 'unit'\)"):

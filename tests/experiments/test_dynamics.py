@@ -64,11 +64,11 @@ def test_geometry_of_rank_one_states_with_a_silent_unit():
     ("call", "match"),
     [
         (lambda net: attractor(net, xr.DataArray(np.zeros((3, 4)), dims=("time", "unit")), n_inits=2),
-         r"states must have dims \('trial', 'time', 'unit'\); got \('time', 'unit'\) with shape \(3, 4\)"),
+         r"rates must have dims \('trial', 'time', 'unit'\); got \('time', 'unit'\) with shape \(3, 4\)"),
         (lambda net: attractor(net, visited_states(net, net.task.sample(2, rng=0)), n_inits=0),
          r"n_inits must be an integer >= 1; got 0"),
         (lambda net: geometry(xr.DataArray(np.zeros((3, 4)), dims=("trial", "unit"))),
-         r"states must have dims \('trial', 'time', 'unit'\); got \('trial', 'unit'\) with shape \(3, 4\)"),
+         r"rates must have dims \('trial', 'time', 'unit'\); got \('trial', 'unit'\) with shape \(3, 4\)"),
     ],
 )
 def test_dynamics_errors(linear, call, match):

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 import neurodis
 from neurodis.analysis import fit_ood_decoders, make_folds
-from neurodis.experiments import TrainedNetwork, generalization, ood_generalization, regression_states
+from neurodis.experiments import TrainedNetwork, generalization, ood_generalization, regression_rates
 from neurodis.models import make_model
 from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.latents import quadrant_of
@@ -127,7 +127,7 @@ def network(task_and_encoder):
 def test_generalization_is_one_simulation_scored_by_every_decoder(network):
     result = generalization(network, n_trials=400, rng=5)
     simulation_rng, fit_rng = np.random.SeedSequence(5).spawn(2)  # an int seed: two children
-    states, latents = regression_states(network, n_trials=400, rng=simulation_rng)
+    states, latents = regression_rates(network, n_trials=400, rng=simulation_rng)
     for prefix, options in (("", {}), ("ridge_", {"method": "ridge_cv"}),
                             ("authors_", {"evaluation": "authors_default"})):
         direct = fit_ood_decoders(states, latents, rng=fit_rng, **options)  # in this order, one rng object
@@ -140,7 +140,7 @@ def test_generalization_is_one_simulation_scored_by_every_decoder(network):
 
 def test_generalization_with_a_fit_rng_seeds_the_simulation_with_rng_itself(network):
     result = generalization(network, n_trials=300, decoders=("lstsq",), rng=3, fit_rng=3)
-    states, latents = regression_states(network, n_trials=300, rng=3)
+    states, latents = regression_rates(network, n_trials=300, rng=3)
     np.testing.assert_array_equal(result["r2_paper"].values, fit_ood_decoders(states, latents, rng=3)["r2_paper"])
     assert "ridge_r2_paper" not in result
     assert json.loads(result.attrs["decoders"]) == {"": "least squares, held-out test"}

@@ -174,7 +174,7 @@ def test_attractor_preset_writes_its_table_and_figures(attractor_run):
 
 
 def test_attractor_counts_match_a_fresh_search_on_the_saved_network(attractor_run):
-    from neurodis.analysis import find_fixed_points, zero_evidence_input
+    from neurodis.experiments import find_fixed_points, zero_evidence_input
     from neurodis.simulator import simulate
 
     out, _ = attractor_run

@@ -117,7 +117,7 @@ def linear_cka(
         Use the unbiased HSIC estimator (chance level ≈ 0 instead of ≈ n / (S + n)).
     null : {"shuffle"}, sequence of DataArray or None
         Null distribution: shuffle ``y`` along ``shuffle_dim``, score each given array
-        (e.g. untrained networks' states) against ``y``, or none.
+        (e.g. untrained networks' rates) against ``y``, or none.
     n_shuffles : int
         Number of shuffles.
     shuffle_dim : str, optional

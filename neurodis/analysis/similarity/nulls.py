@@ -5,7 +5,7 @@ matrices is about 0.91. Each metric therefore reports its score beside a null
 distribution, drawn either by shuffling the second array's samples along one dim (a
 condition or trial shuffle: the pairing of samples is broken, each array's own
 structure is kept) or from a user-supplied sample of representations that should not
-match, such as the states of untrained networks of the same size. The p-value counts
+match, such as the rates of untrained networks of the same size. The p-value counts
 the observed score itself as one draw, so it is never 0::
 
     p = (1 + #{null at least as similar as observed}) / (1 + n_null)
@@ -147,7 +147,7 @@ def _null_scores(
     if isinstance(null, xr.DataArray) or not isinstance(null, Sequence) or len(null) == 0:
         raise TypeError(
             f"null must be {kinds}, None or a non-empty sequence of DataArrays (e.g. untrained "
-            f"networks' states); got {describe(null)}"
+            f"networks' rates); got {describe(null)}"
         )
     scores = []
     for k, other in enumerate(null):
@@ -192,7 +192,7 @@ def score_with_null(
     null : {"shuffle"}, a key of ``own_nulls``, sequence of DataArray or None
         ``"shuffle"`` permutes ``y`` along ``shuffle_dim`` ``n_shuffles`` times (``attrs["null"]``
         is ``"shuffle:<dims permuted together, joined by '+'>"``); a
-        sequence of arrays (e.g. untrained networks' states, each aligned with ``y``)
+        sequence of arrays (e.g. untrained networks' rates, each aligned with ``y``)
         is scored against ``y`` in place of ``x``; ``None`` skips the null.
     n_shuffles : int
         Number of shuffles.

@@ -7,7 +7,7 @@ network's noise-free one-step map ``h ↦ step(h, u)`` at a constant input ``u``
    random plus Gaussian jitter, or given ones.
 2. Each point minimises ``q = ½‖F(h) − h‖²`` in float64: batched Levenberg–Marquardt
    (``method="lm"``, the default; kink-aware for ReLU networks, see
-   :func:`~neurodis.analysis._fixed_point_solvers.levenberg_marquardt`) or Adam
+   :func:`~neurodis.experiments._fixed_point_solvers.levenberg_marquardt`) or Adam
    (``method="adam"``), then short Newton steps polish points that sit next to a true
    root down to round-off. Optionally (``hops``), rounds of basin hopping move points
    that are not exact to lower local minima of q.
@@ -57,21 +57,19 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from neurodis.analysis import _fixed_point_solvers as solvers
+    from neurodis.experiments import _fixed_point_solvers as solvers
 
 # torch (and the torch solvers) are imported inside the functions that run a model, not
-# here: `neurodis.analysis` imports this module, and importing torch costs seconds that the
-# numpy-only analyses (similarity metrics, decoders) should not pay
+# here: `neurodis.experiments` imports this module, and importing torch costs seconds that
+# `import neurodis` should not pay
 
-__all__ = ["SLOW_MODE_TOL", "find_fixed_points", "slow_mode_counts", "zero_evidence_input"]
+__all__ = ["find_fixed_points", "zero_evidence_input"]
 
 METHODS = ("lm", "adam")
 DEFAULT_MAX_ITER = {"lm": 500, "adam": 10_000}
 NEWTON_STEPS = 10
 NEWTON_RADIUS = 1e-2  # Newton steps longer than this × (1 + ‖h‖) are refused
 DIVERGENCE_FACTOR = 1e6
-#: A mode is slow when its eigenvalue μ of the one-step map has |μ - 1| below this.
-SLOW_MODE_TOL = 0.05
 
 
 def zero_evidence_input(task: Any, encoder: Any = None) -> xr.DataArray:
@@ -206,7 +204,7 @@ def _optimise(
     """Local minimisation of q from every point, then Newton refinement of the finite ones."""
     import torch
 
-    from neurodis.analysis import _fixed_point_solvers as solvers
+    from neurodis.experiments import _fixed_point_solvers as solvers
 
     if method == "lm":
         solution = solvers.levenberg_marquardt(fmap, h0_pxn, max_iter=max_iter, exact_rtol=exact_rtol)
@@ -232,7 +230,7 @@ def _search(
     """Local minimisation plus ``hops`` rounds of basin hopping; the hops that lowered each q."""
     import torch
 
-    from neurodis.analysis import _fixed_point_solvers as solvers
+    from neurodis.experiments import _fixed_point_solvers as solvers
 
     solution = _optimise(fmap, h0_pxn, **local)
     improved_p = np.zeros(len(h0_pxn), dtype=np.int64)
@@ -275,7 +273,7 @@ def find_fixed_points(
     """Fixed and slow points of ``model`` at the constant input ``inputs``, with spectra.
 
     The procedure, the labels and the formulas are in the module docstring
-    (:mod:`neurodis.analysis.fixed_points`).
+    (:mod:`neurodis.experiments.fixed_points`).
 
     Parameters
     ----------
@@ -373,7 +371,7 @@ def find_fixed_points(
     """
     import torch
 
-    from neurodis.analysis import _fixed_point_solvers as solvers
+    from neurodis.experiments import _fixed_point_solvers as solvers
 
     width = _check_model(model)
     u_i, input_labels = _input_vector(inputs, model.n_inputs)
@@ -456,7 +454,7 @@ def _spectra_dataset(
     """The Dataset of the chosen points: labels, Jacobian spectra, stability, amplification."""
     import torch
 
-    from neurodis.analysis import _fixed_point_solvers as solvers
+    from neurodis.experiments import _fixed_point_solvers as solvers
 
     h_kxn = solution.h_pxn[torch.from_numpy(chosen)]
     q_k = solution.q_p[torch.from_numpy(chosen)]
@@ -503,47 +501,3 @@ def _outputs(clone: nn.Module, h_kxn: torch.Tensor) -> np.ndarray | None:
         return None
     with torch.no_grad():
         return readout.activate(readout(h_kxn[:, : clone.n_units])).numpy()
-
-
-def slow_mode_counts(found: xr.Dataset, tol: float = SLOW_MODE_TOL) -> xr.DataArray:
-    """Number of slow modes of each point: eigenvalues μ of the one-step map with |μ - 1| < ``tol``.
-
-    An eigenvalue μ of the one-step map near 1 is one of ``J - I`` near 0: a direction
-    along which the state neither grows nor decays (a line attractor has one, a plane
-    attractor two).
-
-    Parameters
-    ----------
-    found : xarray.Dataset
-        :func:`find_fixed_points` output (``eigenvalues_real``, ``eigenvalues_imag``).
-    tol : float
-        Distance of μ from 1 below which a mode counts as slow (> 0).
-
-    Returns
-    -------
-    xarray.DataArray
-        Integer counts along ``fixed_point``.
-
-    Raises
-    ------
-    TypeError
-        If ``found`` is not a Dataset.
-    ValueError
-        If ``tol`` is not positive or the spectra are missing.
-
-    Examples
-    --------
-    >>> spectra = xr.Dataset({"eigenvalues_real": (("fixed_point", "mode"), [[1.01, 0.5], [0.97, 1.02]]),
-    ...                       "eigenvalues_imag": (("fixed_point", "mode"), [[0.0, 0.0], [0.01, 0.0]])})
-    >>> slow_mode_counts(spectra).values.tolist()
-    [1, 2]
-    """
-    check_type("found", found, xr.Dataset, "the Dataset of find_fixed_points")
-    tol = check_real("tol", tol, minimum=0.0, strict_minimum=True)
-    missing = [name for name in ("eigenvalues_real", "eigenvalues_imag") if name not in found]
-    if missing:
-        raise ValueError(f"found must hold the spectra of find_fixed_points; missing {missing}")
-    mu = found["eigenvalues_real"] + 1j * found["eigenvalues_imag"]
-    counts = (np.abs(mu - 1.0) < tol).sum(MODE)
-    counts.attrs.update(long_name="modes with |mu - 1| < tol", tol=tol)
-    return counts.rename("slow_modes")

@@ -1,5 +1,5 @@
 """`run`: a trained network's states on given trials, the simulator for CTRNNs and one
-frozen torch pass for the rest (neurodis.experiments.states)."""
+frozen torch pass for the rest (neurodis.experiments.running)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Run a trained network on trials: the one way the house reads a network's states.
+"""Run a trained network on trials: the one way the house reads a network's rates.
 
 :func:`run` takes a :class:`~neurodis.training.TrainedNetwork` and a trials Dataset
 whose inputs the network takes (sampled with its encoder) and returns the trials with
@@ -36,7 +36,7 @@ def run(
     backend: str = "auto",
     batch_size: int = 4096,
 ) -> xr.Dataset:
-    """The trials with the network's states and outputs added.
+    """The trials with the network's rates and outputs added.
 
     Parameters
     ----------
@@ -86,8 +86,8 @@ def run(
     >>> from neurodis.tasks import make_task
     >>> task = make_task("classification", n_tasks=2)
     >>> net = TrainedNetwork(CTRNN(3, 2, n_units=8, seed=0), task, None)
-    >>> states = run(net, task.sample(5, rng=0), noise=False)
-    >>> states["rates"].dims, states["outputs"].sizes["output"]
+    >>> ran = run(net, task.sample(5, rng=0), noise=False)
+    >>> ran["rates"].dims, ran["outputs"].sizes["output"]
     (('trial', 'time', 'unit'), 2)
     >>> run(net, task.sample(5, rng=0), time=3, rng=1)["rates"].dims
     ('trial', 'unit')
@@ -116,7 +116,7 @@ def run(
 
 
 def _select(result: xr.Dataset, step: int) -> xr.Dataset:
-    """The states and outputs after one step (``attrs["time"]``: its time in ms)."""
+    """The rates and outputs after one step (``attrs["time"]``: its time in ms)."""
     at = float(result[TIME].values[step])
     for name in ("rates", "outputs"):
         result[name] = result[name].isel({TIME: step}, drop=True).assign_attrs(time=at)
@@ -151,12 +151,12 @@ def _torch_run(model: Any, trials: xr.Dataset, *, noise: bool, rng: Any, step: i
                     kwargs["input_noise"] = torch.zeros_like(batch)
                     if getattr(model, "recurrent_noise", 0.0) > 0:
                         kwargs["recurrent_noise"] = batch.new_zeros(*batch.shape[:2], model.n_units)
-                states_bxtxn, logits_bxtxo = model(batch, **kwargs)
+                rates_bxtxn, logits_bxtxo = model(batch, **kwargs)
                 activate = getattr(getattr(model, "readout", None), "activate", None)
                 outputs_bxtxo = logits_bxtxo if activate is None else activate(logits_bxtxo)
                 if step is not None:
-                    states_bxtxn, outputs_bxtxo = states_bxtxn[:, step], outputs_bxtxo[:, step]
-                rates.append(states_bxtxn.detach().to("cpu", torch.float64).numpy())
+                    rates_bxtxn, outputs_bxtxo = rates_bxtxn[:, step], outputs_bxtxo[:, step]
+                rates.append(rates_bxtxn.detach().to("cpu", torch.float64).numpy())
                 outputs.append(outputs_bxtxo.detach().to("cpu", torch.float64).numpy())
     finally:
         model.train(was_training)

@@ -7,7 +7,8 @@ import pytest
 import torch
 import xarray as xr
 
-from neurodis.analysis import find_fixed_points, pca
+from neurodis.analysis import pca
+from neurodis.experiments import find_fixed_points
 from neurodis.models import CTRNN
 from neurodis.plotting import plot_amplification, plot_eigenvalues, plot_pc_trajectories
 from neurodis.tasks import make_task

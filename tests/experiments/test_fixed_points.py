@@ -9,8 +9,9 @@ import torch
 import xarray as xr
 from torch import nn
 
-from neurodis.analysis import find_fixed_points, slow_mode_counts, zero_evidence_input
-from neurodis.analysis._fixed_point_solvers import cluster
+from neurodis.analysis import slow_mode_counts
+from neurodis.experiments import find_fixed_points, zero_evidence_input
+from neurodis.experiments._fixed_point_solvers import cluster
 from neurodis.models import CTRNN, LSTM, CausalTransformer
 from neurodis.tasks import Encoder, make_task
 from neurodis.trials import load_dataset, save_dataset
@@ -382,7 +383,7 @@ def test_zero_evidence_input_needs_a_task():
 
 
 def test_adam_kernel_matches_torch_optim_adam(rng):
-    from neurodis.analysis._fixed_point_solvers import OneStepMap, adam
+    from neurodis.experiments._fixed_point_solvers import OneStepMap, adam
 
     net = CTRNN(2, 1, n_units=4, activation="tanh", seed=6).double()
     u = torch.tensor([0.2, -0.4], dtype=torch.float64)
