@@ -9,7 +9,7 @@
    monkeys' (``monkey_behavior.csv``), the network's choices being its noisy responses
    to the monkeys' own pulse sequences.
 3. Replay every LIP session's trials through the network, in the recorded order, and
-   predict each neuron's spike count from the network's mean state in the 500 ms after
+   predict each neuron's spike count from the network's mean rates in the 500 ms after
    the pulses (cross-validated ridge), against a trial-shuffle null and untrained
    networks of the same size.
 

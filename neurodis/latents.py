@@ -23,6 +23,7 @@ __all__ = [
     "QUADRANT_OF_ORTHANT",
     "check_orthants",
     "orthant_codes",
+    "orthant_coords",
     "orthant_of",
     "orthant_signs",
     "orthant_to_quadrant",
@@ -150,3 +151,25 @@ def orthant_signs(orthants: Iterable[int], n_dims: int) -> np.ndarray:
     codes = np.asarray(check_orthants(orthants, n_dims))
     bits = (codes[:, None] >> np.arange(n_dims)) & 1
     return 1.0 - 2.0 * bits
+
+
+def orthant_coords(x_mxd: np.ndarray, n_trials: int, k: int) -> dict[str, np.ndarray]:
+    """Trial coords ``orthant`` (and ``quadrant`` for D = 2) of ``n_trials`` sequences of ``k`` latents.
+
+    ``x_mxd`` holds the ``m = n_trials · k`` latents sequence by sequence. With ``k = 1``
+    the coords are ``orthant`` (and ``quadrant``); with ``k > 1`` the ``j``-th latent of
+    each sequence gets ``orthant_j`` (``orthant`` for ``j = 0``).
+
+    Examples
+    --------
+    >>> x = np.array([[0.2, 0.3], [-0.2, 0.3], [-0.1, -0.4], [0.3, -0.1]])
+    >>> {name: codes.tolist() for name, codes in orthant_coords(x, 2, 2).items()}
+    {'orthant': [0, 3], 'orthant_1': [1, 2], 'quadrant': [1, 3], 'quadrant_1': [2, 4]}
+    """
+    codes = {"orthant": orthant_codes(x_mxd)}
+    if x_mxd.shape[1] == 2:
+        codes["quadrant"] = QUADRANT_OF_ORTHANT[codes["orthant"]]
+    if k == 1:
+        return codes
+    return {name if j == 0 else f"{name}_{j}": value.reshape(n_trials, k)[:, j]
+            for name, value in codes.items() for j in range(k)}

@@ -29,6 +29,8 @@ TASK = neurodis.make_task("classification", n_tasks=3)
 FLIP = neurodis.make_task("flipflop", n_bits=2)
 MODEL = make_model("ctrnn", n_inputs=3, n_outputs=3, n_units=4)
 NET = EXP.TrainedNetwork(MODEL, TASK, None)
+PULSE_NET = EXP.TrainedNetwork(make_model("ctrnn", n_inputs=2, n_outputs=1, n_units=4),
+                               neurodis.make_task("pulses", n_pulses=3), None)
 X = xr.DataArray(_rng.normal(size=(6, 3)), dims=("condition", "unit"))
 Y = xr.DataArray(_rng.normal(size=(6, 4)), dims=("condition", "unit"))
 CONST = xr.DataArray(np.ones((6, 3)), dims=("condition", "unit"))
@@ -350,10 +352,15 @@ CASES: list[Case] = [
     ("psychophysical_kernel-tol-zero", lambda: A.psychophysical_kernel(PULSES, CHOICES, tol=0.0), V, "tol"),
     ("compare_kernels-empty", lambda: A.compare_kernels({}), E, "kernels must be a non-empty mapping"),
     ("compare_kernels-list", lambda: A.compare_kernels([1]), E, "kernels"),
-    ("network_choices-choice-unknown", lambda: EXP.network_choices(MODEL, PULSES, choice="argmax"), V, "choice"),
+    ("network_choices-choice-unknown", lambda: EXP.network_choices(PULSE_NET, PULSES, choice="argmax"), V,
+     "choice"),
     ("network_choices-network-int", lambda: EXP.network_choices(3, PULSES), E, "network must be a run folder path"),
-    ("network_choices-bare-model-without-task", lambda: EXP.network_choices(MODEL, PULSES), V,
-     "task must be given with a bare model"),
+    ("network_choices-bare-model", lambda: EXP.network_choices(MODEL, PULSES), E,
+     r"wrap a bare model .*TrainedNetwork\(model, task, encoder\)"),
+    ("network_choices-task-not-pulses", lambda: EXP.network_choices(NET, PULSES), E,
+     "network.task must be a PulsesTask"),
+    ("network_kernel-bare-model", lambda: EXP.network_kernel(MODEL, PULSES), E, "network must be a run folder path"),
+    ("lip_kernels-bare-model", lambda: EXP.lip_kernels(MODEL), E, "network must be a run folder path"),
     ("monkey_kernel-subject-unknown", lambda: A.monkey_kernel(xr.Dataset(), subject="z"), V, "subject|behavior"),
     # ---------------------------------------------------------------- theory
     ("r2_ceiling-sigma-negative", lambda: A.r2_ceiling(-0.1, 20), V, "sigma"),
@@ -374,13 +381,18 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- comparison
     ("untrained_copy-model-str", lambda: EXP.untrained_copy("net", 0), E, "model"),
     ("untrained_copy-seed-negative", lambda: EXP.untrained_copy(MODEL, -1), V, "seed"),
-    ("network_rates-summary-unknown", lambda: EXP.network_rates(MODEL, PULSES, summary="last"), V,
+    ("network_rates-summary-unknown", lambda: EXP.network_rates(PULSE_NET, PULSES, summary="last"), V,
      "summary must be one of"),
-    ("network_rates-window-negative", lambda: EXP.network_rates(MODEL, PULSES, window_ms=-1.0), V, "window_ms"),
-    ("compare_session-recording-ndarray", lambda: EXP.compare_session(MODEL, np.zeros(3)), E, "recording"),
-    ("compare_session-n_folds-one", lambda: EXP.compare_session(MODEL, xr.Dataset(), n_folds=1), V, "n_folds"),
-    ("compare_with_recording-sessions-str", lambda: EXP.compare_with_recording(MODEL, sessions="all"), E, "sessions"),
-    ("compare_with_recording-kernels-int", lambda: EXP.compare_with_recording(MODEL, kernels=1), E, "kernels"),
+    ("network_rates-window-negative", lambda: EXP.network_rates(PULSE_NET, PULSES, window_ms=-1.0), V, "window_ms"),
+    ("network_rates-bare-model", lambda: EXP.network_rates(MODEL, PULSES), E, "network must be a run folder path"),
+    ("network_rates-task-not-pulses", lambda: EXP.network_rates(NET, PULSES), E, "network.task must be a PulsesTask"),
+    ("compare_session-recording-ndarray", lambda: EXP.compare_session(PULSE_NET, np.zeros(3)), E, "recording"),
+    ("compare_session-n_folds-one", lambda: EXP.compare_session(PULSE_NET, xr.Dataset(), n_folds=1), V, "n_folds"),
+    ("compare_with_recording-sessions-str", lambda: EXP.compare_with_recording(PULSE_NET, sessions="all"), E,
+     "sessions"),
+    ("compare_with_recording-kernels-int", lambda: EXP.compare_with_recording(PULSE_NET, kernels=1), E, "kernels"),
+    ("compare_with_recording-bare-model", lambda: EXP.compare_with_recording(MODEL, 0), E,
+     "network must be a run folder path"),
     ("check_recording-ndarray", lambda: A.check_recording(np.zeros(3)), E, "recording"),
     ("check_recording-no-pulses", lambda: A.check_recording(xr.Dataset({"counts": (("trial", "unit"), [[1.0]])})), V,
      "recording must hold 'pulses'"),

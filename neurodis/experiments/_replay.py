@@ -2,8 +2,9 @@
 
 Both the psychophysical kernel of a network and its comparison with LIP recordings
 replay given pulse sequences through the network and read its rates and outputs. The
-network is named by a run folder (written by :func:`neurodis.training.train`), a
-:class:`~neurodis.training.TrainedNetwork`, or a model with its task (and encoder).
+network is named by a run folder (written by :func:`neurodis.training.train`) or a
+:class:`~neurodis.training.TrainedNetwork` (a bare model is wrapped with its task and
+encoder first).
 """
 
 from __future__ import annotations
@@ -17,26 +18,20 @@ import xarray as xr
 
 from neurodis._validation import check_type, describe
 from neurodis.experiments.running import run
-from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.pulses import PulsesTask
 from neurodis.training import TrainedNetwork
 
 __all__ = ["replay", "replay_task", "resolve_network", "source_of"]
 
 
-def resolve_network(
-    network: Any, task: PulsesTask | None = None, encoder: Encoder | None = None
-) -> TrainedNetwork:
-    """The network behind a run folder, a TrainedNetwork or a bare model.
+def resolve_network(network: Any) -> TrainedNetwork:
+    """The trained pulse network a run folder or a TrainedNetwork names.
 
     Parameters
     ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder, a trained network (:func:`~neurodis.training.train`), or a model.
-    task : PulsesTask, optional
-        Required with a bare model; overrides the network's task otherwise.
-    encoder : Encoder, optional
-        The model's encoder when ``network`` is a bare model (``None``: raw channels).
+    network : path-like or TrainedNetwork
+        A run folder (written by :func:`~neurodis.training.train`) or a trained network;
+        a bare model is wrapped first: ``TrainedNetwork(model, task, encoder)``.
 
     Returns
     -------
@@ -46,9 +41,8 @@ def resolve_network(
     Raises
     ------
     TypeError
-        If ``network`` is none of the accepted kinds or the task is not a PulsesTask.
-    ValueError
-        If a bare model comes without ``task``.
+        If ``network`` is neither a path nor a TrainedNetwork (a bare torch model gets the
+        wrapping to use), or its task is not a PulsesTask.
     FileNotFoundError
         If a path is not a run folder.
     """
@@ -56,18 +50,12 @@ def resolve_network(
 
     if isinstance(network, (str, os.PathLike)):
         network = TrainedNetwork.load(network)
-    elif isinstance(network, nn.Module):
-        if task is None:
-            raise ValueError("task must be given with a bare model (the PulsesTask it was trained on); got None")
-        network = TrainedNetwork(network, task, encoder)
     elif not isinstance(network, TrainedNetwork):
-        raise TypeError(
-            f"network must be a run folder path, a TrainedNetwork or a torch.nn.Module; got "
-            f"{type(network).__name__} {describe(network)}"
-        )
-    if task is not None:
-        network = dataclasses.replace(network, task=task)
-    check_type("task", network.task, PulsesTask, "a PulsesTask (the network must be trained on pulses)")
+        hint = (" (wrap a bare model with the PulsesTask it was trained on and its encoder: "
+                "TrainedNetwork(model, task, encoder))") if isinstance(network, nn.Module) else ""
+        raise TypeError(f"network must be a run folder path or a TrainedNetwork{hint}; got "
+                        f"{type(network).__name__} {describe(network)}")
+    check_type("network.task", network.task, PulsesTask, "a PulsesTask (the network must be trained on pulses)")
     return network
 
 

@@ -93,19 +93,17 @@ class RecordingComparison:
 
 
 def network_rates(
-    network: Any, pulses: xr.DataArray, *, task: Any = None, encoder: Any = None, summary: str = "window",
-    window_ms: float = 500.0, rng: Any = None,
+    network: Any, pulses: xr.DataArray, *, summary: str = "window", window_ms: float = 500.0, rng: Any = None,
 ) -> xr.DataArray:
     """Noise-free network rates on exactly the given pulse sequences, one row per trial.
 
     Parameters
     ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder, a training result, or a model (then ``task`` is required).
+    network : path-like or TrainedNetwork
+        A run folder or a trained network on a PulsesTask (wrap a bare model as
+        ``TrainedNetwork(model, task, encoder)``).
     pulses : xarray.DataArray
         ``(trial, pulse)`` strengths, e.g. ``load_lip_session(i).pulses``.
-    task, encoder : optional
-        The network's PulsesTask (default: the run's) and its encoder (bare models only).
     summary : {"window", "final", "pulses"}
         Mean over the ``window_ms`` after the last pulse, the last step, or the mean
         within each pulse (see the module docstring).
@@ -123,6 +121,9 @@ def network_rates(
 
     Raises
     ------
+    TypeError
+        If ``network`` is not a run folder path or a TrainedNetwork, or its task is not
+        a PulsesTask.
     ValueError
         If ``summary`` is unknown, ``window_ms`` is not a positive multiple of ``dt``, or
         the pulses do not match the task.
@@ -132,14 +133,16 @@ def network_rates(
     >>> import xarray as xr
     >>> from neurodis.models import CTRNN
     >>> from neurodis.tasks.pulses import PulsesTask
+    >>> from neurodis.training import TrainedNetwork
+    >>> net = TrainedNetwork(CTRNN(2, 1, n_units=4, dt=50.0), PulsesTask(n_pulses=3), None)
     >>> pulses = xr.DataArray([[1, 2, 0], [-1, 0, 3]], dims=("trial", "pulse"))
-    >>> x = network_rates(CTRNN(2, 1, n_units=4, dt=50.0), pulses, task=PulsesTask(n_pulses=3))
+    >>> x = network_rates(net, pulses)
     >>> x.dims, x.shape, [int(v) for v in x["pulse_3"]]
     (('trial', 'unit'), (2, 4), [0, 3])
     """
     check_in("summary", summary, SUMMARIES)
     window_ms = check_real("window_ms", window_ms, minimum=0.0, strict_minimum=True)
-    net = resolve_network(network, task, encoder)
+    net = resolve_network(network)
     check_type("pulses", pulses, xr.DataArray, "a DataArray with dims ('trial', 'pulse')")
     if set(pulses.dims) != {TRIAL, PULSE}:
         raise ValueError(f"pulses must have dims ('trial', 'pulse'); got {describe(pulses)}")
@@ -201,8 +204,10 @@ def _compare_one(net: TrainedNetwork, twins: Sequence[Any], recording: xr.Datase
     replay_rng, seed_rng = generator.spawn(2)
     seed = int(seed_rng.integers(2**63))
     options = {"summary": settings["summary"], "window_ms": settings["window_ms"]}
-    x = network_rates(net.model, pulses, task=net.task, encoder=net.encoder, rng=replay_rng, **options)
-    nulls = [network_rates(t, pulses, task=net.task, encoder=net.encoder, rng=replay_rng, **options) for t in twins]
+    x = network_rates(net, pulses, rng=replay_rng, **options)
+    # each twin is replayed through the trained network's task and encoder
+    nulls = [network_rates(TrainedNetwork(t, net.task, net.encoder), pulses, rng=replay_rng, **options)
+             for t in twins]
     ds = recording_predictivity(x, recording, nulls=nulls, rng=seed,
                                 **{k: settings[k] for k in ("n_folds", "n_shuffles", "alphas")})
     # the settings as asked for (window_ms even when the rates ignore it)
@@ -213,22 +218,19 @@ def _compare_one(net: TrainedNetwork, twins: Sequence[Any], recording: xr.Datase
 
 
 def compare_session(
-    network: Any, recording: xr.Dataset, *, task: Any = None, encoder: Any = None, summary: str = "window",
-    window_ms: float = 500.0, n_folds: int = 5, n_shuffles: int = 100, n_untrained: int = 20,
-    alphas: Sequence[float] = DEFAULT_ALPHAS, rng: Any = None,
+    network: Any, recording: xr.Dataset, *, summary: str = "window", window_ms: float = 500.0, n_folds: int = 5,
+    n_shuffles: int = 100, n_untrained: int = 20, alphas: Sequence[float] = DEFAULT_ALPHAS, rng: Any = None,
 ) -> xr.Dataset:
     """Predict one session's spike counts from the network's rates on the same trials.
 
     Parameters
     ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder, a training result, or a model (then ``task`` is required).
+    network : path-like or TrainedNetwork
+        As in :func:`network_rates`.
     recording : xarray.Dataset
         ``counts (trial, unit)`` and ``pulses (trial, pulse)``, e.g. from
         :func:`neurodis.recordings.load_lip_session`; trial ``i`` of the counts is paired
         with the network's rates on ``pulses[i]``.
-    task, encoder : optional
-        As in :func:`network_rates`.
     summary, window_ms : optional
         Which summary of the network rates (see :func:`network_rates`).
     n_folds : int
@@ -254,13 +256,14 @@ def compare_session(
     Raises
     ------
     TypeError, ValueError
-        If the recording lacks ``counts``/``pulses`` with the right dims, the pulses do
-        not fit the task, or an argument is out of range.
+        If ``network`` is not a run folder path or a TrainedNetwork on a PulsesTask, the
+        recording lacks ``counts``/``pulses`` with the right dims, the pulses do not fit
+        the task, or an argument is out of range.
     """
     _check_settings(summary, window_ms, n_folds, n_shuffles, n_untrained)
     check_recording(recording)
     results = compare_with_recording(
-        network, recording, task=task, encoder=encoder, summary=summary, window_ms=window_ms, n_folds=n_folds,
+        network, recording, summary=summary, window_ms=window_ms, n_folds=n_folds,
         n_shuffles=n_shuffles, n_untrained=n_untrained, alphas=alphas, rng=rng)
     return next(iter(results.sessions.values()))
 
@@ -311,8 +314,6 @@ def compare_with_recording(
     recording: Any = None,
     *,
     sessions: Sequence[int] | None = None,
-    task: Any = None,
-    encoder: Any = None,
     summary: str = "window",
     window_ms: float = 500.0,
     n_folds: int = 5,
@@ -332,15 +333,15 @@ def compare_with_recording(
 
     Parameters
     ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder written by :func:`neurodis.training.train`, a training result, or
-        a model (then ``task`` — the PulsesTask it was trained on — is required).
+    network : path-like or TrainedNetwork
+        A run folder written by :func:`neurodis.training.train` or a trained network on a
+        PulsesTask (wrap a bare model as ``TrainedNetwork(model, task, encoder)``).
     recording : path-like, int, xarray.Dataset or None
         The LIP data folder (or ``LIP.csv``; default: :func:`neurodis.recordings.data_dir`),
         a session index, or one recording Dataset (``counts``, ``pulses``).
     sessions : sequence of int, optional
         Sessions to compare (default all; only with a folder).
-    task, encoder, summary, window_ms, n_folds, n_shuffles, n_untrained, alphas
+    summary, window_ms, n_folds, n_shuffles, n_untrained, alphas
         As in :func:`compare_session`.
     alpha : float
         Significance level for the counts in the summary.
@@ -370,7 +371,8 @@ def compare_with_recording(
     Raises
     ------
     TypeError
-        If ``network`` or ``recording`` is of an unsupported kind.
+        If ``network`` or ``recording`` is of an unsupported kind, or the network's task
+        is not a PulsesTask.
     ValueError
         If ``sessions`` or ``kernels=True`` is given with a Dataset, a session is out of
         range, the recording lacks ``counts``/``pulses``, or an argument is out of range.
@@ -382,7 +384,7 @@ def compare_with_recording(
     if kernels and isinstance(recording, xr.Dataset):
         raise ValueError("kernels=True needs the LIP data folder (for the behavioural choices); got a recording "
                          "Dataset")
-    net = resolve_network(network, task, encoder)
+    net = resolve_network(network)
     n_untrained = check_int("n_untrained", n_untrained, minimum=0)
     alpha = check_real("alpha", alpha, minimum=0.0, maximum=1.0, strict_minimum=True)
     generator = check_rng(rng)

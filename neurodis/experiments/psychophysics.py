@@ -26,8 +26,6 @@ def network_choices(
     network: Any,
     pulses: xr.DataArray,
     *,
-    task: Any = None,
-    encoder: Any = None,
     choice: str = "threshold",
     rng: Any = None,
     batch_size: int = 4096,
@@ -40,14 +38,11 @@ def network_choices(
 
     Parameters
     ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        A run folder, a training result, or a model (then ``task`` is required).
+    network : path-like or TrainedNetwork
+        A run folder or a trained network on a PulsesTask (wrap a bare model as
+        ``TrainedNetwork(model, task, encoder)``).
     pulses : xarray.DataArray
         ``(trial, pulse)`` strengths in the units of the task's ``gain``.
-    task : PulsesTask, optional
-        The task the network was trained on (taken from the run by default).
-    encoder : Encoder, optional
-        The model's encoder when ``network`` is a bare model.
     choice : {"threshold", "sample"}
         ``p > 0.5`` (choice noise comes from the stimulus and network noise only) or a
         Bernoulli draw with probability ``p`` (the readout read as a choice probability).
@@ -63,12 +58,27 @@ def network_choices(
 
     Raises
     ------
+    TypeError
+        If ``network`` is not a run folder path or a TrainedNetwork, or its task is not
+        a PulsesTask.
     ValueError
         If the readout is not a sigmoid, ``choice`` is unknown, or the pulses do not fit
         the task (see :func:`psychophysical_kernel` for the kernel's own errors).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from neurodis.models import CTRNN
+    >>> from neurodis.tasks.pulses import PulsesTask
+    >>> from neurodis.training import TrainedNetwork
+    >>> net = TrainedNetwork(CTRNN(2, 1, n_units=4, dt=50.0), PulsesTask(n_pulses=3), None)
+    >>> pulses = xr.DataArray([[1, 2, 0], [-1, 0, 3]], dims=("trial", "pulse"))
+    >>> choices = network_choices(net, pulses, rng=0)
+    >>> choices.dims, choices.sizes["trial"], choices.attrs["choice"]
+    (('trial',), 2, 'threshold')
     """
     check_in("choice", choice, ["threshold", "sample"])
-    net = resolve_network(network, task, encoder)
+    net = resolve_network(network)
     if net.model.readout.kind != "sigmoid":
         raise ValueError(f"network must have a sigmoid readout (a choice probability); got {net.model.readout.kind!r}")
     check_type("pulses", pulses, xr.DataArray, "a DataArray with dims ('trial', 'pulse')")
@@ -85,13 +95,13 @@ def network_choices(
                         name="choice", attrs={"choice": choice, "network": source_of(net)})
 
 
-def network_kernel(network: Any, pulses: xr.DataArray, *, task: Any = None, encoder: Any = None,
-                   choice: str = "threshold", rng: Any = None, **options: Any) -> xr.Dataset:
+def network_kernel(network: Any, pulses: xr.DataArray, *, choice: str = "threshold", rng: Any = None,
+                   **options: Any) -> xr.Dataset:
     """Psychophysical kernel of a network from its choices on the given pulse sequences.
 
     Parameters
     ----------
-    network, pulses, task, encoder, choice
+    network, pulses, choice
         As in :func:`network_choices`.
     rng : int, Generator, SeedSequence or None
         One source for the choices and the bootstrap (independent child streams).
@@ -106,11 +116,11 @@ def network_kernel(network: Any, pulses: xr.DataArray, *, task: Any = None, enco
 
     Raises
     ------
-    ValueError
+    TypeError, ValueError
         As :func:`network_choices` and :func:`psychophysical_kernel`.
     """
     choice_rng, fit_rng = check_rng(rng).spawn(2)
-    choices = network_choices(network, pulses, task=task, encoder=encoder, choice=choice, rng=choice_rng)
+    choices = network_choices(network, pulses, choice=choice, rng=choice_rng)
     kernel = psychophysical_kernel(pulses, choices, rng=fit_rng, **options)
     total_n = pulses.sum(PULSE).values
     decided = total_n != 0
@@ -124,8 +134,8 @@ def lip_kernels(network: Any, *, path: Any = None, rng: Any = None) -> xr.Datase
 
     Parameters
     ----------
-    network : path-like, TrainedNetwork or torch.nn.Module
-        As in :func:`network_choices` (a bare model is refused: it has no task).
+    network : path-like or TrainedNetwork
+        As in :func:`network_choices`.
     path : path-like, optional
         The LIP data folder (default: :func:`neurodis.recordings.data_dir`).
     rng : int, Generator, SeedSequence or None
@@ -138,11 +148,14 @@ def lip_kernels(network: Any, *, path: Any = None, rng: Any = None) -> xr.Datase
 
     Raises
     ------
+    TypeError, ValueError
+        As :func:`network_kernel`.
     FileNotFoundError
         If the behavioural data are missing.
     """
     from neurodis.recordings import load_lip_behavior
 
+    net = resolve_network(network)  # a wrong network fails before the data are read
     behavior = load_lip_behavior(path=path)
     return compare_kernels({"monkeys": monkey_kernel(behavior),
-                            "network": network_kernel(network, behavior["pulses"], rng=rng)})
+                            "network": network_kernel(net, behavior["pulses"], rng=rng)})

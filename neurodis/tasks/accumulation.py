@@ -19,11 +19,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neurodis._validation import check_array, check_int, check_real
-from neurodis.tasks.base import Task, Timing, TrialBatch, register_task
+from neurodis.latents import orthant_coords
 from neurodis.tasks._evidence import check_sample_args, draw_evidence
+from neurodis.tasks.base import Task, Timing, TrialBatch, register_task, set_derived
 from neurodis.tasks.classification import (
-    _orthant_coords,
-    _set,
     boundary_normals,
     check_template_memory,
     coerce_timing,
@@ -137,7 +136,7 @@ class AccumulationTask(Task):
         timing = coerce_timing(self.timing, self.name, ("stimulus",))
         check_template_memory(n_dims, timing, n_tasks)
         noise_model = coerce_noise(self.noise, self.sigma, self.noise_params, n_dims)
-        _set(self, n_tasks=n_tasks, n_dims=n_dims, boundary_seed=seed, bound=bound, timing=timing,
+        set_derived(self, n_tasks=n_tasks, n_dims=n_dims, boundary_seed=seed, bound=bound, timing=timing,
              noise_params=dict(self.noise_params), sigma=float(noise_model.sigma),
              _noise_model=noise_model, _prior=LatentPrior(n_dims),
              _normals=boundary_normals(n_tasks, n_dims, seed), _stim=timing.period_slice("stimulus"),
@@ -177,4 +176,4 @@ class AccumulationTask(Task):
         # the running sum is linear: accumulate the D stimulus channels, then project
         targets = _absorb_bxtxn(np.cumsum(inputs, axis=1) @ self._normals.T, self.bound)
         mask = np.ones(targets.shape)
-        return TrialBatch(inputs, targets, mask, x_bxd, _orthant_coords(x_bxd, n_trials, 1))
+        return TrialBatch(inputs, targets, mask, x_bxd, orthant_coords(x_bxd, n_trials, 1))

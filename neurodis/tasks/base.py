@@ -38,6 +38,7 @@ __all__ = [
     "list_tasks",
     "make_task",
     "register_task",
+    "set_derived",
 ]
 
 
@@ -333,3 +334,20 @@ def make_task(name: str, **params: Any) -> Task:
         raise TypeError(f"task {name!r} accepts parameters {sorted(accepted)}; got unknown {unknown}")
     return cls(**params)
 
+
+def set_derived(obj: Any, **values: Any) -> None:
+    """Store derived state on a frozen dataclass (computed once in its ``__post_init__``).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Box:
+    ...     width: float
+    ...     def __post_init__(self):
+    ...         set_derived(self, _half=self.width / 2)
+    >>> Box(3.0)._half
+    1.5
+    """
+    for key, value in values.items():
+        object.__setattr__(obj, key, value)

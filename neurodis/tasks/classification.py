@@ -84,13 +84,12 @@ from neurodis._validation import (
     describe,
 )
 from neurodis._version import __version__
+from neurodis.latents import orthant_coords
 from neurodis.probit import probit_to_logit
-from neurodis.tasks.base import Task, Timing, TrialBatch, register_task
+from neurodis.tasks.base import Task, Timing, TrialBatch, register_task, set_derived
 from neurodis.tasks._evidence import check_sample_args, draw_evidence, tile
 from neurodis.tasks.latents import (
-    QUADRANT_OF_ORTHANT,
     LatentPrior,
-    orthant_codes,
     quadrant_codes,
 )
 from neurodis.tasks.noise import NoiseModel, coerce_noise
@@ -230,12 +229,6 @@ def check_template_memory(n_dims: int, timing: Timing, n_tasks: int = 0) -> None
     check_memory(name, value, n_bytes, contents)
 
 
-def _set(obj: Any, **values: Any) -> None:
-    """Store derived state on a frozen dataclass (computed once in ``__post_init__``)."""
-    for key, value in values.items():
-        object.__setattr__(obj, key, value)
-
-
 def _linear_logits(mean_bxtxd: np.ndarray, var_txd: np.ndarray, normals_nxd: np.ndarray) -> np.ndarray:
     return probit_to_logit((mean_bxtxd @ normals_nxd.T) / np.sqrt(var_txd @ (normals_nxd**2).T))
 
@@ -372,16 +365,16 @@ class ClassificationTask(Task):
             )
         timing = coerce_timing(self.timing, self.name, ("stimulus", "decision"))
         check_template_memory(n_dims, timing, n_tasks)
-        _set(
+        set_derived(
             self, n_tasks=n_tasks, n_dims=n_dims, timing=timing,
             boundary_seed=check_int("boundary_seed", self.boundary_seed, minimum=0),
             trials_per_sequence=check_int("trials_per_sequence", self.trials_per_sequence, minimum=1),
             noise_params=dict(check_type("noise_params", self.noise_params, Mapping, "a mapping")),
         )
         noise_model = coerce_noise(self.noise, self.sigma, self.noise_params, n_dims)
-        _set(self, sigma=float(noise_model.sigma), _noise_model=noise_model,
+        set_derived(self, sigma=float(noise_model.sigma), _noise_model=noise_model,
              _prior=LatentPrior(n_dims, self.latent_correlation))
-        _set(self, latent_correlation=self._prior.correlation)
+        set_derived(self, latent_correlation=self._prior.correlation)
         self._precompute()
 
     def _precompute(self) -> None:
@@ -402,7 +395,7 @@ class ClassificationTask(Task):
         else:
             thresholds = circular_radii(n_tasks)
         # per-step templates copied into every batch (cheaper than building them anew)
-        _set(self, _n_steps=n_steps, _stim=stim, _dec=dec, _inputs_txi=inputs_txi,
+        set_derived(self, _n_steps=n_steps, _stim=stim, _dec=dec, _inputs_txi=inputs_txi,
              _targets_txn=np.full((n_steps, n_tasks), 0.5),
              _mask_txn=np.repeat(weight_t[:, None], n_tasks, axis=1), _normals=normals,
              _thresholds=thresholds)
@@ -487,7 +480,7 @@ class ClassificationTask(Task):
         targets = tile(self._targets_txn, m)
         targets[:, self._dec] = self._labels(x_mxd)[:, None, :]
         mask = tile(self._mask_txn, m)
-        coords = _orthant_coords(x_mxd, n_trials, k)
+        coords = orthant_coords(x_mxd, n_trials, k)
         if k == 1:
             return TrialBatch(inputs, targets, mask, x_mxd, coords)
         return TrialBatch(
@@ -592,14 +585,3 @@ class ClassificationTask(Task):
             attrs={"task": self.name, "config": json.dumps(self.config(), sort_keys=True),
                    "exact": int(self._noise_model.exact_posterior), "neurodis_version": __version__},
         )
-
-
-def _orthant_coords(x_mxd: np.ndarray, n_trials: int, k: int) -> dict[str, np.ndarray]:
-    """``orthant`` (and ``quadrant`` for D = 2) of each trial of each sequence."""
-    codes = {"orthant": orthant_codes(x_mxd)}
-    if x_mxd.shape[1] == 2:
-        codes["quadrant"] = QUADRANT_OF_ORTHANT[codes["orthant"]]
-    if k == 1:
-        return codes
-    return {name if j == 0 else f"{name}_{j}": value.reshape(n_trials, k)[:, j]
-            for name, value in codes.items() for j in range(k)}

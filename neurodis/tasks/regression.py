@@ -19,9 +19,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neurodis._validation import check_int, check_type
-from neurodis.tasks.base import Task, Timing, TrialBatch, register_task
+from neurodis.latents import orthant_coords
 from neurodis.tasks._evidence import check_sample_args, draw_evidence, tile
-from neurodis.tasks.classification import _orthant_coords, _set, check_template_memory, coerce_timing
+from neurodis.tasks.base import Task, Timing, TrialBatch, register_task, set_derived
+from neurodis.tasks.classification import check_template_memory, coerce_timing
 from neurodis.tasks.latents import LatentPrior, check_orthants
 from neurodis.tasks.noise import NoiseModel, coerce_noise
 
@@ -87,7 +88,7 @@ class RegressionTask(Task):
         timing = coerce_timing(self.timing, self.name, ("stimulus", "decision"))
         check_template_memory(n_dims, timing)
         noise_model = coerce_noise(self.noise, self.sigma, self.noise_params, n_dims)
-        _set(self, n_dims=n_dims, orthants=orthants, timing=timing, noise_params=dict(self.noise_params),
+        set_derived(self, n_dims=n_dims, orthants=orthants, timing=timing, noise_params=dict(self.noise_params),
              sigma=float(noise_model.sigma), _noise_model=noise_model,
              _prior=LatentPrior(n_dims, orthants=orthants))
         stim, dec = timing.period_slice("stimulus"), timing.period_slice("decision")
@@ -97,7 +98,7 @@ class RegressionTask(Task):
         inputs_txi[: dec.start, 0] = 1.0  # fixation until the go cue
         mask_txd = np.zeros((timing.n_steps, n_dims))
         mask_txd[dec] = 1.0
-        _set(self, _n_steps=timing.n_steps, _stim=stim, _dec=dec, _inputs_txi=inputs_txi,
+        set_derived(self, _n_steps=timing.n_steps, _stim=stim, _dec=dec, _inputs_txi=inputs_txi,
              _mask_txd=mask_txd)
 
     @property
@@ -129,4 +130,4 @@ class RegressionTask(Task):
         targets = np.zeros((n_trials, self._n_steps, self.n_dims))
         targets[:, self._dec] = x_bxd[:, None, :]
         mask = tile(self._mask_txd, n_trials)
-        return TrialBatch(inputs, targets, mask, x_bxd, _orthant_coords(x_bxd, n_trials, 1))
+        return TrialBatch(inputs, targets, mask, x_bxd, orthant_coords(x_bxd, n_trials, 1))

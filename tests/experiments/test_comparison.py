@@ -34,15 +34,19 @@ def _model(seed=0, n_units=8):
     return CTRNN(2, 1, n_units=n_units, dt=TASK.dt, activation="tanh", seed=seed)
 
 
+def _network(seed=0, n_units=8, task=TASK):
+    return TrainedNetwork(_model(seed, n_units), task, None)
+
+
 def _pulses(rng, n_trials):
     return xr.DataArray(rng.integers(-4, 5, size=(n_trials, 7)), dims=("trial", "pulse"),
                         coords={"trial": np.arange(n_trials), "pulse": np.arange(1, 8)})
 
 
-def _synthetic_recording(rng, model, n_trials=300, n_neurons=4, noise_sd=1.0):
+def _synthetic_recording(rng, network, n_trials=300, n_neurons=4, noise_sd=1.0):
     """Counts = a linear map of the network's window states (unit signal variance) + noise."""
     pulses = _pulses(rng, n_trials)
-    states = network_rates(model, pulses, task=TASK, window_ms=200.0).values
+    states = network_rates(network, pulses, window_ms=200.0).values
     z = (states - states.mean(0)) / states.std(0)
     signal = z @ rng.normal(size=(z.shape[1], n_neurons))
     signal /= signal.std(0)
@@ -53,12 +57,12 @@ def _synthetic_recording(rng, model, n_trials=300, n_neurons=4, noise_sd=1.0):
 
 
 def test_a_linear_readout_of_the_network_is_predicted_up_to_its_noise_ceiling(rng):
-    model = _model()
-    recording, noise = _synthetic_recording(rng, model)
+    network = _network()
+    recording, noise = _synthetic_recording(rng, network)
     counts = recording.counts.values
     # the best any predictor can do: the R² of the true signal on these very trials
     oracle = 1 - np.sum(noise ** 2, 0) / np.sum((counts - counts.mean(0)) ** 2, 0)
-    result = compare_with_recording(model, recording, task=TASK, window_ms=200.0, alpha=0.1, rng=0, **FAST)
+    result = compare_with_recording(network, recording, window_ms=200.0, alpha=0.1, rng=0, **FAST)
     session = result.sessions[7]
     r2 = session.r2.values
     assert np.all(r2 <= oracle + 0.02) and np.all(r2 > oracle - 0.08)  # CV costs ~p/n of the noise share
@@ -69,26 +73,26 @@ def test_a_linear_readout_of_the_network_is_predicted_up_to_its_noise_ceiling(rn
 
 
 def test_states_summaries_have_the_documented_shapes(rng):
-    model, pulses = _model(), _pulses(rng, 5)
-    final = network_rates(model, pulses, task=TASK, summary="final")
-    per_pulse = network_rates(model, pulses, task=TASK, summary="pulses")
+    network, pulses = _network(), _pulses(rng, 5)
+    final = network_rates(network, pulses, summary="final")
+    per_pulse = network_rates(network, pulses, summary="pulses")
     assert final.shape == (5, 8) and per_pulse.shape == (5, 56)
     assert per_pulse.pulse_epoch.values[8] == 2 and per_pulse.model_unit.values[8] == 0
     # the window opens when the last pulse ends: 50 ms is the first step of the delay
     trials = TASK.trials_from_pulses(pulses.values)
-    states_nxtxn = run(TrainedNetwork(model, TASK, None), trials, noise=False, backend="torch")["rates"].values
-    first = network_rates(model, pulses, task=TASK, window_ms=50.0)
+    states_nxtxn = run(network, trials, noise=False, backend="torch")["rates"].values
+    first = network_rates(network, pulses, window_ms=50.0)
     np.testing.assert_allclose(first.values, states_nxtxn[:, TASK.decision_index - 4], rtol=1e-6)
     # a window longer than the trained delay extends it (the trial is replayed with a 500 ms delay)
-    assert network_rates(model, pulses, task=TASK, window_ms=500.0).shape == (5, 8)
+    assert network_rates(network, pulses, window_ms=500.0).shape == (5, 8)
 
 
 def test_states_carry_the_replayed_pulses_so_misaligned_recordings_are_refused(rng):
-    model = _model()
-    recording, _ = _synthetic_recording(rng, model, n_trials=40)
+    network = _network()
+    recording, _ = _synthetic_recording(rng, network, n_trials=40)
     shifted = recording.assign_coords(pulse_1=("trial", np.roll(recording.pulses.values[:, 0], 1)))
     with pytest.raises(ValueError, match="must agree on coord 'pulse_1'"):
-        compare_with_recording(model, shifted, task=TASK, **FAST)
+        compare_with_recording(network, shifted, **FAST)
 
 
 def test_untrained_copy_keeps_the_architecture_and_changes_the_weights():
@@ -99,10 +103,10 @@ def test_untrained_copy_keeps_the_architecture_and_changes_the_weights():
 
 
 def test_compare_session_equals_one_session_of_compare_with_recording(rng):
-    model = _model()
-    recording, _ = _synthetic_recording(rng, model, n_trials=60)
-    one = compare_session(model, recording, task=TASK, rng=2, **MINIMAL)
-    xr.testing.assert_identical(one, compare_with_recording(model, recording, task=TASK, rng=2, **MINIMAL).sessions[7])
+    network = _network()
+    recording, _ = _synthetic_recording(rng, network, n_trials=60)
+    one = compare_session(network, recording, rng=2, **MINIMAL)
+    xr.testing.assert_identical(one, compare_with_recording(network, recording, rng=2, **MINIMAL).sessions[7])
 
 
 def test_a_run_folder_is_compared_and_results_round_trip(rng, tmp_path):
@@ -111,7 +115,7 @@ def test_a_run_folder_is_compared_and_results_round_trip(rng, tmp_path):
     config = TrainConfig(n_batches=2, batch_size=4, log_every=1, checkpoint_every=2, encoder="relu")
     encoder = Encoder(n_dims=1, hidden=(8,), n_out=4, seed=0)
     train(TASK, CTRNN(5, 1, n_units=6, dt=TASK.dt), config, encoder=encoder, out=tmp_path / "run", progress=False)
-    recording, _ = _synthetic_recording(rng, _model(), n_trials=40)
+    recording, _ = _synthetic_recording(rng, _network(), n_trials=40)
     result = compare_with_recording(tmp_path / "run", recording, **MINIMAL)
     assert result.sessions[7].attrs["n_units_model"] == 6
     paths = result.save(tmp_path / "out")
@@ -121,13 +125,12 @@ def test_a_run_folder_is_compared_and_results_round_trip(rng, tmp_path):
 
 @needs_data
 def test_real_sessions_agree_with_a_direct_ridge_fit():
-    model = _model()
-    task = PulsesTask(gain=1 / 19)
-    result = compare_with_recording(model, DATA, sessions=[0], task=task, **MINIMAL)
+    network = _network(task=PulsesTask(gain=1 / 19))
+    result = compare_with_recording(network, DATA, sessions=[0], **MINIMAL)
     assert isinstance(result, RecordingComparison)
     session = result.sessions[0]
     recording = load_lip_session(0)
-    states = network_rates(model, recording.pulses, task=task)
+    states = network_rates(network, recording.pulses)
     direct = ridge_predictivity(states, recording.counts.astype(float), null=None, n_folds=3,
                                 rng=session.attrs["ridge_seed"])
     assert float(session.score) == pytest.approx(float(direct.score), abs=1e-12)
@@ -155,43 +158,48 @@ def test_the_compare_verb_prints_and_writes_the_comparison(tmp_path, capsys):
 
 
 def test_bad_arguments_are_refused(rng, tmp_path):
-    model, pulses = _model(), _pulses(rng, 10)
+    network, pulses = _network(), _pulses(rng, 10)
     recording = xr.Dataset({"counts": (("trial", "unit"), np.ones((10, 2))), "pulses": pulses})
-    with pytest.raises(ValueError, match="task must be given with a bare model"):
-        network_rates(model, pulses)
-    with pytest.raises(TypeError, match="network must be a run folder path, a TrainedNetwork or a torch.nn.Module"):
-        network_rates(3, pulses, task=TASK)
-    with pytest.raises(TypeError, match="task must be a PulsesTask"):
-        network_rates(model, pulses, task=object())
+    with pytest.raises(TypeError, match=r"network must be a run folder path or a TrainedNetwork \(wrap a bare "
+                                        r"model .*TrainedNetwork\(model, task, encoder\)\); got CTRNN"):
+        network_rates(network.model, pulses)
+    with pytest.raises(TypeError, match="network must be a run folder path or a TrainedNetwork; got int 3"):
+        network_rates(3, pulses)
+    with pytest.raises(TypeError, match="network.task must be a PulsesTask"):
+        network_rates(TrainedNetwork(network.model, object(), None), pulses)
     with pytest.raises(FileNotFoundError, match="path must be a run folder"):
         network_rates(tmp_path, pulses)
     with pytest.raises(ValueError, match="summary must be one of"):
-        network_rates(model, pulses, task=TASK, summary="mean")
+        network_rates(network, pulses, summary="mean")
     with pytest.raises(ValueError, match="window_ms must be a non-negative multiple of dt=50.0 ms"):
-        network_rates(model, pulses, task=TASK, window_ms=120.0)
+        network_rates(network, pulses, window_ms=120.0)
     with pytest.raises(ValueError, match="window_ms must be > 0.0"):
-        network_rates(model, pulses, task=TASK, window_ms=0.0)
+        network_rates(network, pulses, window_ms=0.0)
     with pytest.raises(TypeError, match="pulses must be a DataArray"):
-        network_rates(model, pulses.values, task=TASK)
+        network_rates(network, pulses.values)
     with pytest.raises(ValueError, match=r"pulses must have dims \('trial', 'pulse'\)"):
-        network_rates(model, pulses.rename(pulse="p"), task=TASK)
+        network_rates(network, pulses.rename(pulse="p"))
     with pytest.raises(ValueError, match="encoder must give the model's 2 input channels"):
-        network_rates(model, pulses, task=TASK, encoder=Encoder(n_dims=1, hidden=(4,), n_out=3))
+        network_rates(TrainedNetwork(network.model, TASK, Encoder(n_dims=1, hidden=(4,), n_out=3)), pulses)
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
-        untrained_copy(model, -1)
+        untrained_copy(network.model, -1)
+    with pytest.raises(TypeError, match="network must be a run folder path or a TrainedNetwork"):
+        compare_with_recording(network.model, recording)
+    with pytest.raises(TypeError, match="network must be a run folder path or a TrainedNetwork"):
+        compare_session(network.model, recording)
     with pytest.raises(ValueError, match=r"recording must hold 'counts' with dims \('trial', 'unit'\)"):
-        compare_with_recording(model, recording.drop_vars("counts"), task=TASK)
+        compare_with_recording(network, recording.drop_vars("counts"))
     with pytest.raises(ValueError, match="sessions must be None when recording is a Dataset"):
-        compare_with_recording(model, recording, sessions=[1], task=TASK)
+        compare_with_recording(network, recording, sessions=[1])
     with pytest.raises(TypeError, match="recording must be a data folder path, a session index or a Dataset"):
-        compare_with_recording(model, [1, 2], task=TASK)
+        compare_with_recording(network, [1, 2])
     with pytest.raises(TypeError, match="recording must be a Dataset"):
-        compare_session(model, recording.counts, task=TASK)
+        compare_session(network, recording.counts)
     with pytest.raises(ValueError, match="n_untrained must be an integer >= 0"):
-        compare_with_recording(model, recording, task=TASK, n_untrained=-1)
+        compare_with_recording(network, recording, n_untrained=-1)
     with pytest.raises(ValueError, match="alpha must be > 0.0"):
-        compare_with_recording(model, recording, task=TASK, alpha=0.0)
+        compare_with_recording(network, recording, alpha=0.0)
     with pytest.raises(ValueError, match="kernels=True needs the LIP data folder"):
-        compare_with_recording(model, recording, task=TASK, kernels=True)
+        compare_with_recording(network, recording, kernels=True)
     with pytest.raises(TypeError, match="kernels must be a bool"):
-        compare_with_recording(model, recording, task=TASK, kernels=1)
+        compare_with_recording(network, recording, kernels=1)
