@@ -11,12 +11,13 @@ True
 {'trial': 16, 'time': 22, 'input': 3, 'output': 6, 'latent': 2}
 """
 
-from neurodis.tasks.base import Encoding, Task, Timing, TrialBatch, list_tasks, make_task, register_task
+from neurodis.tasks.base import EncoderLike, Task, Timing, TrialBatch, list_tasks, make_task, register_task
 from neurodis.tasks.accumulation import AccumulationTask
 from neurodis.tasks.classification import ClassificationTask
 from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.flipflop import FlipFlopTask
 from neurodis.tasks.latents import LatentPrior, orthant_of, quadrant_of, quadrant_to_orthant
+from neurodis.tasks.neurogym import NeurogymTask, from_neurogym, to_neurogym  # imports neurogym only when called
 from neurodis.tasks.noise import NoiseModel, make_noise
 from neurodis.tasks.pulses import PulsesTask
 from neurodis.tasks.regression import RegressionTask
@@ -25,15 +26,17 @@ __all__ = [
     "AccumulationTask",
     "ClassificationTask",
     "Encoder",
-    "Encoding",
+    "EncoderLike",
     "FlipFlopTask",
     "LatentPrior",
+    "NeurogymTask",
     "NoiseModel",
     "PulsesTask",
     "RegressionTask",
     "Task",
     "Timing",
     "TrialBatch",
+    "from_neurogym",
     "list_tasks",
     "make_noise",
     "make_task",
@@ -41,4 +44,5 @@ __all__ = [
     "quadrant_of",
     "quadrant_to_orthant",
     "register_task",
+    "to_neurogym",
 ]

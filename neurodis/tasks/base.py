@@ -31,7 +31,7 @@ from neurodis._validation import (
 from neurodis.trials import make_trials
 
 __all__ = [
-    "Encoding",
+    "EncoderLike",
     "Task",
     "Timing",
     "TrialBatch",
@@ -123,8 +123,8 @@ class TrialBatch:
     trial_coords: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-class Encoding(Protocol):
-    """What :meth:`Task.sample` needs from an encoder (see ``neurodis.tasks.encoders``)."""
+class EncoderLike(Protocol):
+    """What :meth:`Task.sample` needs from an encoder (:class:`~neurodis.tasks.encoders.Encoder` has it)."""
 
     def encode_inputs(
         self, inputs: np.ndarray, input_names: list[str]
@@ -212,7 +212,7 @@ class Task:
         n_trials: int,
         rng: int | np.random.Generator | np.random.SeedSequence | None = None,
         *,
-        encoder: Encoding | None = None,
+        encoder: EncoderLike | None = None,
     ) -> xr.Dataset:
         """Draw ``n_trials`` trials as a labelled trials Dataset.
 

@@ -42,7 +42,7 @@ from neurodis._validation import (
     check_type,
     rng_provenance,
 )
-from neurodis.tasks.base import Encoding, Task, TrialBatch, register_task
+from neurodis.tasks.base import EncoderLike, Task, TrialBatch, register_task
 from neurodis.trials import make_trials
 
 __all__ = ["PulsesTask"]
@@ -241,7 +241,7 @@ class PulsesTask(Task):
         pulses: Any,
         rng: int | np.random.Generator | np.random.SeedSequence | None = None,
         *,
-        encoder: Encoding | None = None,
+        encoder: EncoderLike | None = None,
     ) -> xr.Dataset:
         """Labelled trials replaying exactly the given pulse sequences, one per trial.
 

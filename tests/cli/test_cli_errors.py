@@ -469,7 +469,7 @@ def test_console_shows_two_lines_and_status_1(tmp_path):
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.splitlines() == [
         "neurodis sample: error: TASK: name must be one of ['accumulation', 'classification', 'flipflop', "
-        "'pulses', 'regression']; got 'nope'", HINT]
+        "'neurogym', 'pulses', 'regression']; got 'nope'", HINT]
 
 
 def test_console_shows_the_traceback_with_neurodis_debug(tmp_path):
