@@ -88,17 +88,19 @@ class OneStepMap:
         """Rows ``w_i`` of the pre-activations ``pre_i = w_iᵀh + c_i`` at which F has kinks.
 
         For a ReLU CTRNN ``F`` is only piecewise smooth: it bends where a
-        pre-activation crosses 0. Returns ``weight_hh`` then, else ``None``.
+        pre-activation crosses 0. Returns the effective ``weight_hh`` then (after the
+        model's signs and masks), else ``None``.
         """
         if self.analytic and getattr(self.model, "activation", None) == "relu":
-            return self.model.weight_hh
+            return self.model.effective_weights()["weight_hh"]
         return None
 
     def preactivation(self, h_pxn: torch.Tensor) -> torch.Tensor:
-        """``W h + W_in u + b`` of a CTRNN, shape (p, n)."""
+        """``W h + W_in u + b`` of a CTRNN (effective weights), shape (p, n)."""
         model = self.model
         with torch.no_grad():
-            return h_pxn @ model.weight_hh.T + (model.weight_ih @ self.u_i + model.bias)
+            weights = model.effective_weights()
+            return h_pxn @ weights["weight_hh"].T + (weights["weight_ih"] @ self.u_i + model.bias)
 
     def jacobian(self, h_pxn: torch.Tensor) -> torch.Tensor:
         """``∂F/∂h`` at every point, shape (p, n, n); row i holds the derivatives of F_i."""

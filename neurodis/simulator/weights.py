@@ -220,6 +220,10 @@ class CTRNNWeights:
     def from_model(cls, model: Any) -> CTRNNWeights:
         """Extract the weights of a torch ``CTRNN`` (float64 copies, exact).
 
+        The model's *effective* weights (``model.effective_weights()``: after its
+        Dale signs, connectivity masks and removed autapses, the weights its forward
+        pass uses) are taken, so a constrained network simulates as it trains.
+
         Parameters
         ----------
         model : neurodis.models.CTRNN
@@ -235,7 +239,7 @@ class CTRNNWeights:
             If ``model`` is not a CTRNN (for example an LSTM or a transformer).
         """
         arch = getattr(model, "arch", None)
-        if arch != "ctrnn" or not hasattr(model, "weight_hh"):
+        if arch != "ctrnn" or not callable(getattr(model, "effective_weights", None)):
             raise TypeError(
                 "model must be a CTRNN (arch 'ctrnn'): the simulator implements only the "
                 f"CTRNN update; got {type(model).__name__} with arch {arch!r}"
@@ -245,9 +249,10 @@ class CTRNNWeights:
         def numpy(tensor: Any) -> np.ndarray:
             return tensor.detach().cpu().double().numpy()
 
+        weights = model.effective_weights()
         return cls(
-            weight_ih=numpy(model.weight_ih), weight_hh=numpy(model.weight_hh),
-            bias=numpy(model.bias), readout_weight=numpy(model.readout.linear.weight),
+            weight_ih=numpy(weights["weight_ih"]), weight_hh=numpy(weights["weight_hh"]),
+            bias=numpy(model.bias), readout_weight=numpy(weights["readout_weight"]),
             readout_bias=numpy(model.readout.linear.bias),
             **{key: config[key] for key in ("tau", "dt", "activation", "leaky", "readout",
                                             "bound", "input_noise", "recurrent_noise")

@@ -25,7 +25,8 @@ from torch import nn
 from neurodis._validation import check_type
 from neurodis.tasks.base import Task, TrialBatch
 from neurodis.tasks.encoders import Encoder
-from neurodis.training._kernels import ctrnn_logits
+from neurodis.training._kernels import ctrnn_logits, recurrent_rates
+from neurodis.training._stacked import stacked_name
 from neurodis.training.checkpoint import restore_generators, snapshot_generators
 from neurodis.training.config import TrainConfig
 from neurodis.training.history import History
@@ -199,15 +200,57 @@ class DataStream:
         return Batch(features, self._tensor(targets), self._tensor(mask), self._tensor(mask_sum), raw, targets, mask)
 
 
-class CTRNNNetwork:
-    """Logits of K CTRNNs through the fused kernel; noise drawn per member as the model would."""
+def _ctrnn_rates_logits(params: dict[str, torch.Tensor], inputs_kxtxbxi: torch.Tensor, *, alpha: float, leaky: bool,
+                        activation: str, recurrent_noise_kxtxbxn: torch.Tensor | None,
+                        input_noise_kxtxbxi: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rates ``(K, time, batch, n)`` and logits of K stacked CTRNNs, for a penalty on the rates.
 
-    def __init__(self, params: Callable[[], dict[str, torch.Tensor]], template: nn.Module) -> None:
+    The operations of :func:`~neurodis.training._kernels.ctrnn_logits`, in its order,
+    with the rates returned too.
+    """
+    n_members, n_steps, n_batch, n_inputs = inputs_kxtxbxi.shape
+    if input_noise_kxtxbxi is not None:
+        inputs_kxtxbxi = inputs_kxtxbxi + input_noise_kxtxbxi
+    rows = n_steps * n_batch
+    drive_kxmxn = torch.baddbmm(params["bias"].unsqueeze(1), inputs_kxtxbxi.reshape(n_members, rows, n_inputs),
+                                params["weight_ih"].transpose(1, 2))
+    drive_kxtxbxn = drive_kxmxn.view(n_members, n_steps, n_batch, -1)
+    if recurrent_noise_kxtxbxn is not None:
+        drive_kxtxbxn = drive_kxtxbxn + recurrent_noise_kxtxbxn
+    rates_kxtxbxn = recurrent_rates(drive_kxtxbxn, params["weight_hh"], alpha=alpha, leaky=leaky,
+                                    activation=activation)
+    logits_kxmxo = torch.baddbmm(params["readout_bias"].unsqueeze(1), rates_kxtxbxn.reshape(n_members, rows, -1),
+                                 params["readout_weight"].transpose(1, 2))
+    return rates_kxtxbxn, logits_kxmxo.view(n_members, n_steps, n_batch, -1)
+
+
+class CTRNNNetwork:
+    """Logits of K CTRNNs through the fused kernel; noise drawn per member as the model would.
+
+    ``constrain`` maps the stacked parameters to the members' effective weights (Dale
+    signs, masks; see :func:`~neurodis.models.ctrnn.stacked_constraint`); by default the
+    template's own ``constrain`` when it is constrained. The kernel runs the result.
+    """
+
+    def __init__(self, params: Callable[[], dict[str, torch.Tensor]], template: nn.Module,
+                 constrain: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None) -> None:
         self.params, self.template = params, template
+        self.constrain = constrain if constrain is not None or not template.constrained else template.constrain
         self.alpha = float(template.alpha)
         self.scale = math.sqrt(2.0 / self.alpha)
 
-    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+    def _weights(self) -> dict[str, torch.Tensor]:
+        params = self.params()
+        return params if self.constrain is None else self.constrain(params)
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The members' (effective) weight matrices, stacked ``(K, ·, ·)``, for weight penalties."""
+        params = self._weights()
+        return {name: params[name] for name in ("weight_ih", "weight_hh", "readout_weight")}
+
+    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator], *,
+                 rates: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(K, time, batch, output)``; with ``rates``, ``(rates (K, time, batch, unit), logits)``."""
         t = self.template
         _, n_steps, n_batch, n_inputs = inputs_kxtxbxi.shape
         # the model's convention: ζ (batch, time, input) first, then ξ (batch, time, unit)
@@ -219,9 +262,11 @@ class CTRNNNetwork:
                                                    dtype=inputs_kxtxbxi.dtype, device=g.device))
         noise = {name: (self.scale * level) * torch.stack(values).to(inputs_kxtxbxi.device).transpose(1, 2)
                  for (name, values), level in zip(draws.items(), (t.input_noise, t.recurrent_noise)) if values}
-        return ctrnn_logits(self.params(), inputs_kxtxbxi, alpha=self.alpha, leaky=t.leaky,
-                            activation=t.activation, input_noise_kxtxbxi=noise.get("input"),
-                            recurrent_noise_kxtxbxn=noise.get("recurrent"))
+        options = {"alpha": self.alpha, "leaky": t.leaky, "activation": t.activation,
+                   "input_noise_kxtxbxi": noise.get("input"), "recurrent_noise_kxtxbxn": noise.get("recurrent")}
+        if rates:
+            return _ctrnn_rates_logits(self._weights(), inputs_kxtxbxi, **options)
+        return ctrnn_logits(self._weights(), inputs_kxtxbxi, **options)
 
 
 class ModelNetwork:
@@ -230,9 +275,16 @@ class ModelNetwork:
     def __init__(self, model: nn.Module) -> None:
         self.model = model
 
-    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
-        _, logits_bxtxo = self.model(inputs_kxtxbxi[0].transpose(0, 1), generator=generators[0])
-        return logits_bxtxo.transpose(0, 1).unsqueeze(0)
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The model's weight matrices (parameters of two or more dims), as a stack of one."""
+        return {stacked_name(name): p.unsqueeze(0) for name, p in self.model.named_parameters() if p.ndim >= 2}
+
+    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator], *,
+                 rates: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(1, time, batch, output)``; with ``rates``, ``(rates (1, batch, time, unit), logits)``."""
+        rates_bxtxn, logits_bxtxo = self.model(inputs_kxtxbxi[0].transpose(0, 1), generator=generators[0])
+        logits = logits_bxtxo.transpose(0, 1).unsqueeze(0)
+        return (rates_bxtxn.unsqueeze(0), logits) if rates else logits
 
 
 def masked_losses(logits_kxtxbxo: torch.Tensor, batch: Batch, loss: str,
@@ -261,12 +313,20 @@ def masked_losses(logits_kxtxbxo: torch.Tensor, batch: Batch, loss: str,
 
 
 class Engine:
-    """Adam on K stacked members, with history, checkpoints and resume."""
+    """Adam on K stacked members, with history, checkpoints and resume.
+
+    ``network(inputs, generators)`` gives the members' logits; with penalties on
+    (``config.penalized``) it must also accept ``rates=True`` (then returning
+    ``(rates, logits)``, rates with the member axis first) and have ``weights()``
+    (the weight matrices stacked ``(K, ·, ·)``, readouts padded to ``n_outputs`` rows).
+    """
 
     def __init__(self, members: Sequence[Member], network: Callable, module: nn.Module, config: TrainConfig,
                  *, loss: str, activate: Callable[[torch.Tensor], torch.Tensor], n_outputs: int) -> None:
         self.members, self.network, self.module, self.config = list(members), network, module, config
         self.loss, self.activate, self.n_outputs = loss, activate, n_outputs
+        # each member's own readout width: the mean of a padded readout is over its real rows
+        self._widths = torch.tensor([float(len(m.task.output_names)) for m in self.members], device=config.device)
         self.parameters = [p for p in module.parameters() if p.requires_grad]
         # the fused kernel runs Adam's elementwise update in one pass per tensor
         self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr, fused=True)
@@ -282,8 +342,15 @@ class Engine:
     def step(self) -> np.ndarray:
         """One Adam step of every member; returns their losses."""
         batch = self.data.next()
-        logits = self.network(batch.inputs, [m.generator for m in self.members])
-        losses = masked_losses(logits, batch, self.loss, self.activate)
+        generators = [m.generator for m in self.members]
+        if self.config.l1_rates or self.config.l2_rates:
+            rates, logits = self.network(batch.inputs, generators, rates=True)
+            losses = masked_losses(logits, batch, self.loss, self.activate) + self.penalties(rates)
+        else:
+            logits = self.network(batch.inputs, generators)
+            losses = masked_losses(logits, batch, self.loss, self.activate)
+            if self.config.penalized:
+                losses = losses + self.penalties(None)
         losses_k = losses.detach().cpu().numpy().astype(np.float64)
         if not np.all(np.isfinite(losses_k)):
             bad = [i for i in range(len(losses_k)) if not np.isfinite(losses_k[i])]
@@ -301,6 +368,31 @@ class Engine:
         self.batch += 1
         self._score(logits.detach(), batch, losses_k)
         return losses_k
+
+    def penalties(self, rates: torch.Tensor | None) -> torch.Tensor:
+        """Each member's weight and rate penalties, shape (K,) (see :class:`TrainConfig`).
+
+        ``rates`` has the member axis first (any layout after it); ``None`` skips the
+        rate penalties.
+        """
+        config, k = self.config, len(self.members)
+        total = torch.zeros(k, device=self._widths.device)
+        if config.l1_weights or config.l2_weights:
+            for name, weight in self.network.weights().items():
+                flat_kxm = weight.reshape(k, -1)
+                count = (self._widths * weight.shape[-1] if name == "readout_weight"
+                         else torch.full_like(self._widths, float(flat_kxm.shape[1])))
+                if config.l1_weights:
+                    total = total + config.l1_weights * flat_kxm.abs().sum(dim=1) / count
+                if config.l2_weights:
+                    total = total + config.l2_weights * (flat_kxm * flat_kxm).sum(dim=1) / count
+        if rates is not None:
+            flat_kxm = rates.reshape(k, -1)
+            if config.l1_rates:
+                total = total + config.l1_rates * flat_kxm.abs().mean(dim=1)
+            if config.l2_rates:
+                total = total + config.l2_rates * (flat_kxm * flat_kxm).mean(dim=1)
+        return total
 
     def _clip(self, max_norm: float) -> None:
         """Clip each member's gradient norm separately, so members never interact."""

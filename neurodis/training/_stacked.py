@@ -59,6 +59,11 @@ def _draws(generators: Sequence[torch.Generator], like: torch.Tensor,
     return torch.stack([draw(g) for g in generators]).to(like.device)
 
 
+def _matrices(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The stacked parameters that are weight matrices (two or more dims per member)."""
+    return {name: value for name, value in params.items() if value.ndim >= 3}
+
+
 def _input_noise(inputs_kxtxbxi: torch.Tensor, level: float, generators: Sequence[torch.Generator]) -> torch.Tensor:
     """Inputs plus ``level · ζ``, ζ drawn per member as the models draw it: ``(batch, time, input)``."""
     if level == 0.0:
@@ -86,13 +91,20 @@ class GatedNetwork:
         self.params, self.template = params, template
         self.lstm = template.arch == "lstm"
 
-    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The stacked weight matrices ``(K, ·, ·)`` (for weight penalties)."""
+        return _matrices(self.params())
+
+    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator], *,
+                 rates: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(K, time, batch, output)``; with ``rates``, ``(rates (K, time, batch, unit), logits)``."""
         p, t = self.params(), self.template
         h_kxtxbxn = _input_noise(inputs_kxtxbxi, t.input_noise, generators)
         for layer in range(t.n_layers):
             weights = [p[f"rnn_{name}_l{layer}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             h_kxtxbxn = self._layer(h_kxtxbxn, *weights)
-        return _linear(h_kxtxbxn, p["readout_weight"], p["readout_bias"])
+        logits = _linear(h_kxtxbxn, p["readout_weight"], p["readout_bias"])
+        return (h_kxtxbxn, logits) if rates else logits
 
     def _layer(self, x_kxtxbxi: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
                b_hh: torch.Tensor) -> torch.Tensor:
@@ -141,7 +153,13 @@ class TransformerNetwork:
             1.0 - p, generator=g))
         return x * keep / (1.0 - p)
 
-    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The stacked weight matrices ``(K, ·, ·)`` (for weight penalties)."""
+        return _matrices(self.params())
+
+    def __call__(self, inputs_kxtxbxi: torch.Tensor, generators: Sequence[torch.Generator], *,
+                 rates: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(K, time, batch, output)``; with ``rates``, ``(rates (K, batch, time, unit), logits)``."""
         p, t = self.params(), self.template
         u_kxbxtxi = _input_noise(inputs_kxtxbxi, t.input_noise, generators).transpose(1, 2)
         h = _linear(u_kxbxtxi, p["input_proj_weight"], p["input_proj_bias"])
@@ -154,8 +172,9 @@ class TransformerNetwork:
         for layer in range(len(t.blocks)):
             h = self._block(h, {name.removeprefix(f"blocks_{layer}_"): value for name, value in p.items()
                                 if name.startswith(f"blocks_{layer}_")}, generators)
-        rates = self._layer_norm(h, p["ln_f_weight"], p["ln_f_bias"])
-        return _linear(rates, p["readout_weight"], p["readout_bias"]).transpose(1, 2)
+        rates_kxbxtxd = self._layer_norm(h, p["ln_f_weight"], p["ln_f_bias"])
+        logits = _linear(rates_kxbxtxd, p["readout_weight"], p["readout_bias"]).transpose(1, 2)
+        return (rates_kxbxtxd, logits) if rates else logits
 
     @staticmethod
     def _layer_norm(x: torch.Tensor, weight_kxd: torch.Tensor, bias_kxd: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,8 @@ __all__ = ["TrainConfig"]
 LOSSES = ("bce", "mse")
 DEVICES = ("cpu", "cuda")
 ENCODERS = ("relu", "quadratic", "none")
+#: The penalty fields, all >= 0 (0: off)
+PENALTIES = ("l1_weights", "l2_weights", "l1_rates", "l2_rates")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +60,19 @@ class TrainConfig:
     encoder : {"relu", "quadratic", "none"}
         Kind of the frozen encoder the trainer draws when the task has stimulus
         channels and no encoder is passed; ``"none"`` feeds the raw stimulus.
+    l1_weights, l2_weights : float
+        Penalties (>= 0) on the weights: ``l1_weights · mean|W| + l2_weights · mean W²``
+        summed over the network's weight matrices (every parameter of two or more
+        dims; for a CTRNN the effective input, recurrent and readout weights, after
+        its signs and masks), each mean taken over that matrix's entries. Biases are
+        not penalised. The convention (means, per matrix) is PsychRNN's.
+    l1_rates, l2_rates : float
+        Penalties (>= 0) on the activity: ``l1_rates · mean|r| + l2_rates · mean r²``
+        over every trial, step and unit of the batch's rates.
+
+        Penalties are added to each network's task loss (an ensemble member's to its
+        own); the training history's ``loss`` is this penalised objective. At 0 (the
+        default) nothing is computed and training is unchanged.
 
     Raises
     ------
@@ -88,6 +103,10 @@ class TrainConfig:
     device: str = "cpu"
     seed: int = 0
     encoder: str = "relu"
+    l1_weights: float = 0.0
+    l2_weights: float = 0.0
+    l1_rates: float = 0.0
+    l2_rates: float = 0.0
 
     def __post_init__(self) -> None:
         check_int("n_batches", self.n_batches, minimum=1)
@@ -115,6 +134,19 @@ class TrainConfig:
         check_in("device", self.device, DEVICES)
         check_int("seed", self.seed, minimum=0)
         check_in("encoder", self.encoder, ENCODERS)
+        for name in PENALTIES:
+            object.__setattr__(self, name, check_real(name, getattr(self, name), minimum=0.0))
+
+    @property
+    def penalized(self) -> bool:
+        """Whether any weight or rate penalty is on.
+
+        Examples
+        --------
+        >>> TrainConfig().penalized, TrainConfig(l2_rates=1e-3).penalized
+        (False, True)
+        """
+        return any(getattr(self, name) > 0.0 for name in PENALTIES)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-serialisable dict."""

@@ -35,6 +35,7 @@ from neurodis._validation import check_int, check_type
 from neurodis.files import check_path, write_json
 from neurodis.models import make_model
 from neurodis.models.base import SequenceModel
+from neurodis.models.ctrnn import stacked_constraint
 from neurodis.tasks.base import Task, make_task
 from neurodis.tasks.encoders import Encoder
 from neurodis.training._engine import (
@@ -67,8 +68,8 @@ from neurodis.training.network import TrainedNetwork, model_description, write_r
 __all__ = ["STACKED_NETWORKS", "StackedModel", "adopt_members", "select_members",
            "split_ensemble", "train_ensemble"]
 
-#: Model config keys that may differ between members
-_FREE_KEYS = ("seed", "n_outputs")
+#: Model config keys that may differ between members (a CTRNN's masks: each member has its own)
+_FREE_KEYS = ("seed", "n_outputs", "input_mask", "recurrent_mask", "output_mask")
 
 #: The architectures that stack, with their batched forwards
 STACKED_NETWORKS: dict[str, Callable] = {
@@ -83,8 +84,8 @@ class StackedModel(nn.Module):
     ----------
     models : sequence of SequenceModel
         Members of one architecture of :data:`STACKED_NETWORKS`, with identical
-        configs except ``seed`` and ``n_outputs``; readouts are zero-padded to the
-        widest member.
+        configs except ``seed``, ``n_outputs`` and a CTRNN's connectivity masks (each
+        member runs with its own); readouts are zero-padded to the widest member.
 
     Attributes
     ----------
@@ -129,13 +130,23 @@ class StackedModel(nn.Module):
         if self.arch == "ctrnn" and names != list(CTRNN_PARAMETERS):
             raise TypeError(f"models must be plain CTRNNs with parameters {list(CTRNN_PARAMETERS)} (the fused "
                             f"kernel's); got {names}")
-        shared = {key: value for key, value in models[0].config.items() if key not in _FREE_KEYS}
+        first = models[0].config
         for k, model in enumerate(models[1:], start=1):
-            for key, value in shared.items():
-                if model.config[key] != value:
+            # over both key sets: options at their defaults are absent from a config
+            for key in [*first, *(key for key in model.config if key not in first)]:
+                if key in _FREE_KEYS:
+                    continue
+                value, other = first.get(key, "<default>"), model.config.get(key, "<default>")
+                if other != value:
                     raise ValueError(f"models[{k}].config[{key!r}] must equal models[0]'s {value!r} "
-                                     f"(members may differ only in {list(_FREE_KEYS)}); got {model.config[key]!r}")
+                                     f"(members may differ only in {list(_FREE_KEYS)}); got {other!r}")
         self.configs = [dict(model.config) for model in models]
+        self._constrain = None
+        if self.arch == "ctrnn":  # each member's own signs and masks, on the stacked (padded) weights
+            matrices = {"weight_ih": "weight_ih", "weight_hh": "weight_hh", "readout_weight": "readout.linear.weight"}
+            shapes = {key: (max(m.get_parameter(name).shape[0] for m in models),
+                            models[0].get_parameter(name).shape[1]) for key, name in matrices.items()}
+            self._constrain = stacked_constraint(models, shapes)
         n_out = max(model.n_outputs for model in models)
         stacked = []  # a list keeps the models' parameter order, which Adam's state follows
         for name in names:
@@ -153,6 +164,8 @@ class StackedModel(nn.Module):
 
     def network(self, template: nn.Module) -> Callable:
         """The batched forward ``(inputs (K, time, batch, ·), generators) -> logits``."""
+        if self._constrain is not None:
+            return CTRNNNetwork(lambda: dict(self.params), template, constrain=self._constrain)
         return STACKED_NETWORKS[self.arch](lambda: dict(self.params), template)
 
     def member(self, k: int) -> nn.Module:
@@ -186,7 +199,7 @@ def train_ensemble(
         the number of outputs may differ).
     models : sequence of K SequenceModel
         Members (copied, never changed) of one architecture of
-        :data:`STACKED_NETWORKS`; identical configs except seed and width.
+        :data:`STACKED_NETWORKS`; identical configs except seed, width and masks.
     config : TrainConfig
         Shared hyperparameters; member k runs with ``replace(config, seed=seeds[k])``.
     seeds : sequence of K int, optional
@@ -461,8 +474,8 @@ def adopt_members(
     """
     state = load_checkpoint(source)
     # the ensemble's own seed only seeds members without one: it may differ
-    if state.get("kind") != "ensemble" or ({**json.loads(state["config"]), "seed": config.seed}
-                                           != json.loads(config.to_json())):
+    if state.get("kind") != "ensemble" or (TrainConfig.from_dict({**json.loads(state["config"]), "seed": config.seed})
+                                           != config):
         return False
     members = [make_member(t, e, s, "cpu") for t, e, s in zip(tasks, encoders, seeds)]
     planned = checkpoint_meta("ensemble", config, members, [model_description(m) for m in models])

@@ -276,7 +276,8 @@ def checkpoint_meta(kind: str, config: TrainConfig, members: list, models: list[
 
 
 def _check_resume(state: dict[str, Any], config: TrainConfig, tasks: list[Task], models: list[dict[str, Any]]) -> None:
-    check_same("config", json.loads(state["config"]), config.to_dict())
+    # through from_dict, so fields added since the checkpoint was written read as their defaults
+    check_same("config", TrainConfig.from_dict(json.loads(state["config"])).to_dict(), config.to_dict())
     saved_members = state["members"]
     if len(saved_members) != len(tasks):
         raise ValueError(f"cannot resume: the checkpoint holds {len(saved_members)} networks; got {len(tasks)}")
