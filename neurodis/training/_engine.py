@@ -25,7 +25,7 @@ from torch import nn
 from neurodis._validation import check_type
 from neurodis.tasks.base import Task, TrialBatch
 from neurodis.tasks.encoders import Encoder
-from neurodis.training._kernels import ctrnn_logits, recurrent_rates
+from neurodis.training._kernels import ctrnn_logits
 from neurodis.training._stacked import stacked_name
 from neurodis.training.checkpoint import restore_generators, snapshot_generators
 from neurodis.training.config import TrainConfig
@@ -200,30 +200,6 @@ class DataStream:
         return Batch(features, self._tensor(targets), self._tensor(mask), self._tensor(mask_sum), raw, targets, mask)
 
 
-def _ctrnn_rates_logits(params: dict[str, torch.Tensor], inputs_kxtxbxi: torch.Tensor, *, alpha: float, leaky: bool,
-                        activation: str, recurrent_noise_kxtxbxn: torch.Tensor | None,
-                        input_noise_kxtxbxi: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rates ``(K, time, batch, n)`` and logits of K stacked CTRNNs, for a penalty on the rates.
-
-    The operations of :func:`~neurodis.training._kernels.ctrnn_logits`, in its order,
-    with the rates returned too.
-    """
-    n_members, n_steps, n_batch, n_inputs = inputs_kxtxbxi.shape
-    if input_noise_kxtxbxi is not None:
-        inputs_kxtxbxi = inputs_kxtxbxi + input_noise_kxtxbxi
-    rows = n_steps * n_batch
-    drive_kxmxn = torch.baddbmm(params["bias"].unsqueeze(1), inputs_kxtxbxi.reshape(n_members, rows, n_inputs),
-                                params["weight_ih"].transpose(1, 2))
-    drive_kxtxbxn = drive_kxmxn.view(n_members, n_steps, n_batch, -1)
-    if recurrent_noise_kxtxbxn is not None:
-        drive_kxtxbxn = drive_kxtxbxn + recurrent_noise_kxtxbxn
-    rates_kxtxbxn = recurrent_rates(drive_kxtxbxn, params["weight_hh"], alpha=alpha, leaky=leaky,
-                                    activation=activation)
-    logits_kxmxo = torch.baddbmm(params["readout_bias"].unsqueeze(1), rates_kxtxbxn.reshape(n_members, rows, -1),
-                                 params["readout_weight"].transpose(1, 2))
-    return rates_kxtxbxn, logits_kxmxo.view(n_members, n_steps, n_batch, -1)
-
-
 class CTRNNNetwork:
     """Logits of K CTRNNs through the fused kernel; noise drawn per member as the model would.
 
@@ -264,9 +240,7 @@ class CTRNNNetwork:
                  for (name, values), level in zip(draws.items(), (t.input_noise, t.recurrent_noise)) if values}
         options = {"alpha": self.alpha, "leaky": t.leaky, "activation": t.activation,
                    "input_noise_kxtxbxi": noise.get("input"), "recurrent_noise_kxtxbxn": noise.get("recurrent")}
-        if rates:
-            return _ctrnn_rates_logits(self._weights(), inputs_kxtxbxi, **options)
-        return ctrnn_logits(self._weights(), inputs_kxtxbxi, **options)
+        return ctrnn_logits(self._weights(), inputs_kxtxbxi, return_rates=rates, **options)
 
 
 class ModelNetwork:

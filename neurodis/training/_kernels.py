@@ -161,12 +161,14 @@ def ctrnn_logits(
     activation: str,
     recurrent_noise_kxtxbxn: torch.Tensor | None = None,
     input_noise_kxtxbxi: torch.Tensor | None = None,
-) -> torch.Tensor:
+    return_rates: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Readout logits ``(K, time, batch, output)`` of K stacked CTRNNs.
 
     ``params`` holds ``weight_ih (K, n, i)``, ``weight_hh (K, n, n)``, ``bias (K, n)``,
     ``readout_weight (K, o, n)`` and ``readout_bias (K, o)``. The noise arguments are
-    already scaled (``sqrt(2/α)·level·ξ``) and simply added.
+    already scaled (``sqrt(2/α)·level·ξ``) and simply added. With ``return_rates`` the
+    rates ``(K, time, batch, n)`` come first (for a penalty on them).
     """
     n_members, n_steps, n_batch, n_inputs = inputs_kxtxbxi.shape
     if input_noise_kxtxbxi is not None:
@@ -183,4 +185,5 @@ def ctrnn_logits(
     logits_kxmxo = torch.baddbmm(params["readout_bias"].unsqueeze(1),
                                  rates_kxtxbxn.reshape(n_members, rows, -1),
                                  params["readout_weight"].transpose(1, 2))
-    return logits_kxmxo.view(n_members, n_steps, n_batch, -1)
+    logits_kxtxbxo = logits_kxmxo.view(n_members, n_steps, n_batch, -1)
+    return (rates_kxtxbxn, logits_kxtxbxo) if return_rates else logits_kxtxbxo
