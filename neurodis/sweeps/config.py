@@ -31,6 +31,7 @@ __all__ = ["NETWORKS", "RunConfig"]
 NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
     "ctrnn": ("ctrnn", {"leaky": True}),
     "ctrnn_nonleaky": ("ctrnn", {"leaky": False}),
+    "ctrnn_dale": ("ctrnn", {"leaky": True, "dale_ratio": 0.8}),  # 80 % excitatory units (Dale's law)
     "lstm": ("lstm", {}),
     "gru": ("gru", {}),
     "transformer": ("transformer", {}),

@@ -99,7 +99,7 @@ def group_configs(
 #: Training cost of one network-batch of each run-config ``network``, relative to a
 #: CTRNN's, in ensembles of 13 on one thread (paper config: 64 units, batch 16, 24
 #: tasks; measured with ``train_ensemble``, medians of three interleaved runs).
-NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "lstm": 2.5, "gru": 2.4, "transformer": 5.6}
+NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "ctrnn_dale": 1.0, "lstm": 2.5, "gru": 2.4, "transformer": 5.6}
 
 
 def run_cost(config: Mapping[str, Any]) -> float:

@@ -104,7 +104,7 @@ def test_the_config_is_frozen_and_keyword_only():
     [
         ({"task": 3}, TypeError, r"task must be a string; got int 3"),
         ({"task": "nope"}, ValueError, r"task must be one of \['accumulation', .*\]; got 'nope'"),
-        ({"network": "gpt"}, ValueError, r"network must be one of \['ctrnn', 'ctrnn_nonleaky', .*\]; got 'gpt'"),
+        ({"network": "gpt"}, ValueError, r"network must be one of \['ctrnn', 'ctrnn_dale', 'ctrnn_nonleaky', .*\]; got 'gpt'"),
         ({"n_units": 0}, ValueError, r"n_units must be an integer >= 1; got 0"),
         ({"n_batches": 300.0}, TypeError, r"n_batches must be an integer; got float 300.0"),
         ({"seed": -1}, ValueError, r"seed must be an integer >= 0; got -1"),
@@ -139,3 +139,13 @@ def test_run_config_errors_name_the_field(changes, error, match):
 def test_from_dict_and_preset_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_the_dale_network_builds_an_excitatory_inhibitory_ctrnn():
+    config = RunConfig(network="ctrnn_dale", n_tasks=3, n_units=10)
+    task = config.build_task()
+    model = config.build_network(task, None)
+    assert config.network_spec() == ("ctrnn", {"leaky": True, "dale_ratio": 0.8, "tau": 100.0, "recurrent_noise": 0.0})
+    w_hh = model.effective_weights()["weight_hh"].detach().numpy()
+    # presynaptic (column) signs: the first 8 units excite, the last 2 inhibit
+    assert (w_hh[:, :8] >= 0).all() and (w_hh[:, 8:] <= 0).all() and (w_hh != 0).any()
