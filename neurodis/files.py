@@ -47,6 +47,7 @@ __all__ = [
     "check_path",
     "clean_stale_temps",
     "file_sha256",
+    "process_started",
     "read_json",
     "sidecar_path",
     "verify_file",
@@ -160,16 +161,30 @@ def file_sha256(path: str | os.PathLike) -> str:
         return _hash_handle(handle)
 
 
-def _pid_running(pid: int) -> bool:
-    if os.name == "nt":  # os.kill would terminate the process there: never treat a writer as dead
-        return True
+def process_started(pid: int) -> float | None:
+    """The start time (seconds since the epoch) of process ``pid`` on this machine.
+
+    ``None`` if it does not run (or is a zombie), NaN if it runs under another user (its
+    start time cannot be read). A writer or lock holder is alive while this is not
+    ``None``; comparing start times tells a live holder from a new process that reused
+    its pid.
+
+    Examples
+    --------
+    >>> process_started(os.getpid()) > 0
+    True
+    """
+    import psutil  # a dependency of dask.distributed, declared directly
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it runs under another user
-        return True
-    return True
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process.create_time()
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:  # it runs, under another user
+        return float("nan")
 
 
 def clean_stale_temps(folder: str | os.PathLike, *, max_age: float = STALE_SECONDS) -> list[Path]:
@@ -217,7 +232,7 @@ def clean_stale_temps(folder: str | os.PathLike, *, max_age: float = STALE_SECON
                 continue
             age = now - entry.stat(follow_symlinks=False).st_mtime
             dead = (match is not None and match["host"] == _HOST and int(match["pid"]) != os.getpid()
-                    and age > DEAD_WRITER_SECONDS and not _pid_running(int(match["pid"])))
+                    and age > DEAD_WRITER_SECONDS and process_started(int(match["pid"])) is None)
             if dead or age > max_age:
                 os.remove(entry.path)
                 removed.append(Path(entry.path))

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from neurodis.files import process_started
+
 __all__ = ["HEARTBEAT_SECONDS", "STALE_SECONDS", "RunLock"]
 
 #: Seconds between two touches of a held lock.
@@ -40,23 +42,8 @@ STALE_SECONDS = 120.0
 _HOST = socket.gethostname()
 
 
-def _started(pid: int) -> float | None:
-    """The start time of process ``pid``, or None if it does not run (or is a zombie)."""
-    import psutil  # a dependency of dask.distributed
-
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return process.create_time()
-    except psutil.NoSuchProcess:
-        return None
-    except psutil.AccessDenied:  # it runs, under another user
-        return float("nan")
-
-
 def _owner() -> dict[str, Any]:
-    return {"host": _HOST, "pid": os.getpid(), "started": _started(os.getpid()), "token": secrets.token_hex(8),
+    return {"host": _HOST, "pid": os.getpid(), "started": process_started(os.getpid()), "token": secrets.token_hex(8),
             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
@@ -149,7 +136,7 @@ class RunLock:
         except ValueError:  # half-written by its creator, or garbled: only its age tells
             owner = None
         if isinstance(owner, dict) and owner.get("host") == _HOST and isinstance(owner.get("pid"), int):
-            started = _started(owner["pid"])
+            started = process_started(owner["pid"])
             # a reused pid names a process started at another time (nan: not ours to see)
             return started is None or (owner.get("started") is not None and abs(started - owner["started"]) > 1.0)
         return time.time() - seen[2] / 1e9 > self.stale_after

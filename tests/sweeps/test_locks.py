@@ -9,11 +9,12 @@ import time
 import pytest
 
 from neurodis.sweeps import locks
+from neurodis.files import process_started
 from neurodis.sweeps.locks import STALE_SECONDS, RunLock
 
 
 def write_lock(path, **owner):
-    path.write_text(json.dumps({"host": locks._HOST, "pid": os.getpid(), "started": locks._started(os.getpid()),
+    path.write_text(json.dumps({"host": locks._HOST, "pid": os.getpid(), "started": process_started(os.getpid()),
                                 "token": "someone-else", **owner}))
 
 
@@ -48,7 +49,7 @@ def test_a_lock_of_a_dead_process_on_this_host_is_stale(tmp_path):
 
 def test_a_reused_pid_does_not_keep_a_lock_alive(tmp_path):
     path = tmp_path / "claim.lock"
-    write_lock(path, started=locks._started(os.getpid()) - 3600.0)  # our pid, an older process
+    write_lock(path, started=process_started(os.getpid()) - 3600.0)  # our pid, an older process
     assert not RunLock(path).held()
 
 
