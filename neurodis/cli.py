@@ -251,8 +251,14 @@ def _generalize_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decoded step: 'decision' (default), a step index, or 'all' (time-resolved)")
     parser.add_argument("--authors-default", action="store_true",
                         help="also score the authors' default evaluation (folds Q2, Q4 tested on Q1/Q3 trials)")
+    parser.add_argument("--adam", action="store_true",
+                        help="also score the authors' decoder fit (Adam, lr 3e-3, batches of 16) on the held-out test")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="independent evaluations, each with its own trials, noise and decoder fits (a 'repeat' "
+                        "dim; the table shows medians and the spread between them); default one, without that dim")
     parser.add_argument("--seed", type=int, default=0,
-                        help="SeedSequence(SEED).spawn(2): the simulation, then the decoder fits (default 0)")
+                        help="SeedSequence(SEED).spawn(2 * repeats): evaluation r simulates with child 2r and fits "
+                        "its decoders with child 2r+1 (default 0)")
     parser.add_argument("--out", default=None, help="netCDF file to write (default RUN_DIR/generalization.nc)")
 
 
@@ -263,10 +269,12 @@ def _generalize(args: argparse.Namespace) -> int:
     """:func:`~neurodis.experiments.generalization` of the run, written to netCDF.
 
     ``generalization.nc`` holds the least-squares result (``r2_paper``, ``weights``,
-    ``trial_role``, ...), the ridge variables prefixed ``ridge_`` and, with
-    ``--authors-default``, the authors' evaluation prefixed ``authors_``; attrs
-    ``decoders`` (prefix -> decoder), the run's model/task/encoder, the decoded step,
-    ``sigma``, ``n_steps``, ``free_rt`` for the r² ceiling, ``seed`` and ``run``.
+    ``trial_role``, ...), the ridge variables prefixed ``ridge_``, with
+    ``--authors-default`` the authors' evaluation prefixed ``authors_``, with ``--adam``
+    the authors' Adam decoder prefixed ``adam_``, and the extrapolation diagnostics;
+    with ``--repeats`` every variable along ``repeat``; attrs ``decoders`` (prefix ->
+    decoder), the run's model/task/encoder, the decoded step, ``sigma``, ``n_steps``,
+    ``free_rt`` for the r² ceiling, ``seed`` and ``run``.
     """
     from neurodis.experiments import generalization
     from neurodis.trials import save_dataset
@@ -280,10 +288,14 @@ def _generalize(args: argparse.Namespace) -> int:
         raise ValueError(f"--time must be 'decision', 'all' or a step index; got {args.time!r}")
     if args.authors_default and args.folds != "quadrant":
         raise ValueError(f"--authors-default needs --folds quadrant (the published run's folds); got {args.folds!r}")
+    if args.repeats is not None:
+        from neurodis._validation import check_int
+
+        check_int("--repeats", args.repeats, minimum=1)
     args.out = str(check_writable("--out", args.out or Path(args.run) / "generalization.nc", kind="file"))
-    decoders = ("lstsq", "ridge", "authors") if args.authors_default else ("lstsq", "ridge")
+    decoders = ["lstsq", "ridge"] + ["authors"] * args.authors_default + ["adam"] * args.adam
     result = generalization(network, n_trials=args.n_trials, folds=args.folds, time=time, decoders=decoders,
-                            rng=args.seed)
+                            n_repeats=args.repeats, rng=args.seed)
     result.attrs.update(seed=args.seed, run=str(Path(args.run).resolve()))
     path = save_dataset(result, Path(args.out))
     _print_generalization(result, path)
@@ -291,21 +303,33 @@ def _generalize(args: argparse.Namespace) -> int:
 
 
 def _print_generalization(result, path) -> None:
-    """A table of r2_paper per fold for every decoder (the last step when time-resolved)."""
+    """A table of r2_paper per fold for every decoder (the last step when time-resolved; the median
+    over evaluations, and their spread, when repeated)."""
     from neurodis.analysis import r2_ceiling
 
     table = result.isel(time=-1) if "time" in result.dims else result
-    authors = "authors_r2_paper" in table
-    print(f"{'held out':<10}{'lstsq':>8}{'ridge':>8}" + (f"{'authors':>9}" if authors else "")
+    columns = [(name, f"{prefix}r2_paper") for name, prefix in (("authors", "authors_"), ("adam", "adam_"))
+               if f"{prefix}r2_paper" in table]
+    repeats = table.sizes.get("repeat", 0)
+    if repeats:
+        spread = {name: float(table[variable].std("repeat", ddof=1).median()) if repeats > 1 else float("nan")
+                  for name, variable in (("lstsq", "r2_paper"), ("ridge", "ridge_r2_paper"), *columns)}
+        printed = ["r2_paper", "ridge_r2_paper", "r2", "angle", "ridge_alpha", "id_r2_paper", "ridge_id_r2_paper"]
+        table = table[printed + [variable for _, variable in columns]].median("repeat")
+    print(f"{'held out':<10}{'lstsq':>8}{'ridge':>8}" + "".join(f"{name:>9}" for name, _ in columns)
           + f"{'r2':>8}{'angle':>8}{'ridge α':>10}")
     for i, fold in enumerate(table["heldout"].values):
         row = table.isel(fold=i)
-        extra = f"{float(row['authors_r2_paper']):>9.3f}" if authors else ""
+        extra = "".join(f"{float(row[variable]):>9.3f}" for _, variable in columns)
         print(f"{fold:<10}{float(row['r2_paper']):>8.3f}{float(row['ridge_r2_paper']):>8.3f}{extra}"
               f"{float(row['r2']):>8.3f}{float(row['angle']):>8.1f}{float(row['ridge_alpha']):>10.2g}")
     ceiling = r2_ceiling(result.attrs["sigma"], int(result.attrs["n_steps"]), free_rt=bool(result.attrs["free_rt"]))
-    print(f"r2_paper (1 - MSE/(1/12)); in distribution: lstsq {float(table['id_r2_paper']):.3f}, "
+    median = " (medians over evaluations)" if repeats else ""
+    print(f"r2_paper (1 - MSE/(1/12)){median}; in distribution: lstsq {float(table['id_r2_paper']):.3f}, "
           f"ridge {float(table['ridge_id_r2_paper']):.3f}; ceiling {ceiling:.3f}; wrote {path}")
+    if repeats:
+        print(f"spread between {repeats} evaluations (sd of r2_paper, median over folds): "
+              + ", ".join(f"{name} {value:.3f}" for name, value in spread.items()))
 
 
 def _dynamics_arguments(parser: argparse.ArgumentParser, *, fixed_points: bool) -> None:

@@ -3,7 +3,17 @@
 import importlib
 from typing import Any
 
-from neurodis.analysis.abstraction import ccgp, parallelism_score, shattering_dimensionality, sign_dichotomies
+from neurodis.analysis.abstraction import (
+    ccgp,
+    parallelism_score,
+    shattering_dimensionality,
+    sign_dichotomies,
+)
+from neurodis.analysis.comparison import (
+    check_recording,
+    comparison_summary,
+    recording_predictivity,
+)
 from neurodis.analysis.decoding import (
     Fold,
     decode,
@@ -14,8 +24,6 @@ from neurodis.analysis.decoding import (
     make_folds,
     region_mask,
 )
-from neurodis.analysis.spectra import SLOW_MODE_TOL, slow_mode_counts
-from neurodis.analysis.comparison import check_recording, comparison_summary, recording_predictivity
 from neurodis.analysis.geometry import (
     fraction_active,
     lifetime_sparseness,
@@ -23,14 +31,15 @@ from neurodis.analysis.geometry import (
     pca,
     tuning_maps,
 )
-from neurodis.analysis.psychophysics import compare_kernels, monkey_kernel, psychophysical_kernel
-from neurodis.analysis.theory import (
-    bayes_r2_ceiling,
-    gaussian_observer,
-    logit_to_probit,
-    probit_to_logit,
-    r2_ceiling,
-    recover_latent,
+from neurodis.analysis.ood_diagnostics import (
+    extrapolating_units,
+    ridge_penalty_position,
+)
+from neurodis.analysis.pooled import pooled_bootstrap
+from neurodis.analysis.psychophysics import (
+    compare_kernels,
+    monkey_kernel,
+    psychophysical_kernel,
 )
 from neurodis.analysis.similarity import (
     bootstrap_metric,
@@ -40,8 +49,8 @@ from neurodis.analysis.similarity import (
     compare_families,
     dsa,
     linear_cka,
-    procrustes_distance,
     noise_ceiling,
+    procrustes_distance,
     rdm,
     ridge_predictivity,
     rsa,
@@ -49,6 +58,15 @@ from neurodis.analysis.similarity import (
     shape_distance,
     spectral_dsa,
     svcca,
+)
+from neurodis.analysis.spectra import SLOW_MODE_TOL, slow_mode_counts
+from neurodis.analysis.theory import (
+    bayes_r2_ceiling,
+    gaussian_observer,
+    logit_to_probit,
+    probit_to_logit,
+    r2_ceiling,
+    recover_latent,
 )
 
 __all__ = [
@@ -65,6 +83,7 @@ __all__ = [
     "decode",
     "Decoder",
     "dsa",
+    "extrapolating_units",
     "fit_decoder",
     "fit_decoder_adam",
     "fit_ood_decoders",
@@ -82,6 +101,7 @@ __all__ = [
     "parallelism_score",
     "participation_ratio",
     "pca",
+    "pooled_bootstrap",
     "probit_to_logit",
     "procrustes_distance",
     "psychophysical_kernel",
@@ -90,6 +110,7 @@ __all__ = [
     "recording_predictivity",
     "recover_latent",
     "region_mask",
+    "ridge_penalty_position",
     "ridge_predictivity",
     "rsa",
     "select_dmd",

@@ -28,6 +28,7 @@ Examples
 8
 """
 
+from neurodis.experiments.accuracy import ACCURACY_TRIALS, accuracy_vs_ideal
 from neurodis.experiments.comparison import (
     RecordingComparison,
     compare_session,
@@ -39,23 +40,28 @@ from neurodis.experiments.dynamics import attractor, geometry, visited_states
 from neurodis.experiments.fixed_points import find_fixed_points, zero_evidence_input
 from neurodis.experiments.ood import (
     DECODERS,
+    REPEAT,
     generalization,
     ood_generalization,
     regression_rates,
     regression_task,
 )
-from neurodis.experiments.psychophysics import lip_kernels, network_choices, network_kernel
+from neurodis.experiments.psychophysics import (
+    lip_kernels,
+    network_choices,
+    network_kernel,
+)
 from neurodis.experiments.running import BACKENDS, run
 from neurodis.training import TrainedNetwork
 
 __all__ = [
-    "BACKENDS",
-    "DECODERS",
-    "RecordingComparison",
-    "TrainedNetwork",
+    "ACCURACY_TRIALS",
+    "accuracy_vs_ideal",
     "attractor",
+    "BACKENDS",
     "compare_session",
     "compare_with_recording",
+    "DECODERS",
     "find_fixed_points",
     "generalization",
     "geometry",
@@ -64,9 +70,12 @@ __all__ = [
     "network_kernel",
     "network_rates",
     "ood_generalization",
+    "RecordingComparison",
     "regression_rates",
     "regression_task",
+    "REPEAT",
     "run",
+    "TrainedNetwork",
     "untrained_copy",
     "visited_states",
     "zero_evidence_input",

@@ -6,7 +6,13 @@ dims, noise and timing once over the whole latent box (:func:`regression_rates`)
 runs the network on it (:func:`~neurodis.experiments.run`, its own frozen torch pass
 with its configured noise) and scores every decoder on the same rates with
 :func:`~neurodis.analysis.fit_ood_decoders`: each fold trains on the trials outside its
-held-out region and tests on those inside.
+held-out region and tests on those inside. With ``n_repeats`` it does so that many
+times, each evaluation with its own trials, noise and decoder fits (a ``repeat`` dim):
+least-squares held-out r² can move by tenths between two evaluations of one network,
+so a reported number is a median over repeats as well as over networks and folds.
+Every result names the units the decoders extrapolate on
+(:func:`~neurodis.analysis.ood_diagnostics.extrapolating_units`) and where the ridge
+penalty landed on its grid.
 
 :func:`ood_generalization` is the protocol of the paper's code instead: every fold
 samples its own training and test trials (twice the simulations, one decoder); it is
@@ -17,31 +23,43 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from neurodis._validation import check_in, check_int, check_rng, check_type, rng_provenance
+from neurodis._validation import check_in, check_int, check_rng, check_type, describe, rng_provenance
 from neurodis.analysis import fit_ood_decoders, make_folds
+from neurodis.analysis.ood_diagnostics import extrapolating_units, ridge_penalty_position
 from neurodis.experiments.running import run
 from neurodis.tasks import Task, make_task
 from neurodis.training import TrainedNetwork
 from neurodis.trials import INPUT, LATENT, TIME, TRIAL, UNIT
 
-__all__ = ["DECODERS", "generalization", "ood_generalization", "regression_rates", "regression_task"]
+__all__ = ["DECODERS", "REPEAT", "generalization", "ood_generalization", "regression_rates", "regression_task"]
 
 #: The decoders :func:`generalization` scores: name -> (variable prefix, description).
+#: ``"authors"`` is the authors' *evaluation* (which folds are tested where), scored with
+#: least squares; ``"adam"`` is the authors' *decoder fit* on the true held-out test.
 DECODERS = {
     "lstsq": ("", "least squares, held-out test"),
     "ridge": ("ridge_", "ridge, penalty chosen by leaving one training orthant out (method='ridge_cv'), "
                         "held-out test"),
     "authors": ("authors_", "least squares under the authors' default evaluation (folds Q2, Q4 tested on "
                             "Q1/Q3 trials)"),
+    "adam": ("adam_", "the authors' decoder fit: Adam (lr 3e-3, 2000 batches of 16 trials, torch's default "
+                      "initial weights; method='adam'), held-out test"),
 }
 #: Solver-dependent variables of the ridge decoders (each also with its ``id_`` reference).
 _RIDGE_VARIABLES = ("r2_paper", "r2", "mse", "weights", "bias", "angle", "alpha")
+#: Solver-dependent variables of the Adam decoders (each also with its ``id_`` reference).
+_ADAM_VARIABLES = ("r2_paper", "r2", "mse", "weights", "bias", "angle")
+#: Decoders whose held-out score is also given with the extrapolating units clamped.
+_CLAMPED = ("lstsq", "ridge", "adam")
+#: Dim of the independent evaluations of :func:`generalization` (``n_repeats``).
+REPEAT = "repeat"
 #: Evaluation-dependent variables of the authors' evaluation.
 _AUTHORS_VARIABLES = ("r2_paper", "r2", "mse", "weights", "bias", "angle", "n_train", "n_test", "test_in_heldout",
                       "trial_role", "test_region", "test_is_heldout")
@@ -147,12 +165,22 @@ def regression_rates(
     return _rates(ran, step), latents
 
 
-def _two_streams(rng: Any) -> tuple[Any, Any]:
-    """The simulation's and the decoder fits' randomness: two children of ``rng``."""
+def _evaluation_streams(rng: Any, fit_rng: Any, n_evaluations: int) -> list[tuple[Any, Any]]:
+    """The (simulation, decoder fits) randomness of each evaluation.
+
+    Children ``2r`` and ``2r + 1`` of ``rng``'s SeedSequence (``SeedSequence(rng)`` for an
+    int), all spawned at once, so evaluation 0 is the single evaluation of
+    ``n_repeats=None``. A given ``fit_rng`` (one evaluation only) keeps ``rng`` whole for
+    the simulation.
+    """
+    if fit_rng is not None:
+        return [(rng, fit_rng)]
     if isinstance(rng, (np.random.Generator, np.random.SeedSequence)):
-        return tuple(rng.spawn(2))
-    check_rng(rng)  # an int seed or None, or a clear error
-    return tuple(np.random.SeedSequence(rng).spawn(2))
+        children = rng.spawn(2 * n_evaluations)
+    else:
+        check_rng(rng)  # an int seed or None, or a clear error
+        children = np.random.SeedSequence(rng).spawn(2 * n_evaluations)
+    return list(zip(children[0::2], children[1::2], strict=True))
 
 
 def generalization(
@@ -161,7 +189,8 @@ def generalization(
     n_trials: int = 8000,
     folds: str = "quadrant",
     time: str | int = "decision",
-    decoders: Sequence[str] = ("lstsq", "ridge", "authors"),
+    decoders: Sequence[str] = ("lstsq", "ridge", "authors", "adam"),
+    n_repeats: int | None = None,
     rng: Any = None,
     fit_rng: Any = None,
     batch_size: int = 4096,
@@ -173,27 +202,33 @@ def generalization(
     network : TrainedNetwork
         The network; its task defines the regression trials (:func:`regression_task`).
     n_trials : int
-        Trials simulated once over the whole latent box.
+        Trials simulated once (per repeat) over the whole latent box.
     folds : {"quadrant", "orthant", "halfspace"}
         The fold set (see :mod:`neurodis.analysis.decoding`).
     time : "decision", int or "all"
         Step whose state is decoded: the decision step, a step index, or every step
         (a time-resolved curve).
-    decoders : sequence of {"lstsq", "ridge", "authors"}
+    decoders : sequence of {"lstsq", "ridge", "authors", "adam"}
         ``"lstsq"`` (required): least squares, every variable of
         :func:`~neurodis.analysis.fit_ood_decoders`; ``"ridge"``: ridge with the penalty
         chosen on the training orthants, its solver-dependent variables prefixed
         ``ridge_``; ``"authors"``: least squares under the authors' default evaluation
         (quadrant folds only), its evaluation-dependent variables prefixed
-        ``authors_``. They are fit in this order, whatever the order given.
+        ``authors_``; ``"adam"``: the authors' decoder fit (Adam on minibatches,
+        :func:`~neurodis.analysis.fit_decoder_adam`) on the true held-out test, prefixed
+        ``adam_``. They are fit in this order, whatever the order given.
+    n_repeats : int, optional
+        Independent evaluations (>= 1), each with its own trials, network noise and
+        decoder fits, along a ``repeat`` dim of every variable; ``None`` (default): one
+        evaluation without that dim, the same numbers as repeat 0.
     rng : int, Generator, SeedSequence or None
-        Without ``fit_rng``: two children are spawned from it
-        (``SeedSequence(rng).spawn(2)`` for an int), the first for the simulation (see
-        :func:`regression_rates`), the second for every decoder fit. With ``fit_rng``:
-        the simulation's randomness itself.
+        Without ``fit_rng``: ``2 · n_repeats`` children are spawned from it
+        (``SeedSequence(rng).spawn`` for an int); repeat ``r`` simulates with child
+        ``2r`` (see :func:`regression_rates`) and fits every decoder with child
+        ``2r + 1``. With ``fit_rng``: the simulation's randomness itself.
     fit_rng : int, Generator, SeedSequence or None
-        Randomness of the decoder fits (each decoder is passed this object); the
-        ``reproduce`` sweep passes its run seed as both ``rng`` and ``fit_rng``.
+        Randomness of the decoder fits of a single evaluation (each decoder is passed
+        this object); ``None`` with ``n_repeats``.
     batch_size : int
         Trials per forward pass.
 
@@ -201,9 +236,16 @@ def generalization(
     -------
     xarray.Dataset
         The least-squares result of :func:`~neurodis.analysis.fit_ood_decoders`
-        (``r2_paper``, ``weights``, ``trial_role``, ...) with the ``ridge_*`` and
-        ``authors_*`` variables asked for; attrs ``decoders`` (prefix -> decoder,
-        JSON), ``n_trials``, the network's ``model``/``task``/``encoder`` configs, the
+        (``r2_paper``, ``weights``, ``trial_role``, ...) with the ``ridge_*``,
+        ``authors_*`` and ``adam_*`` variables asked for; diagnostics of the
+        extrapolation (:func:`~neurodis.analysis.ood_diagnostics.extrapolating_units`):
+        ``extrapolating (fold, unit)``, ``n_extrapolating (fold)`` and, per decoder
+        but the authors' evaluation, ``{prefix}r2_paper_clamped`` (held-out score with
+        those units at their training mean); with ridge, ``ridge_alpha_relative`` and
+        ``ridge_at_grid_end`` (:func:`~neurodis.analysis.ood_diagnostics.ridge_penalty_position`).
+        With ``n_repeats`` every variable has a leading ``repeat`` dim. attrs
+        ``decoders`` (prefix -> decoder, JSON), ``n_trials``, ``n_repeats`` (0 for
+        ``None``), the network's ``model``/``task``/``encoder`` configs, the
         ``decoded_step`` and ``sigma``, ``n_steps``, ``free_rt`` for
         :func:`~neurodis.analysis.r2_ceiling`.
 
@@ -212,9 +254,9 @@ def generalization(
     TypeError
         If ``network`` is not a TrainedNetwork with a torch model and a Task.
     ValueError
-        For a task without continuous latents, a bad ``time`` or ``decoders``, the
-        authors' evaluation with other than quadrant folds, or inputs that do not match
-        the model.
+        For a task without continuous latents, a bad ``time``, ``decoders`` or
+        ``n_repeats``, ``fit_rng`` with ``n_repeats``, the authors' evaluation with
+        other than quadrant folds, or inputs that do not match the model.
 
     Examples
     --------
@@ -224,25 +266,46 @@ def generalization(
     >>> net = TrainedNetwork(CTRNN(41, 3, n_units=8, seed=0), task, Encoder(n_dims=2, seed=0))
     >>> result = generalization(net, n_trials=400, rng=0)
     >>> result["r2_paper"].dims, sorted(json.loads(result.attrs["decoders"]))
-    (('fold',), ['', 'authors_', 'ridge_'])
+    (('fold',), ['', 'adam_', 'authors_', 'ridge_'])
+    >>> generalization(net, n_trials=400, decoders=["lstsq"], n_repeats=2, rng=0)["r2_paper"].dims
+    ('repeat', 'fold')
     """
     network = _check_network(network)
     decoders = _check_decoders(decoders)
+    n_trials = check_int("n_trials", n_trials, minimum=1)
+    if n_repeats is not None:
+        n_repeats = check_int("n_repeats", n_repeats, minimum=1)
+        if fit_rng is not None:
+            raise ValueError(f"fit_rng must be None with n_repeats (each repeat's decoder randomness is spawned "
+                             f"from rng); got fit_rng={describe(fit_rng)} and n_repeats={n_repeats}")
     regression = regression_task(network.task)
     step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
-    if fit_rng is None:
-        rng, fit_rng = _two_streams(rng)
-    rates, latents = regression_rates(network, n_trials=n_trials, time="all" if step is None else step,
-                                        batch_size=batch_size, rng=rng)
-    result = _score_decoders(rates, latents, folds=folds, decoders=decoders, rng=fit_rng)
+    evaluations = []
+    for simulation_rng, decoder_rng in _evaluation_streams(rng, fit_rng, n_repeats or 1):
+        rates, latents = regression_rates(network, n_trials=n_trials, time="all" if step is None else step,
+                                          batch_size=batch_size, rng=simulation_rng)
+        evaluations.append(_score_decoders(rates, latents, folds=folds, decoders=decoders, rng=decoder_rng))
+    result = evaluations[0] if n_repeats is None else _stack_repeats(evaluations, rng)
     timing = network.task.timing
     result.attrs.update(
-        n_trials=n_trials, **_network_attrs(network),
+        n_trials=n_trials, n_repeats=n_repeats or 0, **_network_attrs(network),
         decoded_step="all" if step is None else step,
         sigma=network.task.sigma, n_steps=timing.steps("stimulus"),
         free_rt=int(getattr(network.task, "free_rt", False)),
     )
     return result
+
+
+def _stack_repeats(evaluations: list[xr.Dataset], rng: Any) -> xr.Dataset:
+    """The evaluations along ``repeat``; attrs of the first but the per-evaluation rng state."""
+    stacked = xr.concat(evaluations, dim=REPEAT, coords="minimal", compat="override", combine_attrs="override")
+    stacked = stacked.assign_coords({REPEAT: np.arange(len(evaluations))})
+    del stacked.attrs["rng_state"]
+    stacked.attrs.update(
+        seed=int(rng) if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) else -1,
+        repeat_streams="repeat r: children 2r (simulation) and 2r+1 (decoder fits) of SeedSequence(seed).spawn",
+    )
+    return stacked
 
 
 def _check_decoders(decoders: Sequence[str]) -> list[str]:
@@ -269,24 +332,44 @@ def _network_attrs(network: TrainedNetwork) -> dict[str, str]:
 
 def _score_decoders(rates: xr.DataArray, latents: xr.DataArray, *, folds: str, decoders: list[str],
                     rng: Any) -> xr.Dataset:
-    """Least squares (every variable), ``ridge_*`` and ``authors_*`` variables, all from the
-    same rates and the same decoder ``rng`` object, fit in that order."""
+    """Least squares (every variable), ``ridge_*``, ``authors_*`` and ``adam_*`` variables, all from
+    the same rates and the same decoder ``rng`` object, fit in that order; then the diagnostics."""
     result = fit_ood_decoders(rates, latents, folds=folds, rng=rng)
     described = {"": DECODERS["lstsq"][1]}
     if "ridge" in decoders:
         ridge = fit_ood_decoders(rates, latents, folds=folds, method="ridge_cv", rng=rng)
-        for name in _RIDGE_VARIABLES + tuple(f"id_{name}" for name in _RIDGE_VARIABLES):
-            result[f"ridge_{name}"] = ridge[name].reset_coords(drop=True)
-        result["ridge_r2_paper"].attrs["long_name"] = described["ridge_"] = DECODERS["ridge"][1]
+        _merge(result, ridge, "ridge", _RIDGE_VARIABLES + tuple(f"id_{name}" for name in _RIDGE_VARIABLES), described)
         result.attrs["ridge_grid_relative"] = ridge.attrs["ridge_grid_relative"]
+        position = ridge_penalty_position(rates, ridge)
+        result["ridge_alpha_relative"] = position["alpha_relative"]
+        result["ridge_at_grid_end"] = position["at_grid_end"]
+        result["ridge_at_grid_end"].attrs["long_name"] = "the ridge penalty was the smallest or largest of its grid"
     if "authors" in decoders:
         slip = fit_ood_decoders(rates, latents, folds=folds, evaluation="authors_default", rng=rng)
-        for name in _AUTHORS_VARIABLES:
-            result[f"authors_{name}"] = slip[name].reset_coords(drop=True)
-        result["authors_r2_paper"].attrs["long_name"] = described["authors_"] = DECODERS["authors"][1]
+        _merge(result, slip, "authors", _AUTHORS_VARIABLES, described)
         result.attrs["authors_evaluation_note"] = slip.attrs["evaluation_note"]
+    if "adam" in decoders:
+        adam = fit_ood_decoders(rates, latents, folds=folds, method="adam", rng=rng)
+        _merge(result, adam, "adam", _ADAM_VARIABLES + tuple(f"id_{name}" for name in _ADAM_VARIABLES), described)
+    for prefix in (DECODERS[name][0] for name in _CLAMPED if name in decoders):
+        units = extrapolating_units(rates, result, prefix=prefix)
+        result[f"{prefix}r2_paper_clamped"] = units["r2_paper_clamped"]
+        if not prefix:  # which units extrapolate depends on the rates alone, not on the decoder
+            result["extrapolating"] = units["extrapolates"].assign_attrs(long_name=(
+                f"active (rate > {units.attrs['threshold']:g}) on at most {units.attrs['max_train_active']} "
+                f"training trials and on at least {units.attrs['min_test_fraction']:.0%} of the held-out trials"))
+            result["n_extrapolating"] = units["n_extrapolating"]
     result.attrs["decoders"] = json.dumps(described)
     return result
+
+
+def _merge(result: xr.Dataset, scored: xr.Dataset, name: str, variables: Sequence[str],
+           described: dict[str, str]) -> None:
+    """Copy a decoder's ``variables`` into ``result`` under its prefix, and describe it."""
+    prefix, description = DECODERS[name]
+    for variable in variables:
+        result[f"{prefix}{variable}"] = scored[variable].reset_coords(drop=True)
+    result[f"{prefix}r2_paper"].attrs["long_name"] = described[prefix] = description
 
 
 def ood_generalization(

@@ -1,10 +1,13 @@
 """Figures of out-of-distribution generalization against the number of tasks.
 
-Both functions take a results Dataset with a ``n_tasks`` dim (typically the
+Every function takes a results Dataset with a ``n_tasks`` dim (typically the
 concatenation of :func:`neurodis.analysis.fit_ood_decoders` results along ``n_tasks``,
-optionally also along ``seed``), summarise every other dim (``seed``, ``fold``, ...)
-by the median and the interquartile range, draw on ``ax`` (a new figure when
-``None``) and return the figure.
+optionally also along ``seed`` and ``repeat``), draws on ``ax`` (a new figure when
+``None``) and returns the figure. :func:`plot_r2_vs_tasks` and
+:func:`plot_decoder_angle_vs_tasks` summarise every other dim (``seed``, ``fold``,
+``repeat``, ...) by the median and the interquartile range;
+:func:`plot_evaluation_spread` shows how much one network's score moves between
+independent evaluations, per decoder.
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ from neurodis._validation import check_real, check_type, describe
 from neurodis.analysis.theory import r2_ceiling
 from neurodis.plotting.common import figure_axes
 
-__all__ = ["plot_decoder_angle_vs_tasks", "plot_r2_vs_tasks"]
+__all__ = ["plot_decoder_angle_vs_tasks", "plot_evaluation_spread", "plot_r2_vs_tasks"]
 
 N_TASKS = "n_tasks"
 #: Further decoders drawn by plot_r2_vs_tasks: variable prefix, legend label, style.
 _DECODERS = (
     ("ridge_", "ridge, out of distribution", {"color": "C1", "linestyle": "--"}),
+    ("adam_", "Adam (authors' decoder), out of distribution", {"color": "C2", "linestyle": "-."}),
     ("authors_", "authors' evaluation", {"color": "C3", "linestyle": ":"}),
 )
+#: Decoders of plot_evaluation_spread: variable prefix, label, colour.
+_SPREAD_DECODERS = (("", "least squares", "C0"), ("ridge_", "ridge", "C1"), ("adam_", "Adam", "C2"))
+REPEAT = "repeat"
 
 
 def _summary(results: xr.Dataset, variable: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -48,7 +55,8 @@ def _summary(results: xr.Dataset, variable: str) -> tuple[np.ndarray, np.ndarray
 
 
 def _series(ax: Any, x: np.ndarray, median: np.ndarray, q25: np.ndarray, q75: np.ndarray, **style: Any) -> None:
-    ax.errorbar(x, median, yerr=[median - q25, q75 - median], marker="o", capsize=2, **style)
+    # one (2, n) array: matplotlib reads a list of 1-element arrays through a deprecated scalar conversion
+    ax.errorbar(x, median, yerr=np.stack([median - q25, q75 - median]), marker="o", capsize=2, **style)
 
 
 def _task_axis(ax: Any, n_tasks: np.ndarray) -> None:
@@ -96,9 +104,10 @@ def plot_r2_vs_tasks(
         Also draw the in-distribution reference ``id_<variable>`` when present.
     decoders : bool
         Also draw, when present, ``ridge_<variable>`` (ridge decoders whose penalty was
-        chosen on the training quadrants) and ``authors_<variable>`` (least squares
-        under the authors' default evaluation, where folds Q2 and Q4 were tested on
-        Q1/Q3 trials), as written by ``neurodis generalize`` and the sweeps.
+        chosen on the training quadrants), ``adam_<variable>`` (the authors' Adam
+        decoder fit) and ``authors_<variable>`` (least squares under the authors'
+        default evaluation, where folds Q2 and Q4 were tested on Q1/Q3 trials), as
+        written by ``neurodis generalize`` and the sweeps.
     ax : matplotlib Axes, optional
 
     Returns
@@ -136,7 +145,7 @@ def plot_r2_vs_tasks(
         ax.axhline(level, color="k", linestyle="--", linewidth=1, label="ceiling")
     _task_axis(ax, n_tasks)
     ax.set_ylabel("out-of-distribution $r^2$" if variable == "r2_paper" else f"{variable}")
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False, fontsize="x-small")  # up to five series
     return ax.figure
 
 
@@ -203,5 +212,74 @@ def plot_decoder_angle_vs_tasks(
     ax.axhline(90.0, color="k", linestyle="--", linewidth=1, label="orthogonal")
     _task_axis(ax, n_tasks)
     ax.set_ylabel("angle between decoder axes (°)")
+    ax.legend(frameon=False, fontsize="small")
+    return ax.figure
+
+
+def plot_evaluation_spread(
+    results: xr.Dataset,
+    *,
+    variable: str = "r2_paper",
+    ax: Any = None,
+) -> Any:
+    """How far one network's held-out score moves between independent evaluations, per decoder.
+
+    For every (network, fold) the standard deviation of ``variable`` over ``repeat``
+    (evaluations with their own trials, noise and decoder fits) is one point, drawn
+    per number of tasks and decoder (least squares, ridge and Adam, when present) on a
+    log scale, with the median as a bar. Least squares spreads by up to tenths where
+    units silent in the training quadrants extrapolate; ridge by about a hundredth.
+
+    Parameters
+    ----------
+    results : Dataset
+        Holds ``variable`` (and ``ridge_<variable>``, ``adam_<variable>``) with
+        ``n_tasks`` and ``repeat`` dims (>= 2 repeats).
+    variable : str
+        ``"r2_paper"`` (default) or ``"r2"``.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``results`` is not a Dataset.
+    ValueError
+        If ``variable`` is missing, lacks ``n_tasks``, has a ``time`` dim, or has fewer
+        than 2 repeats.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> ds = xr.Dataset({"r2_paper": (("n_tasks", "seed", "repeat"), rng.normal(0.8, 0.05, (2, 3, 4))),
+    ...                  "ridge_r2_paper": (("n_tasks", "seed", "repeat"), rng.normal(0.9, 0.005, (2, 3, 4)))},
+    ...                 coords={"n_tasks": [2, 24]})
+    >>> fig = plot_evaluation_spread(ds)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['least squares', 'ridge']
+    """
+    _summary(results, variable)  # the checks: a Dataset, the variable, n_tasks, no time
+    if REPEAT not in results[variable].dims or results.sizes[REPEAT] < 2:
+        raise ValueError(f"results[{variable!r}] must have a {REPEAT!r} dim with at least 2 evaluations; got "
+                         f"{describe(results[variable])}")
+    ax = figure_axes(ax, figsize=(3.6, 2.8))[1]
+    present = [(prefix, label, color) for prefix, label, color in _SPREAD_DECODERS if f"{prefix}{variable}" in results]
+    n_tasks = np.asarray(results[N_TASKS].values, dtype=float)
+    # decoders side by side around each N, a fixed fraction of a decade apart on the log axis
+    offsets = 10.0 ** (0.06 * (np.arange(len(present)) - (len(present) - 1) / 2))
+    for (prefix, label, color), offset in zip(present, offsets):
+        spread = results[f"{prefix}{variable}"].std(REPEAT, ddof=1).transpose(N_TASKS, ...)
+        flat = spread.values.reshape(spread.sizes[N_TASKS], -1)
+        for x, values in zip(n_tasks * offset, flat):
+            values = values[np.isfinite(values)]
+            ax.plot(np.full(values.size, x), values, ".", color=color, alpha=0.4, markersize=3)
+        ax.plot(n_tasks * offset, np.nanmedian(flat, axis=1), "_", color=color, markersize=12, mew=2, label=label)
+    _task_axis(ax, n_tasks)
+    ax.set_yscale("log")
+    ax.set_ylabel(f"sd of {'held-out $r^2$' if variable == 'r2_paper' else variable} between evaluations")
     ax.legend(frameon=False, fontsize="small")
     return ax.figure

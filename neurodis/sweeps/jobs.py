@@ -7,10 +7,12 @@ more workers, starts from any stored ensemble checkpoint that trains all its mem
 Each trained network is saved into its run folder (weights, encoder) and measured.
 :func:`run_group` does the training and saving for every kind of job; a job differs
 only in its measurement. The job of this module, :func:`train_and_generalize`, measures
-out-of-distribution decoder generalization on truly held-out quadrants, the same under
-the authors' default evaluation for comparison, the in-distribution reference, decoder
-angles and the final training accuracy relative to the ideal observer (the other jobs
-are in :mod:`neurodis.sweeps.studies`).
+out-of-distribution decoder generalization on truly held-out quadrants in several
+independent evaluations, with three decoders (ridge, least squares, the authors' Adam
+fit), the same under the authors' default evaluation for comparison, the
+in-distribution reference, decoder angles, the units the decoders extrapolate on, and
+the accuracy relative to the ideal observer on fresh trials (the other jobs are in
+:mod:`neurodis.sweeps.studies`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,45 +33,81 @@ from neurodis.sweeps.runner import Report
 if TYPE_CHECKING:
     from neurodis.training import TrainedNetwork
 
-__all__ = ["measure_network", "run_group", "train_and_generalize"]
+__all__ = ["EVAL_REPEATS", "measure_network", "run_group", "train_and_generalize"]
 
 #: Training-history variables whose final value is kept in the run's result.
 _FINAL_HISTORY = ("loss", "accuracy", "relative_accuracy")
 
 
-def measure_network(network: TrainedNetwork, *, n_trials: int, seed: int) -> xr.Dataset:
-    """OOD generalization of one trained network from one simulation of ``n_trials`` trials.
+#: Independent evaluations of every network by default (each its own trials, noise and
+#: decoder fits; SCIENCE.md §9 asks for at least 4).
+EVAL_REPEATS = 4
 
-    :func:`~neurodis.experiments.generalization` with every decoder, the run ``seed``
-    seeding both the simulation and the decoder fits, cut to what the sweep keeps:
-    least squares (``r2_paper``, the paper's estimator, ``r2``, ``angle`` and their
-    in-distribution references), ridge with the penalty chosen on the training
-    quadrants (``ridge_r2_paper``, ``ridge_angle``, ``ridge_id_r2_paper``,
-    ``ridge_alpha``), and least squares under the authors' default evaluation
-    (``authors_r2_paper``).
+#: What the sweep keeps of a generalization result: least squares (the variables the
+#: table and figures read), then per decoder prefix its own.
+_KEEP = ("r2_paper", "r2", "angle", "id_r2_paper", "id_r2", "id_angle", "r2_paper_clamped", "n_extrapolating")
+_KEEP_PREFIXED = {
+    "ridge_": ("r2_paper", "angle", "id_r2_paper", "alpha", "alpha_relative", "at_grid_end", "r2_paper_clamped"),
+    "authors_": ("r2_paper",),
+    "adam_": ("r2_paper", "angle", "id_r2_paper", "r2_paper_clamped"),
+}
+#: What the sweep keeps of accuracy_vs_ideal.
+_ACCURACY = ("accuracy", "ideal_accuracy", "relative_accuracy", "relative_accuracy_se")
+
+
+def measure_network(
+    network: TrainedNetwork, *, n_trials: int, seed: int, n_repeats: int = EVAL_REPEATS,
+    accuracy_trials: int | None = None,
+) -> xr.Dataset:
+    """OOD generalization of one trained network, ``n_repeats`` evaluations of ``n_trials`` trials.
+
+    :func:`~neurodis.experiments.generalization` with every decoder, cut to what the
+    sweep keeps, each variable along ``repeat``: least squares (``r2_paper``, ``r2``,
+    ``angle`` and their in-distribution references), ridge with the penalty chosen on
+    the training quadrants (``ridge_r2_paper``, ``ridge_angle``, ``ridge_id_r2_paper``,
+    ``ridge_alpha``, and ``ridge_alpha_relative``, ``ridge_at_grid_end``: where the
+    penalty landed on its grid), least squares under the authors' default evaluation
+    (``authors_r2_paper``), the authors' Adam decoder (``adam_r2_paper``,
+    ``adam_angle``, ``adam_id_r2_paper``) and the extrapolation diagnostics
+    (``n_extrapolating`` per fold, ``r2_paper_clamped`` and its ridge and Adam
+    versions). For a task with an ideal observer, also
+    :func:`~neurodis.experiments.accuracy.accuracy_vs_ideal` on ``accuracy_trials``
+    fresh trials (default 8,192): ``accuracy``, ``ideal_accuracy``,
+    ``relative_accuracy``, ``relative_accuracy_se``.
+
+    The two measurements draw from the children of ``SeedSequence(seed).spawn(2)``:
+    the evaluations (see ``rng`` of :func:`~neurodis.experiments.generalization`), then
+    the accuracy trials.
     """
     from neurodis.experiments import generalization
+    from neurodis.experiments.accuracy import ACCURACY_TRIALS, accuracy_vs_ideal
 
-    full = generalization(network, n_trials=n_trials, rng=seed, fit_rng=seed)
-    keep = ["r2_paper", "r2", "angle", "id_r2_paper", "id_r2", "id_angle"]
-    result = full[keep].drop_vars([c for c in full[keep].coords if c not in ("fold", "heldout")])
+    evaluation_rng, accuracy_rng = np.random.SeedSequence(seed).spawn(2)
+    full = generalization(network, n_trials=n_trials, n_repeats=n_repeats, rng=evaluation_rng)
+    kept = [*_KEEP, *(prefix + name for prefix, names in _KEEP_PREFIXED.items() for name in names)]
+    result = full[kept].drop_vars([c for c in full[kept].coords if c not in ("fold", "heldout", "repeat")])
     result.attrs = {key: value for key, value in full.attrs.items() if key not in _PROTOCOL_ATTRS}
-    for name in ("r2_paper", "angle", "id_r2_paper", "alpha"):
-        result[f"ridge_{name}"] = full[f"ridge_{name}"].reset_coords(drop=True)
     result["ridge_r2_paper"].attrs["long_name"] = (
         "r2_paper of ridge decoders whose penalty was chosen by leaving one training quadrant out"
     )
-    result["authors_r2_paper"] = ("fold", full["authors_r2_paper"].values)
     result["authors_r2_paper"].attrs["long_name"] = (
         "r2_paper under the authors' default evaluation (folds Q2 and Q4 tested on Q1/Q3 trials)"
     )
-    result.attrs.update(eval_trials=n_trials)
+    result.attrs.update(eval_trials=n_trials, seed=seed,
+                        streams="SeedSequence(seed).spawn(2): the evaluations, then the accuracy trials")
+    if callable(getattr(network.task, "ideal_observer", None)):
+        trials = ACCURACY_TRIALS if accuracy_trials is None else accuracy_trials
+        accuracy = accuracy_vs_ideal(network, n_trials=trials, rng=accuracy_rng)
+        for name in _ACCURACY:
+            result[name] = accuracy[name]
+        result["relative_accuracy"].attrs["long_name"] = f"accuracy / ideal observer's, on {trials} fresh trials"
+        result.attrs.update(accuracy_trials=trials)
     return result
 
 
 #: What a sweep result leaves out of the generalization attrs (the run config records it).
 _PROTOCOL_ATTRS = ("decoders", "ridge_grid_relative", "authors_evaluation_note", "n_trials", "model", "task",
-                   "encoder", "decoded_step")
+                   "encoder", "decoded_step", "repeat_streams")
 
 #: A measurement: one trained network and its run config in, its result Dataset out.
 Measure = Callable[["TrainedNetwork", RunConfig], xr.Dataset]
@@ -120,16 +159,24 @@ def run_group(
         return _train_and_measure([RunConfig.from_dict(c) for c in configs], run_dirs, report, measure)
 
 
-def train_and_generalize(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
+def train_and_generalize(
+    configs: list[dict[str, Any]], run_dirs: list[str], report: Report, *, eval_repeats: int = EVAL_REPEATS,
+    accuracy_trials: int | None = None,
+) -> list[xr.Dataset]:
     """Train the networks of one group and measure their OOD generalization (a job).
 
-    :func:`run_group` with :func:`measure_network` on ``eval_trials`` trials.
+    :func:`run_group` with :func:`measure_network`: ``eval_repeats`` evaluations of
+    ``eval_trials`` trials each, and the accuracy relative to the ideal observer on
+    ``accuracy_trials`` fresh trials (default 8,192).
     """
-    return run_group(configs, run_dirs, report, _generalization)
+    measure = partial(_generalization, eval_repeats=eval_repeats, accuracy_trials=accuracy_trials)
+    return run_group(configs, run_dirs, report, measure)
 
 
-def _generalization(network: TrainedNetwork, config: RunConfig) -> xr.Dataset:
-    return measure_network(network, n_trials=config.eval_trials, seed=config.seed)
+def _generalization(network: TrainedNetwork, config: RunConfig, *, eval_repeats: int,
+                    accuracy_trials: int | None) -> xr.Dataset:
+    return measure_network(network, n_trials=config.eval_trials, seed=config.seed, n_repeats=eval_repeats,
+                           accuracy_trials=accuracy_trials)
 
 
 def _train_and_measure(

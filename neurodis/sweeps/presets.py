@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from neurodis._validation import check_in
+from neurodis._validation import check_in, check_int
 from neurodis.sweeps.config import NETWORKS, RunConfig
 from neurodis.sweeps.grid import expand_grid
+from neurodis.sweeps.jobs import EVAL_REPEATS
 
 __all__ = ["JOBS", "NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset"]
 
@@ -76,6 +77,15 @@ class Preset:
         ``"generalization"`` (OOD decoding at the decision step), ``"free_rt"`` (OOD
         decoding against trial duration) or ``"attractor"`` (fixed points, spectra and
         geometry).
+    eval_repeats : int
+        Independent OOD evaluations of every network (``"generalization"`` job), each
+        of ``eval_trials`` trials with its own noise and decoder fits (>= 1; default 4).
+    accuracy_trials : int
+        Fresh trials of the accuracy relative to the ideal observer
+        (``"generalization"`` job; >= 1, default 8,192).
+
+    Not part of a run's config (so stores written before they existed resume): a
+    result records them (``n_repeats``, ``accuracy_trials`` in its attrs).
     """
 
     name: str
@@ -85,9 +95,13 @@ class Preset:
     network_batches: dict[str, int] = field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     job: str = "generalization"
+    eval_repeats: int = EVAL_REPEATS
+    accuracy_trials: int = 8192
 
     def __post_init__(self) -> None:
         check_in(f"preset {self.name!r} job", self.job, JOBS)
+        check_int(f"preset {self.name!r} eval_repeats", self.eval_repeats, minimum=1)
+        check_int(f"preset {self.name!r} accuracy_trials", self.accuracy_trials, minimum=1)
         keys = set(self.base) | set(self.grid)
         for values in self.variants.values():
             keys |= set(values)
@@ -167,7 +181,8 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="quick",
             description="the paper's Fig. 3 trend (N = 2..24, CTRNN, 3 seeds) at reduced training length",
-            base={"n_batches": 10_000, "eval_trials": 1000},
+            # 4 evaluations of 2000 trials: 8000 simulated trials per network, as fig3's one evaluation
+            base={"n_batches": 10_000, "eval_trials": 2000},
             grid={"n_tasks": _N_TASKS, "seed": [0, 1, 2]},
         ),
         Preset(

@@ -2,11 +2,14 @@
 
 The results folder is self-describing::
 
-    OUT/reproduce.json   preset, overrides, every run config, versions, command; start,
-                         end and wall time of this call, runs already done before it
+    OUT/reproduce.json   preset, overrides, every run config, the job's options (e.g.
+                         evaluation repeats), versions, command; start, end and wall
+                         time of this call, runs already done before it
     OUT/store/           the run store (one folder per run: config, weights, result)
     OUT/results.nc       all runs' results along the preset's dims
     OUT/table.csv        the printed summary table
+    OUT/diagnostics.csv  how far it can be trusted (generalization: the spread between
+                         evaluations, extrapolating units, ridge penalties at a grid end)
     OUT/figures/*.png    the figures of the preset's job kind (e.g. r² and decoder angle
                          versus the number of tasks)
 
@@ -22,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,7 @@ import xarray as xr
 from neurodis._validation import check_in
 from neurodis.files import atomic_write, write_json
 from neurodis.sweeps.jobs import train_and_generalize
-from neurodis.sweeps.presets import CONFIG_SCHEMA, ensemble_key, get_preset
+from neurodis.sweeps.presets import CONFIG_SCHEMA, Preset, ensemble_key, get_preset
 from neurodis.sweeps.runner import run_sweep
 from neurodis.sweeps.store import RunStore
 from neurodis.sweeps.studies import train_and_find_attractors, train_and_time
@@ -40,6 +44,7 @@ from neurodis.sweeps.summaries import (
     attractor_table,
     free_rt_figures,
     free_rt_table,
+    generalization_diagnostics,
     generalization_figures,
     generalization_table,
 )
@@ -61,16 +66,32 @@ class JobKind:
         ``table(results) -> pandas.DataFrame`` over the collected results.
     figures : callable
         ``figures(results, folder) -> [paths]`` writing PNGs into ``folder``.
+    options : tuple of str
+        Attributes of the :class:`~neurodis.sweeps.presets.Preset` passed to ``job`` as
+        keyword arguments of the same name (settings of the measurement that are not
+        part of a run's config).
+    diagnostics : callable, optional
+        ``diagnostics(results) -> pandas.DataFrame``, a second table written to
+        ``diagnostics.csv`` (how far the numbers of the first can be trusted).
     """
 
     job: Callable[..., list[xr.Dataset]]
     table: Callable[[xr.Dataset], Any]
     figures: Callable[[xr.Dataset, Path], list[Path]]
+    options: tuple[str, ...] = ()
+    diagnostics: Callable[[xr.Dataset], Any] | None = None
+
+    def bound_job(self, preset: Preset) -> Callable[..., list[xr.Dataset]]:
+        """``job`` with the preset's :attr:`options` bound (the job itself without any)."""
+        if not self.options:
+            return self.job
+        return partial(self.job, **{name: getattr(preset, name) for name in self.options})
 
 
 #: The job kinds of :data:`neurodis.sweeps.presets.JOBS`.
 JOB_KINDS: dict[str, JobKind] = {
-    "generalization": JobKind(train_and_generalize, generalization_table, generalization_figures),
+    "generalization": JobKind(train_and_generalize, generalization_table, generalization_figures,
+                              options=("eval_repeats", "accuracy_trials"), diagnostics=generalization_diagnostics),
     "free_rt": JobKind(train_and_time, free_rt_table, free_rt_figures),
     "attractor": JobKind(train_and_find_attractors, attractor_table, attractor_figures),
 }
@@ -164,15 +185,17 @@ def reproduce(
     store = RunStore(folder / "store", schema=CONFIG_SCHEMA)
     with open(os.devnull, "w") as sink:
         versions = show_versions(file=sink)
+    kind = JOB_KINDS[chosen.job]
     meta = {
         "preset": chosen.name, "description": chosen.description, "job": chosen.job, "overrides": overrides,
-        "select": select, "dims": chosen.dims, "configs": configs, "versions": versions, "command": sys.argv,
-        "started": _utc_now(), "runs_already_done": sum(store.is_done(config) for config in configs),
+        "select": select, "dims": chosen.dims, "configs": configs,
+        "job_options": {name: getattr(chosen, name) for name in kind.options}, "versions": versions,
+        "command": sys.argv, "started": _utc_now(),
+        "runs_already_done": sum(store.is_done(config) for config in configs),
     }
     write_json(folder / "reproduce.json", meta)
-    kind = JOB_KINDS[chosen.job]
     start = time.perf_counter()
-    run_sweep(configs, kind.job, store, group_by=ensemble_key, scheduler=scheduler,
+    run_sweep(configs, kind.bound_job(chosen), store, group_by=ensemble_key, scheduler=scheduler,
               n_workers=n_workers, progress=progress, dashboard=dashboard)
     results = store.collect(configs, dims=chosen.dims)
     meta.update(finished=_utc_now(), wall_seconds=round(time.perf_counter() - start, 1))  # this call's
@@ -182,5 +205,8 @@ def reproduce(
     table = kind.table(results)
     # atomically: a second reproduce on this folder writes the same file at the same time
     atomic_write(folder / "table.csv", lambda tmp: table.to_csv(tmp, float_format="%.4f"))
+    diagnostics = kind.diagnostics(results) if kind.diagnostics is not None else None
+    if diagnostics is not None and len(diagnostics.columns):
+        atomic_write(folder / "diagnostics.csv", lambda tmp: diagnostics.to_csv(tmp, float_format="%.4f"))
     kind.figures(results, folder / "figures")
     return results

@@ -20,9 +20,32 @@ __all__ = [
     "attractor_table",
     "free_rt_figures",
     "free_rt_table",
+    "generalization_diagnostics",
     "generalization_figures",
     "generalization_table",
 ]
+
+#: Dims a statistic pools: networks (seeds), folds and independent evaluations.
+_POOLED = ("seed", "fold", "repeat")
+
+#: Bootstrap draws of the confidence intervals over networks (seeded: a table is reproducible).
+_CI_RESAMPLES, _CI_SEED = 2000, 0
+
+
+def _interval(values: xr.DataArray, dims: list[str], bound: str) -> xr.DataArray:
+    """95 % bootstrap interval of the pooled median, resampling networks (NaN with < 2 seeds)."""
+    from neurodis.analysis.pooled import pooled_bootstrap
+
+    if "seed" not in dims or values.sizes["seed"] < 2:
+        return xr.full_like(values.isel({d: 0 for d in dims}, drop=True), np.nan, dtype=float)
+    pool = [d for d in dims if d != "seed"]
+    return pooled_bootstrap(values, "seed", pool=pool, n_resamples=_CI_RESAMPLES, rng=_CI_SEED)[bound]
+
+
+def _repeat_spread(values: xr.DataArray, dims: list[str]) -> xr.DataArray:
+    """Median over networks and folds of the standard deviation between evaluations."""
+    return values.std("repeat", ddof=1).median([d for d in dims if d != "repeat"])
+
 
 #: Statistics of a column: over the reduced dims of the variable.
 _STATISTICS: dict[str, Callable[[xr.DataArray, list[str]], xr.DataArray]] = {
@@ -30,18 +53,45 @@ _STATISTICS: dict[str, Callable[[xr.DataArray, list[str]], xr.DataArray]] = {
     "median": lambda values, dims: values.quantile(0.5, dim=dims).drop_vars("quantile"),
     "q25": lambda values, dims: values.quantile(0.25, dim=dims).drop_vars("quantile"),
     "q75": lambda values, dims: values.quantile(0.75, dim=dims).drop_vars("quantile"),
+    "ci_low": lambda values, dims: _interval(values, dims, "ci_low"),
+    "ci_high": lambda values, dims: _interval(values, dims, "ci_high"),
+    "repeat_sd": _repeat_spread,
 }
+#: Statistics that need a dim to exist (else the column is left out).
+_NEEDS = {"repeat_sd": "repeat"}
 
-#: Generalization columns: (result variable, statistic) -> column name.
+#: Generalization columns: (result variable, statistic) -> column name. Ridge, the
+#: primary estimator, first; ``ood_r2`` keeps its meaning (least squares).
 _GENERALIZATION = {
+    ("ridge_r2_paper", "median"): "ood_r2_ridge",
+    ("ridge_r2_paper", "ci_low"): "ood_r2_ridge_ci_low",
+    ("ridge_r2_paper", "ci_high"): "ood_r2_ridge_ci_high",
     ("r2_paper", "median"): "ood_r2",
     ("r2_paper", "q25"): "ood_r2_q25",
     ("r2_paper", "q75"): "ood_r2_q75",
-    ("ridge_r2_paper", "median"): "ood_r2_ridge",
+    ("r2_paper", "ci_low"): "ood_r2_ci_low",
+    ("r2_paper", "ci_high"): "ood_r2_ci_high",
+    ("adam_r2_paper", "median"): "ood_r2_adam",
+    ("adam_r2_paper", "ci_low"): "ood_r2_adam_ci_low",
+    ("adam_r2_paper", "ci_high"): "ood_r2_adam_ci_high",
     ("authors_r2_paper", "median"): "authors_eval_r2",
     ("id_r2_paper", "median"): "id_r2",
     ("angle", "median"): "angle_deg",
-    ("final_relative_accuracy", "mean"): "acc_vs_ideal",
+    ("relative_accuracy", "mean"): "acc_vs_ideal",
+}
+#: Results measured before a variable existed: the variable read in its place.
+_FALLBACK = {"relative_accuracy": "final_relative_accuracy"}
+
+#: Diagnostic columns of the generalization job (``diagnostics.csv``).
+_DIAGNOSTICS = {
+    ("r2_paper", "repeat_sd"): "eval_sd",
+    ("ridge_r2_paper", "repeat_sd"): "eval_sd_ridge",
+    ("adam_r2_paper", "repeat_sd"): "eval_sd_adam",
+    ("r2_paper_clamped", "median"): "ood_r2_clamped",
+    ("ridge_r2_paper_clamped", "median"): "ood_r2_ridge_clamped",
+    ("n_extrapolating", "median"): "n_extrapolating",
+    ("ridge_at_grid_end", "mean"): "ridge_grid_end",
+    ("relative_accuracy_se", "median"): "acc_vs_ideal_se",
 }
 
 #: Free-RT columns (the ceiling is added per duration).
@@ -74,31 +124,56 @@ _ATTRACTOR: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def _columns(results: xr.Dataset, spec: Mapping[tuple[str, str], str]) -> xr.Dataset:
-    """Every (variable, statistic) of ``spec`` over the ``seed`` and ``fold`` dims."""
+    """Every (variable, statistic) of ``spec`` over the ``seed``, ``fold`` and ``repeat`` dims;
+    columns whose variable (or the dim their statistic needs) the results lack are left out."""
     columns = {}
     for (name, stat), column in spec.items():
+        name = name if name in results else _FALLBACK.get(name, name)
+        needed = _NEEDS.get(stat)
+        if name not in results or (needed is not None and needed not in results[name].dims):
+            continue
         values = results[name]
-        dims = [d for d in ("seed", "fold") if d in values.dims]
+        dims = [d for d in _POOLED if d in values.dims]
         columns[column] = _STATISTICS[stat](values, dims)
     return xr.Dataset(columns)
 
 
+def _ordered(table: xr.Dataset, columns: list[str]):
+    """The table's columns in the given order (an empty frame when it has none)."""
+    import pandas as pd
+
+    if not table.data_vars:
+        return pd.DataFrame()
+    frame = table.to_dataframe()
+    return frame[[c for c in columns if c in frame.columns]]
+
+
 def generalization_table(results: xr.Dataset):
-    """One row per swept condition: OOD r² (median, IQR over seeds × folds) and friends.
+    """One row per swept condition: OOD r² of three decoders (medians with CIs) and friends.
+
+    Every r² is a median over networks (``seed``) × folds × independent evaluations
+    (``repeat``), with a 95 % bootstrap interval that resamples networks
+    (:func:`~neurodis.analysis.pooled.pooled_bootstrap`; NaN with a single seed).
 
     Parameters
     ----------
     results : xarray.Dataset
-        Collected results of the generalization job, with ``seed`` and ``fold`` dims.
+        Collected results of the generalization job, with ``seed`` and ``fold`` dims
+        (and ``repeat``; results stored before it have one evaluation).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by the swept dims other than ``seed``; columns ``ood_r2``,
-        ``ood_r2_q25``, ``ood_r2_q75`` (least-squares decoders), ``ood_r2_ridge``
-        (ridge decoders, penalty chosen on the training quadrants), ``authors_eval_r2``,
-        ``id_r2``, ``angle_deg``, ``acc_vs_ideal`` and ``ceiling`` (the r² ceiling of
-        the run's noise).
+        Indexed by the swept dims other than ``seed``; columns ``ood_r2_ridge`` (ridge
+        decoders, penalty chosen on the training quadrants: the primary estimator) with
+        ``_ci_low``/``_ci_high``; ``ood_r2`` (least squares) with ``ood_r2_q25``,
+        ``ood_r2_q75`` (its IQR) and its interval; ``ood_r2_adam`` (the authors' Adam
+        decoder) with its interval; ``authors_eval_r2`` (least squares under the
+        authors' evaluation), ``id_r2``, ``angle_deg``, ``acc_vs_ideal`` (mean over
+        seeds of the accuracy relative to the ideal observer on fresh trials; for
+        results stored before it, on the last training window's trials) and
+        ``ceiling`` (the r² ceiling of the run's noise). Columns of variables the
+        results lack (e.g. Adam in older results) are left out.
     """
     from neurodis.analysis import r2_ceiling
 
@@ -107,8 +182,31 @@ def generalization_table(results: xr.Dataset):
     table["ceiling"] = xr.apply_ufunc(
         np.vectorize(lambda s: r2_ceiling(float(s), int(results.attrs["n_steps"]))), sigma
     )
-    frame = table.to_dataframe()
-    return frame[[c for c in (*_GENERALIZATION.values(), "ceiling") if c in frame.columns]]
+    return _ordered(table, [*_GENERALIZATION.values(), "ceiling"])
+
+
+def generalization_diagnostics(results: xr.Dataset):
+    """One row per swept condition: how stable and how extrapolated the OOD numbers are.
+
+    Parameters
+    ----------
+    results : xarray.Dataset
+        Collected results of the generalization job.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like :func:`generalization_table`; columns ``eval_sd``,
+        ``eval_sd_ridge``, ``eval_sd_adam`` (median over networks × folds of the
+        standard deviation of r² between independent evaluations of one network; only
+        with a ``repeat`` dim), ``ood_r2_clamped``, ``ood_r2_ridge_clamped`` (median r²
+        with the units the decoder extrapolates on held at their training mean),
+        ``n_extrapolating`` (median number of such units per fold), ``ridge_grid_end``
+        (fraction of ridge penalties at an end of their grid) and ``acc_vs_ideal_se``
+        (median standard error of the accuracy ratio). Columns of variables the results
+        lack are left out (no columns at all for results stored before them).
+    """
+    return _ordered(_columns(results, _DIAGNOSTICS), list(_DIAGNOSTICS.values()))
 
 
 def free_rt_table(results: xr.Dataset):
@@ -179,7 +277,9 @@ def _pyplot(folder: Path):
 
 
 def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
-    """``r2_vs_tasks.png`` and ``angle_vs_tasks.png`` when ``n_tasks`` is swept (else none).
+    """``r2_vs_tasks.png`` and ``angle_vs_tasks.png`` when ``n_tasks`` is swept (else none),
+    and ``evaluation_spread.png`` (the spread of r² between evaluations of one network, per
+    decoder) when every network was evaluated more than once.
 
     One panel per combination of the other swept dims (e.g. per network in ``fig3``;
     a panel of one σ of a sweep over σ draws that σ's ceiling).
@@ -187,12 +287,16 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     plt = _pyplot(folder)
     from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
     from neurodis.plotting.common import save_figure
+    from neurodis.plotting.generalization import plot_evaluation_spread
 
     if "n_tasks" not in results.dims:
         return []
-    conditions = _conditions(results, ("n_tasks", "seed", "fold"))
+    conditions = _conditions(results, ("n_tasks", "seed", "fold", "repeat"))
+    plots = [("r2_vs_tasks", plot_r2_vs_tasks), ("angle_vs_tasks", plot_decoder_angle_vs_tasks)]
+    if results.sizes.get("repeat", 0) >= 2:
+        plots.append(("evaluation_spread", plot_evaluation_spread))
     paths = []
-    for name, plot in (("r2_vs_tasks", plot_r2_vs_tasks), ("angle_vs_tasks", plot_decoder_angle_vs_tasks)):
+    for name, plot in plots:
         figure, axes = plt.subplots(1, len(conditions), figsize=(4 * len(conditions), 3.2), sharey=True,
                                     squeeze=False)
         for k, (ax, (label, subset)) in enumerate(zip(axes[0], conditions)):

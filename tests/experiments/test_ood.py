@@ -129,10 +129,10 @@ def test_generalization_is_one_simulation_scored_by_every_decoder(network):
     simulation_rng, fit_rng = np.random.SeedSequence(5).spawn(2)  # an int seed: two children
     states, latents = regression_rates(network, n_trials=400, rng=simulation_rng)
     for prefix, options in (("", {}), ("ridge_", {"method": "ridge_cv"}),
-                            ("authors_", {"evaluation": "authors_default"})):
+                            ("authors_", {"evaluation": "authors_default"}), ("adam_", {"method": "adam"})):
         direct = fit_ood_decoders(states, latents, rng=fit_rng, **options)  # in this order, one rng object
         np.testing.assert_array_equal(result[prefix + "r2_paper"].values, direct["r2_paper"].values)
-    assert set(json.loads(result.attrs["decoders"])) == {"", "ridge_", "authors_"}
+    assert set(json.loads(result.attrs["decoders"])) == {"", "ridge_", "authors_", "adam_"}
     assert result.attrs["n_trials"] == 400 and result.attrs["decoded_step"] == network.task.timing.decision_index
     assert '"classification"' in result.attrs["task"] and '"arch": "ctrnn"' in result.attrs["model"]
     xr.testing.assert_identical(generalization(network, n_trials=400, rng=5), result)
@@ -158,10 +158,60 @@ def test_generalization_rejects_bad_input(network):
     with pytest.raises(TypeError, match="decoders must be a sequence of names"):
         generalization(network, decoders="lstsq")
     with pytest.raises(ValueError, match="decoders must be one of"):
-        generalization(network, decoders=("lstsq", "adam"))
+        generalization(network, decoders=("lstsq", "sgd"))
     with pytest.raises(ValueError, match=r"decoders must include 'lstsq' \(its result carries the folds"):
         generalization(network, decoders=("ridge",))
     with pytest.raises(TypeError, match="rng must be an int"):
         generalization(network, rng="zero")
     with pytest.raises(ValueError, match="task must have continuous latents"):
         generalization(TrainedNetwork(network.model, neurodis.make_task("flipflop"), None))
+
+
+def test_generalization_repeats_are_independent_evaluations_spawned_from_rng(network):
+    decoders = ["lstsq", "ridge"]
+    result = generalization(network, n_trials=300, decoders=decoders, n_repeats=3, rng=5)
+    assert result["r2_paper"].dims == ("repeat", "fold") and list(result["repeat"].values) == [0, 1, 2]
+    assert result["trial_role"].dims == ("repeat", "fold", "trial") and result.attrs["n_repeats"] == 3
+    assert result.attrs["seed"] == 5 and "rng_state" not in result.attrs
+    # repeat r: the simulation from child 2r of SeedSequence(5), every decoder fit from child 2r + 1
+    children = np.random.SeedSequence(5).spawn(6)
+    for r in range(3):
+        states, latents = regression_rates(network, n_trials=300, rng=children[2 * r])
+        np.testing.assert_array_equal(result["latents"].isel(repeat=r).values, latents.values)
+        for prefix, options in (("", {}), ("ridge_", {"method": "ridge_cv"})):
+            direct = fit_ood_decoders(states, latents, rng=children[2 * r + 1], **options)
+            np.testing.assert_array_equal(result[prefix + "r2_paper"].isel(repeat=r).values, direct["r2_paper"].values)
+    assert not np.array_equal(result["latents"].isel(repeat=0), result["latents"].isel(repeat=1))
+    # repeat 0 is the single evaluation of the same rng
+    single = generalization(network, n_trials=300, decoders=decoders, rng=5)
+    for name in single.data_vars:
+        np.testing.assert_array_equal(result[name].isel(repeat=0).values, single[name].values, err_msg=name)
+    # a Generator is spawned from the same way, so its seed reproduces the call
+    again = generalization(network, n_trials=300, decoders=["lstsq"], n_repeats=2, rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(again["r2_paper"].values,
+                                  generalization(network, n_trials=300, decoders=["lstsq"], n_repeats=2,
+                                                 rng=np.random.default_rng(5))["r2_paper"].values)
+
+
+def test_generalization_names_the_units_it_extrapolates_on_and_the_ridge_grid_position(network):
+    from neurodis.analysis.ood_diagnostics import extrapolating_units, ridge_penalty_position
+
+    result = generalization(network, n_trials=400, decoders=["lstsq", "ridge", "adam"], rng=2)
+    states, _ = regression_rates(network, n_trials=400, rng=np.random.SeedSequence(2).spawn(2)[0])
+    units = extrapolating_units(states, result)
+    np.testing.assert_array_equal(result["extrapolating"].values, units["extrapolates"].values)
+    np.testing.assert_array_equal(result["n_extrapolating"], units["n_extrapolating"])
+    for prefix in ("", "ridge_", "adam_"):
+        clamped = extrapolating_units(states, result, prefix=prefix)
+        np.testing.assert_allclose(clamped["r2_paper"], result[prefix + "r2_paper"], rtol=1e-12)
+        np.testing.assert_array_equal(result[prefix + "r2_paper_clamped"], clamped["r2_paper_clamped"])
+    position = ridge_penalty_position(states, result, prefix="ridge_")
+    np.testing.assert_array_equal(result["ridge_at_grid_end"], position["at_grid_end"])
+    assert result["ridge_at_grid_end"].dtype == bool and result["extrapolating"].dims == ("fold", "unit")
+
+
+def test_generalization_rejects_bad_repeats(network):
+    with pytest.raises(ValueError, match="n_repeats must be an integer >= 1; got 0"):
+        generalization(network, n_repeats=0)
+    with pytest.raises(ValueError, match=r"fit_rng must be None with n_repeats .*; got fit_rng=3 and n_repeats=2"):
+        generalization(network, n_repeats=2, rng=3, fit_rng=3)

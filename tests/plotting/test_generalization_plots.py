@@ -7,6 +7,7 @@ import xarray as xr
 
 from neurodis.analysis.theory import r2_ceiling
 from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
+from neurodis.plotting.generalization import plot_evaluation_spread
 
 N_TASKS = [2, 3, 6, 12, 24]
 
@@ -119,4 +120,54 @@ def test_r2_plot_draws_the_ridge_and_authors_decoders_when_present(results, rng)
     assert [t.get_text() for t in only_ridge.get_legend().get_texts()] == [
         "ceiling", "out of distribution", "ridge, out of distribution"]
     assert len(plot_r2_vs_tasks(more, decoders=False, reference=False).axes[0].containers) == 1
+    plt.close("all")
+
+
+def test_r2_plot_draws_the_adam_decoder_between_ridge_and_the_authors_evaluation(results, rng):
+    dims, shape = results["r2_paper"].dims, results["r2_paper"].shape
+    more = results.assign(ridge_r2_paper=(dims, rng.uniform(0.8, 0.97, shape)),
+                          adam_r2_paper=(dims, rng.uniform(0.8, 0.95, shape)),
+                          authors_r2_paper=(dims, rng.uniform(0.85, 0.97, shape)))
+    ax = plot_r2_vs_tasks(more).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()][2:4] == [
+        "ridge, out of distribution", "Adam (authors' decoder), out of distribution"]
+    np.testing.assert_allclose(_errorbar_points(ax, 2)[1], more["adam_r2_paper"].median(("seed", "fold")).values)
+    plt.close("all")
+
+
+@pytest.fixture
+def repeated(rng) -> xr.Dataset:
+    """Four evaluations of every (network, fold): least squares spreads widely, ridge barely."""
+    shape = (len(N_TASKS), 3, 4, 4)
+    dims = ("n_tasks", "seed", "fold", "repeat")
+    return xr.Dataset(
+        {"r2_paper": (dims, rng.normal(0.8, 0.05, shape)), "ridge_r2_paper": (dims, rng.normal(0.9, 0.003, shape)),
+         "adam_r2_paper": (dims, rng.normal(0.88, 0.01, shape))},
+        coords={"n_tasks": N_TASKS},
+    )
+
+
+def test_evaluation_spread_draws_every_networks_sd_between_evaluations_per_decoder(repeated):
+    fig = plot_evaluation_spread(repeated)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["least squares", "ridge", "Adam"]
+    for name, label in (("r2_paper", "least squares"), ("ridge_r2_paper", "ridge"), ("adam_r2_paper", "Adam")):
+        spread = repeated[name].std("repeat", ddof=1)
+        np.testing.assert_allclose(_line(ax, label).get_ydata(), spread.median(("seed", "fold")).values)
+    # one point per network and fold for each N and decoder
+    points = [line for line in ax.get_lines() if line.get_marker() == "." and line.get_label().startswith("_")]
+    assert len(points) == 3 * len(N_TASKS) and {len(line.get_ydata()) for line in points} == {12}
+    first = np.sort(points[0].get_ydata())
+    np.testing.assert_allclose(first, np.sort(repeated["r2_paper"].isel(n_tasks=0).std("repeat", ddof=1).values.ravel()))
+    plt.close(fig)
+
+
+def test_evaluation_spread_needs_repeats(repeated):
+    with pytest.raises(ValueError, match=r"results\['r2_paper'\] must have a 'repeat' dim with at least 2 evaluations"):
+        plot_evaluation_spread(repeated.isel(repeat=[0]))
+    with pytest.raises(ValueError, match=r"must have a 'repeat' dim"):
+        plot_evaluation_spread(repeated.isel(repeat=0))
+    with pytest.raises(ValueError, match="results must contain 'r2'"):
+        plot_evaluation_spread(repeated, variable="r2")
     plt.close("all")

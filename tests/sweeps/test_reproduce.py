@@ -11,12 +11,12 @@ from neurodis.sweeps import presets
 from neurodis.sweeps.config import RunConfig
 from neurodis.sweeps.jobs import measure_network
 from neurodis.sweeps.presets import CONFIG_SCHEMA, PRESETS, RUN_DEFAULTS, Preset, ensemble_key, get_preset
-from neurodis.sweeps.reproduce import reproduce, summary_table
+from neurodis.sweeps.reproduce import JOB_KINDS, reproduce, summary_table
 from neurodis.trials import load_dataset
 
 TINY = Preset(name="tiny", description="two N, two seeds, a few batches",
               base={"n_batches": 20, "eval_trials": 400, "n_units": 16},
-              grid={"n_tasks": [2, 6], "seed": [0, 1]})
+              grid={"n_tasks": [2, 6], "seed": [0, 1]}, eval_repeats=2, accuracy_trials=512)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,11 @@ def tiny_run(tiny, tmp_path_factory):
     """One synchronous run of the tiny preset, shared by the tests that only read it."""
     out = tmp_path_factory.mktemp("reproduce") / "tiny"
     return out, reproduce("tiny", out=out, scheduler="synchronous", progress=False)
+
+
+def test_generalization_presets_evaluate_every_network_at_least_four_times_and_accuracy_on_8192_trials():
+    for preset in PRESETS.values():
+        assert preset.eval_repeats >= 4 and preset.accuracy_trials >= 8192, preset.name
 
 
 def test_presets_expand_to_their_grids():
@@ -96,6 +101,10 @@ def test_balanced_groups_keep_every_worker_busy_and_lose_no_run():
          r"preset 'x' network must be one of \[.*'ctrnn'.*\]; got 'gpt'"),
         (lambda: Preset(name="x", description="", grid={"variant": ["a"]}), ValueError,
          r"preset 'x' variant must be one of \[\]; got 'a'"),
+        (lambda: Preset(name="x", description="", eval_repeats=0), ValueError,
+         r"preset 'x' eval_repeats must be an integer >= 1; got 0"),
+        (lambda: Preset(name="x", description="", accuracy_trials=0), ValueError,
+         r"preset 'x' accuracy_trials must be an integer >= 1; got 0"),
     ],
 )
 def test_preset_errors(call, error, match):
@@ -105,14 +114,18 @@ def test_preset_errors(call, error, match):
 
 def test_reproduce_writes_a_self_describing_folder_and_resumes(tiny_run):
     out, results = tiny_run
-    assert results["r2_paper"].dims == ("n_tasks", "seed", "fold")
-    assert results.sizes["fold"] == 4
+    assert results["r2_paper"].dims == ("n_tasks", "seed", "repeat", "fold")
+    assert results.sizes["fold"] == 4 and results.sizes["repeat"] == 2
+    assert results["relative_accuracy"].dims == ("n_tasks", "seed")
     xr.testing.assert_identical(load_dataset(out / "results.nc").drop_attrs(), results.drop_attrs())
     meta = json.loads((out / "reproduce.json").read_text())
     assert meta["preset"] == "tiny" and len(meta["configs"]) == 4 and "torch" in meta["versions"]
     assert meta["runs_already_done"] == 0 and meta["wall_seconds"] > 0 and meta["finished"] >= meta["started"]
-    assert (out / "table.csv").read_text().startswith("n_tasks,ood_r2")
-    assert {p.name for p in (out / "figures").iterdir()} == {"r2_vs_tasks.png", "angle_vs_tasks.png"}
+    assert meta["job_options"] == {"eval_repeats": 2, "accuracy_trials": 512}
+    assert (out / "table.csv").read_text().startswith("n_tasks,ood_r2_ridge,")
+    assert (out / "diagnostics.csv").read_text().startswith("n_tasks,eval_sd,eval_sd_ridge,eval_sd_adam,")
+    assert {p.name for p in (out / "figures").iterdir()} == {"r2_vs_tasks.png", "angle_vs_tasks.png",
+                                                            "evaluation_spread.png"}
     stamp = (out / "results.nc").stat().st_mtime_ns
     result_files = sorted((out / "store" / "runs").glob("*/result.nc"))
     stamps = [p.stat().st_mtime_ns for p in result_files]
@@ -134,21 +147,75 @@ def test_stored_results_are_reproduced_by_the_saved_networks(tiny_run):
     config = TINY.configs()[3]
     folder = store.run_dir(config)
     network = TrainedNetwork(load_model(folder / "model"), RunConfig.from_dict(config).build_task(), Encoder.load(folder / "encoder.json"))
-    again = measure_network(network, n_trials=config["eval_trials"], seed=config["seed"])
+    again = measure_network(network, n_trials=config["eval_trials"], seed=config["seed"], n_repeats=2,
+                            accuracy_trials=512)
     stored = store.load_result(config)
     np.testing.assert_array_equal(again["r2_paper"].values, stored["r2_paper"].values)
-    for name in ("authors_r2_paper", "ridge_r2_paper", "ridge_alpha"):
+    for name in ("authors_r2_paper", "ridge_r2_paper", "ridge_alpha", "ridge_at_grid_end", "adam_r2_paper",
+                 "n_extrapolating", "r2_paper_clamped", "relative_accuracy"):
         np.testing.assert_array_equal(again[name].values, stored[name].values)
+    assert stored.attrs["n_repeats"] == 2 and stored.attrs["accuracy_trials"] == 512
+
+
+def test_measure_network_is_the_protocol_with_its_own_streams_for_evaluations_and_accuracy(tiny_run):
+    """Repeats come from the first child of SeedSequence(seed), the accuracy trials from the second."""
+    from neurodis.experiments import generalization
+    from neurodis.experiments.accuracy import accuracy_vs_ideal
+    from neurodis.models import load_model
+    from neurodis.sweeps import RunStore
+    from neurodis.tasks.encoders import Encoder
+    from neurodis.training import TrainedNetwork
+
+    out, _ = tiny_run
+    config = TINY.configs()[1]
+    folder = RunStore(out / "store", schema=CONFIG_SCHEMA).run_dir(config)
+    network = TrainedNetwork(load_model(folder / "model"), RunConfig.from_dict(config).build_task(),
+                             Encoder.load(folder / "encoder.json"))
+    measured = measure_network(network, n_trials=300, seed=7, n_repeats=2, accuracy_trials=256)
+    evaluations, accuracy = np.random.SeedSequence(7).spawn(2)
+    full = generalization(network, n_trials=300, n_repeats=2, rng=evaluations)
+    for name in ("r2_paper", "ridge_r2_paper", "adam_r2_paper", "authors_r2_paper", "ridge_alpha_relative"):
+        np.testing.assert_array_equal(measured[name].values, full[name].values)
+    assert float(measured["relative_accuracy"]) == float(accuracy_vs_ideal(network, n_trials=256,
+                                                                          rng=accuracy)["relative_accuracy"])
+    assert set(measured.coords) == {"fold", "heldout", "repeat"}
 
 
 def test_summary_table_statistics_match_numpy(tiny_run):
+    from neurodis.analysis.pooled import pooled_bootstrap
+
     _, results = tiny_run
     table = summary_table(results)
     for n in (2, 6):
-        values = results["r2_paper"].sel(n_tasks=n).values.ravel()
+        values = results["r2_paper"].sel(n_tasks=n).values.ravel()  # seeds × repeats × folds
         assert table.loc[n, "ood_r2"] == pytest.approx(np.median(values))
         assert table.loc[n, "ood_r2_q25"] == pytest.approx(np.quantile(values, 0.25))
+        for prefix, column in (("ridge_", "ood_r2_ridge"), ("adam_", "ood_r2_adam")):
+            assert table.loc[n, column] == pytest.approx(np.median(results[f"{prefix}r2_paper"].sel(n_tasks=n)))
+        interval = pooled_bootstrap(results["ridge_r2_paper"].sel(n_tasks=n), "seed", pool=["repeat", "fold"], rng=0)
+        assert (table.loc[n, "ood_r2_ridge_ci_low"], table.loc[n, "ood_r2_ridge_ci_high"]) == (
+            float(interval["ci_low"]), float(interval["ci_high"]))
+        assert table.loc[n, "acc_vs_ideal"] == pytest.approx(float(results["relative_accuracy"].sel(n_tasks=n).mean()))
     np.testing.assert_allclose(table["ceiling"].to_numpy(), 1 - 0.04 / (20 / 12))
+    diagnostics = JOB_KINDS["generalization"].diagnostics(results)
+    spread = results["r2_paper"].std("repeat", ddof=1)
+    np.testing.assert_allclose(diagnostics["eval_sd"].to_numpy(), spread.median(("seed", "fold")).values)
+    np.testing.assert_allclose(diagnostics["ridge_grid_end"].to_numpy(),
+                               results["ridge_at_grid_end"].mean(("seed", "repeat", "fold")).values)
+
+
+def test_summary_tables_read_results_stored_before_repeats_and_adam(tiny_run):
+    """A store's older results (one evaluation, two decoders, the training window's accuracy) still
+    give their table, without the columns they cannot fill."""
+    _, results = tiny_run
+    old = results.isel(repeat=0, drop=True)[["r2_paper", "ridge_r2_paper", "authors_r2_paper", "id_r2_paper",
+                                             "angle", "final_relative_accuracy"]].assign_attrs(results.attrs)
+    table = summary_table(old)
+    assert "ood_r2_adam" not in table and table.columns[0] == "ood_r2_ridge"
+    np.testing.assert_allclose(table["acc_vs_ideal"].to_numpy(),
+                               old["final_relative_accuracy"].mean("seed").values)
+    np.testing.assert_allclose(table["ood_r2"].to_numpy(), old["r2_paper"].median(("seed", "fold")).values)
+    assert list(JOB_KINDS["generalization"].diagnostics(old).columns) == []
 
 
 def test_reproduce_verb_prints_the_table(tiny, tmp_path, capsys):
@@ -214,6 +281,10 @@ def test_generalization_figures_draw_one_panel_per_condition(tmp_path, monkeypat
     monkeypatch.setattr(common, "save_figure", keep)
     paths = generalization_figures(results, tmp_path)
     assert [p.name for p in paths] == ["r2_vs_tasks.png", "angle_vs_tasks.png"] and all(p.exists() for p in paths)
+    repeated = results.expand_dims(repeat=2).copy(deep=True)
+    repeated["r2_paper"] += xr.DataArray([0.0, 0.01], dims="repeat")
+    assert generalization_figures(repeated, tmp_path)[-1].name == "evaluation_spread.png"
+    assert len(figures["evaluation_spread.png"].axes) == 4
     panels = figures["r2_vs_tasks.png"].axes
     assert [ax.get_title() for ax in panels] == ["network=ctrnn, sigma=0.1", "network=ctrnn, sigma=0.3",
                                                  "network=lstm, sigma=0.1", "network=lstm, sigma=0.3"]

@@ -14,6 +14,7 @@ from neurodis.sweeps.runner import ATTEMPTS_LOG
 # file, so that both claim runs at the same moment.
 REPRODUCE = """
     import sys, time
+    from functools import partial
     from pathlib import Path
     from neurodis.sweeps import RunStore, run_sweep
     from neurodis.sweeps.jobs import train_and_generalize
@@ -27,8 +28,8 @@ REPRODUCE = """
     print("ready", flush=True)
     while not Path(sys.argv[2]).exists():
         time.sleep(0.02)
-    run_sweep(configs, train_and_generalize, store, group_by=ensemble_key, scheduler="synchronous",
-              progress=False)
+    job = partial(train_and_generalize, eval_repeats=2, accuracy_trials=256)
+    run_sweep(configs, job, store, group_by=ensemble_key, scheduler="synchronous", progress=False)
     results = store.collect(configs, dims=preset.dims)
     print(summary_table(results, job="generalization").to_csv(float_format="%.6f"), end="")
 """
