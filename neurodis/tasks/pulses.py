@@ -17,6 +17,14 @@ bank, e.g. the recorded trials, whose pulses are strongly correlated within a tr
 :meth:`PulsesTask.trials_from_pulses` replays given sequences exactly, trial by trial,
 so a network can be run on the very stimuli of a recording.
 
+With a ``decision_bound`` the target is the choice of a *bounded* accumulator instead (after
+Kiani, Hanks & Shadlen 2008): the stimulus as shown (noise included) is summed step
+by step in units of pulse strength, and the first crossing of ``±decision_bound`` commits the
+choice, so evidence after it is ignored. Without noise and with the bound never
+reached, this is the sign of the summed strengths again. With ``loss_mask="paper"``
+the committed choice is also the target from the crossing step on (an early
+commitment is rewarded); without one (the default) trials are what they always were.
+
 The defaults (integer strengths -4..4, gain 1/4) are illustrative. The LIP data code
 strengths as integers in -19..19; to replay them choose a ``gain`` that keeps the inputs
 in the range the network was trained on (e.g. ``gain=1/19``).
@@ -76,6 +84,16 @@ class PulsesTask(Task):
         target 0.5 before the decision period.
     pulse_sequences : array-like of shape (n_sequences, n_pulses), optional
         A bank of strength sequences to draw whole trials from.
+    decision_bound : float, optional
+        Absorbing bound (> 0) on the accumulated evidence, in units of pulse strength:
+        after step ``t`` the evidence is ``A(t) = Σ_{s≤t} stimulus(s) / (gain ·
+        pulse steps)``, the stimulus channel as shown, noise included. The label is
+        the sign of ``A`` at the first step with ``|A| >= bound``, or of the final
+        ``A`` if there is none (exact ties: the fair coin); the trial coord
+        ``commit_step`` holds that step (-1: never reached). With
+        ``loss_mask="paper"`` the target is the committed label from that step on.
+        ``None`` (default): no bound, labels from the noise-free strengths; the option
+        is then absent from :meth:`config`.
 
     Examples
     --------
@@ -86,6 +104,10 @@ class PulsesTask(Task):
     >>> trials = task.trials_from_pulses([[1, 2, -1, 0, 3, -4, 1]], rng=0)
     >>> float(trials["evidence"][0]), int(trials["label"][0])
     (2.0, 1)
+    >>> bounded = PulsesTask(decision_bound=3.0).trials_from_pulses(
+    ...     [[1, 2, -1, 0, 3, -4, 1], [-1, 2, -4, 1, 1, 1, 1]], rng=0)
+    >>> bounded["label"].values.tolist(), bounded["commit_step"].values.tolist()
+    ([1, 0], [7, 10])
     """
 
     name: ClassVar[str] = "pulses"
@@ -103,6 +125,7 @@ class PulsesTask(Task):
     dt: float = 50.0  # type: ignore[assignment]  # a plain field here, no Timing
     loss_mask: str = "decision"
     pulse_sequences: tuple[tuple[float, ...], ...] | None = None
+    decision_bound: float | None = None
 
     def __post_init__(self) -> None:
         check_int("n_pulses", self.n_pulses, minimum=1)
@@ -129,6 +152,20 @@ class PulsesTask(Task):
         if self.pulse_sequences is not None:
             bank = self._check_pulses("pulse_sequences", self.pulse_sequences)
             object.__setattr__(self, "pulse_sequences", tuple(map(tuple, bank.tolist())))
+        if self.decision_bound is not None:
+            object.__setattr__(self, "decision_bound",
+                               check_real("decision_bound", self.decision_bound, minimum=0.0, strict_minimum=True))
+
+    def config(self) -> dict[str, Any]:
+        """The task's parameters as a JSON-serialisable dict; ``decision_bound`` only when set.
+
+        Leaving the unset option out keeps the configs (and the run ids hashed from
+        them) of every task that existed before it.
+        """
+        config = super().config()
+        if self.decision_bound is None:
+            del config["decision_bound"]
+        return config
 
     # -- trial structure ----------------------------------------------------------------
 
@@ -227,14 +264,35 @@ class PulsesTask(Task):
             inputs[:, stimulus, 1] += self.sigma * rng.standard_normal((n_trials, width))
 
         targets = np.full((n_trials, n_steps, 1), 0.5)
+        if self.decision_bound is not None:
+            label_n, commit_n = self._bounded_choice(self.decision_bound, inputs[:, :, 1], coin_n)
+            # the committed choice is the target from the crossing on (in the loss with "paper")
+            committed_nxt = (np.arange(n_steps) >= commit_n[:, None]) & (commit_n[:, None] >= 0)
+            targets[:, :, 0] = np.where(committed_nxt, label_n[:, None], 0.5)
         targets[:, decision:, 0] = label_n[:, None]
         loss_mask = np.ones_like(targets)
         if self.loss_mask == "decision":
             loss_mask[:, :decision] = 0.0
         coords: dict[str, np.ndarray] = {f"pulse_{k}": pulses_nxk[:, k].copy() for k in range(self.n_pulses)}
         coords.update(evidence=evidence_n, label=label_n)
+        if self.decision_bound is not None:
+            coords["commit_step"] = commit_n
         return TrialBatch(inputs=inputs, targets=targets, loss_mask=loss_mask,
                           latents=evidence_n[:, None].copy(), trial_coords=coords)
+
+    def _bounded_choice(self, bound: float, stimulus_nxt: np.ndarray,
+                        coin_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and commitment steps (-1: none) of a bounded accumulator of the shown stimulus."""
+        accumulated_nxt = np.cumsum(stimulus_nxt, axis=1) / (self.gain * self._steps("pulse_duration"))
+        # a sum of strengths landing exactly on the bound may miss it by round-off
+        slack = 1e-9 * max(1.0, bound)
+        crossed_nxt = np.abs(accumulated_nxt) >= bound - slack
+        reached_n = crossed_nxt.any(axis=1)
+        commit_n = np.where(reached_n, np.argmax(crossed_nxt, axis=1), -1)
+        rows = np.arange(len(coin_n))
+        value_n = np.where(reached_n, accumulated_nxt[rows, np.maximum(commit_n, 0)], accumulated_nxt[:, -1])
+        tie_n = np.abs(value_n) <= slack
+        return np.where(tie_n, coin_n, value_n > 0).astype(np.int64), commit_n
 
     def trials_from_pulses(
         self,

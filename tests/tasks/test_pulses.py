@@ -163,6 +163,8 @@ def test_replays_recorded_lip_sequences():
         ({"loss_mask": "all"}, ValueError, r"loss_mask must be one of \['decision', 'paper'\]; got 'all'"),
         ({"pulse_sequences": [[1, 2, 3]]}, ValueError, r"pulse_sequences must have shape \('any', 7\)"),
         ({"pulse_sequences": np.zeros((0, 7))}, ValueError, "pulse_sequences must hold at least one"),
+        ({"decision_bound": 0.0}, ValueError, r"decision_bound must be > 0.0; got 0.0"),
+        ({"decision_bound": "5"}, TypeError, "decision_bound must be a real number; got str"),
     ],
 )
 def test_bad_parameters(params, error, match):
@@ -198,3 +200,84 @@ def test_sample_arrays_arguments(rng):
         PulsesTask().sample_arrays(0, rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator; got int"):
         PulsesTask().sample_arrays(3, 0)
+
+
+def slow_bounded_choice(task: PulsesTask, stimulus_nxt: np.ndarray, coin_n: np.ndarray) -> tuple[list, list]:
+    """Reference bounded accumulator: walk each trial step by step until the bound."""
+    per_pulse = task.gain * round(task.pulse_duration / task.dt)
+    labels, commits = [], []
+    for stimulus_t, coin in zip(stimulus_nxt, coin_n):
+        total, commit = 0.0, -1
+        for t, value in enumerate(stimulus_t):
+            total += value / per_pulse
+            if abs(total) >= task.decision_bound - 1e-9:
+                commit = t
+                break
+        labels.append(int(coin) if abs(total) <= 1e-9 else int(total > 0))
+        commits.append(commit)
+    return labels, commits
+
+
+@pytest.mark.parametrize("mask", ["decision", "paper"])
+def test_decision_bound_commits_at_the_first_crossing(mask, rng):
+    task = PulsesTask(decision_bound=6.0, sigma=0.3, loss_mask=mask, delay=100.0)
+    pulses = rng.integers(-4, 5, size=(400, 7))
+    trials = task.trials_from_pulses(pulses, rng=4)
+    coin = np.random.default_rng(4).random(len(pulses)) < 0.5  # the task's first draw
+    labels, commits = slow_bounded_choice(task, trials["inputs"].sel(input="stimulus_0").values, coin)
+    np.testing.assert_array_equal(trials["label"].values, labels)
+    np.testing.assert_array_equal(trials["commit_step"].values, commits)
+    assert 0.2 < np.mean(np.array(commits) >= 0) < 0.9  # both kinds of trial are tested
+    targets = trials["targets"].sel(output="choice").values
+    d = task.decision_index
+    for n, (label, commit) in enumerate(zip(labels, commits)):
+        expected = np.full(task.n_steps, 0.5)
+        if commit >= 0:
+            expected[commit:] = label
+        expected[d:] = label
+        np.testing.assert_array_equal(targets[n], expected)
+    weights = trials["loss_mask"].sel(output="choice").values
+    np.testing.assert_array_equal(weights[:, :d], 0.0 if mask == "decision" else 1.0)
+
+
+def test_unreachable_bound_without_noise_gives_the_unbounded_labels(rng):
+    pulses = rng.integers(-4, 5, size=(300, 7))
+    plain = PulsesTask().trials_from_pulses(pulses, rng=5)
+    bounded = PulsesTask(decision_bound=29.0).trials_from_pulses(pulses, rng=5)  # |partial sums| <= 28
+    np.testing.assert_array_equal(bounded["label"].values, plain["label"].values)
+    np.testing.assert_array_equal(bounded["targets"].values, plain["targets"].values)
+    np.testing.assert_array_equal(bounded["commit_step"].values, -1)
+
+
+def test_bound_reached_exactly_despite_round_off():
+    # 9 steps of gain 0.1 accumulate to 2.999999999999999 pulse units in float64, short of 3
+    stimulus = np.cumsum(np.full(9, 0.1)) / (0.1 * 3)  # as the task computes it
+    assert stimulus[-1] < 3.0
+    task = PulsesTask(gain=0.1, decision_bound=3.0)
+    trials = task.trials_from_pulses([[1, 1, 1, -4, -4, -4, -4]], rng=0)
+    assert int(trials["label"][0]) == 1
+    assert int(trials["commit_step"][0]) == int(task.pulse_onsets[2]) + 2
+
+
+def test_bounded_choices_weigh_early_pulses_more(rng):
+    # an observer that stops at a bound ignores late pulses on the trials that reach it
+    import xarray as xr
+
+    from neurodis.analysis import psychophysical_kernel
+
+    pulses = rng.integers(-4, 5, size=(20000, 7))
+    task = PulsesTask(decision_bound=6.0, sigma=0.5)
+    choices = task.trials_from_pulses(pulses, rng=6)["label"]
+    kernel = psychophysical_kernel(xr.DataArray(pulses, dims=("trial", "pulse")), choices.values)
+    weights = kernel["weights"].values
+    assert weights[0] > weights[-1] + 4 * np.hypot(kernel["se"].values[0], kernel["se"].values[-1])
+
+
+def test_default_has_no_bound_in_its_config():
+    # the option is absent from the configs of unbounded tasks (their run ids stay as they were)
+    assert "decision_bound" not in PulsesTask().config()
+    task = PulsesTask(decision_bound=20.0, loss_mask="paper")
+    config = task.config()
+    assert config["decision_bound"] == 20.0
+    assert neurodis.make_task("pulses", **{k: v for k, v in config.items() if k != "task"}) == task
+    assert "commit_step" not in PulsesTask().trials_from_pulses(np.zeros((1, 7)), rng=0).coords
