@@ -105,3 +105,19 @@ def test_split_half_errors(rng):
         split_half_reliability(one_trial)
     with pytest.raises(ValueError, match="y must be a DataArray with dims 'trial', 'unit' and a sample dim"):
         split_half_reliability(xr.DataArray(rng.normal(size=(5, 2)), dims=("condition", "unit")))
+
+
+def test_a_unit_silent_in_training_but_active_on_a_test_fold_does_not_blow_up(rng):
+    # unit 4 is 0 except on one trial, where it is huge: it always lands in one test fold,
+    # and standardised by its (tiny) training spread it used to dominate that fold's prediction
+    n = 60
+    signal = rng.normal(size=(n, 3))
+    silent = np.zeros((n, 1))
+    silent[0] = 1e3
+    silent[1:4] = 1e-9 * rng.normal(size=(3, 1))  # near-constant in every training set
+    x = xr.DataArray(np.c_[signal, silent], dims=("trial", "unit"))
+    y = xr.DataArray(signal @ rng.normal(size=(3, 2)) + 0.1 * rng.normal(size=(n, 2)), dims=("trial", "unit"))
+    with_unit = ridge_predictivity(x, y, null=None, n_folds=5, rng=0)
+    without = ridge_predictivity(x.isel(unit=slice(0, 3)), y, null=None, n_folds=5, rng=0)
+    assert float(with_unit["score"]) > 0.9
+    np.testing.assert_allclose(float(with_unit["score"]), float(without["score"]), atol=0.05)

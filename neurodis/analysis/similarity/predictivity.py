@@ -34,6 +34,8 @@ from neurodis.trials import CONDITION, TRIAL, UNIT
 __all__ = ["ridge_predictivity", "split_half_reliability"]
 
 DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-3, 5, 17))
+#: Model units whose training spread is below this fraction of the largest are left out of a fold.
+_RELATIVE_SPREAD = 1e-6
 
 
 def _cv_r2(x_sxn: np.ndarray, y_sxm: np.ndarray, fold_s: np.ndarray, alphas: np.ndarray) -> np.ndarray:
@@ -44,10 +46,17 @@ def _cv_r2(x_sxn: np.ndarray, y_sxm: np.ndarray, fold_s: np.ndarray, alphas: np.
     for fold in np.unique(fold_s):
         test = fold_s == fold
         mean, std = x_sxn[~test].mean(axis=0), x_sxn[~test].std(axis=0)
-        std[std == 0] = 1.0  # a unit constant in training carries no information
-        model = RidgeCV(alphas=alphas, alpha_per_target=True)
-        model.fit((x_sxn[~test] - mean) / std, y_sxm[~test])
-        pred_sxm[test] = model.predict((x_sxn[test] - mean) / std).reshape(test.sum(), -1)
+        # a unit (nearly) constant in training carries no information there; standardised by
+        # its tiny spread it would blow up on a test fold where it is active (R² of -1e8 on
+        # networks with units silent on all but a few training trials), so it is left out
+        kept = std > _RELATIVE_SPREAD * std.max(initial=0.0)
+        if not kept.any():
+            pred_sxm[test] = y_sxm[~test].mean(axis=0)
+            continue
+        train_sxk = (x_sxn[~test][:, kept] - mean[kept]) / std[kept]
+        test_sxk = (x_sxn[test][:, kept] - mean[kept]) / std[kept]
+        model = RidgeCV(alphas=alphas, alpha_per_target=True).fit(train_sxk, y_sxm[~test])
+        pred_sxm[test] = model.predict(test_sxk).reshape(test.sum(), -1)
     total = np.sum((y_sxm - y_sxm.mean(axis=0)) ** 2, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = 1.0 - np.sum((y_sxm - pred_sxm) ** 2, axis=0) / total
