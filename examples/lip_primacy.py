@@ -17,6 +17,13 @@ compares every family with the monkeys:
    sign-flip tests over the 47 sessions (:func:`neurodis.analysis.similarity.compare_families`);
 3. a noise ceiling per session: the share of each neuron's count variance explained by
    its mean over trials with the same (repeated) pulse sequence.
+4. representational similarity on the same rates: RSA (Spearman correlation of Euclidean
+   RDMs; conditions = the sequences a session repeats, counts averaged over their first
+   two showings) and linear CKA (over those conditions, and over all single trials, plain
+   and debiased), with split-half noise ceilings
+   (:func:`neurodis.analysis.similarity.noise_ceiling`) for the condition metrics, a
+   median over sessions per seed with bootstrap CIs over seeds, and paired sign-flip tests
+   over sessions (bounded - flat, each family - untrained).
 
 Families (``FAMILIES``): ``flat`` (today's objective), ``bounded`` (the target is the
 choice of a bounded accumulator of the shown stimulus, ``PulsesTask(decision_bound=...)``),
@@ -62,7 +69,7 @@ FAMILIES = {
 #: side on every trial by the ``p > 0.5`` threshold, which leaves no kernel to fit
 FULL = {"n_seeds": 5, "n_units": 64, "n_batches": 800, "batch_size": 32, "sessions": None,
         "behavior_trials": None, "n_resamples": 2000, "choice": "sample"}
-SMALL = {"n_seeds": 2, "n_units": 8, "n_batches": 20, "batch_size": 16, "sessions": [0, 8, 37],
+SMALL = {"n_seeds": 2, "n_units": 8, "n_batches": 20, "batch_size": 16, "sessions": [1, 2, 8, 37],
          "behavior_trials": 3000, "n_resamples": 200,
          "choice": "sample"}
 
@@ -204,6 +211,141 @@ def predictivity(networks: dict[str, list], sessions: list[int], seed: int) -> x
         coords={"family": list(every), "session": sessions})
 
 
+#: repeats per condition for RSA / condition CKA: most repeated sequences are shown twice,
+#: and the split-half ceiling is exact only for the average it is computed on
+REPEATS = 2
+
+
+def repeated_conditions(recording: xr.Dataset) -> np.ndarray:
+    """``(condition, repeat)`` trial indices: the first ``REPEATS`` trials of every repeated sequence."""
+    _, group = np.unique(recording["pulses"].transpose("trial", "pulse").values, axis=0, return_inverse=True)
+    group = group.ravel()
+    rows = [np.flatnonzero(group == g)[:REPEATS] for g in np.unique(group)]
+    return np.array([r for r in rows if len(r) == REPEATS], dtype=int).reshape(-1, REPEATS)
+
+
+def session_similarity(rates: list[np.ndarray], recording: xr.Dataset, n_splits: int, seed: int) -> dict:
+    """RSA and CKA of each network's rates against one session, and their split-half ceilings.
+
+    ``rates`` are ``(trial, unit)`` arrays on the session's trials. RSA (Spearman of
+    Euclidean RDMs: sessions with one neuron have no correlation distance) and
+    ``cka_condition`` compare the networks' patterns with the mean counts over the
+    ``REPEATS`` trials of each repeated sequence; ``cka_trial`` is linear CKA over all
+    single trials and ``cka_trial_debiased`` its unbiased-HSIC version (chance ≈ 0; the
+    plain one's chance level grows with the network's units), both without a ceiling (a
+    split-half ceiling needs repeats). NaN where a session
+    has fewer than 3 conditions (the centred patterns of 2 conditions are collinear:
+    CKA = 1 for any network) or a constant mean count.
+    """
+    from neurodis.analysis.similarity import linear_cka, noise_ceiling, rsa
+
+    counts = recording["counts"].transpose("trial", "unit").values.astype(float)
+    index = repeated_conditions(recording)
+    y = xr.DataArray(counts[index], dims=("condition", "trial", "unit"))
+    nan = [float("nan")] * len(rates)
+    out = {"n_conditions": len(index)}
+    single = xr.DataArray(counts, dims=("trial", "unit"))
+    for name, debiased in (("cka_trial", False), ("cka_trial_debiased", True)):
+        out[name] = [float(linear_cka(xr.DataArray(r, dims=("trial", "unit")), single, debiased=debiased,
+                                      null=None).score) for r in rates]
+    for name, metric, options, minimum in (("rsa", rsa, {"distance": "euclidean"}, 3),
+                                           ("cka_condition", linear_cka, {}, 3)):
+        out[name], out[f"{name}_ceiling"] = nan, float("nan")
+        if len(index) < minimum or np.ptp(y.mean("trial").values, axis=0).max() == 0:
+            continue
+        mean = y.mean("trial")
+        scores = []
+        for r in rates:
+            x = xr.DataArray(r[index[:, 0]], dims=("condition", "unit"))
+            try:
+                scores.append(float(metric(x, mean, null=None, **options).score))
+            except ValueError:  # a network whose rates do not vary over the conditions
+                scores.append(float("nan"))
+        out[name] = scores
+        try:
+            out[f"{name}_ceiling"] = float(noise_ceiling(metric, y, n_splits=n_splits, rng=seed, **options).ceiling)
+        except ValueError:  # a half average that is constant over the conditions
+            pass
+    return out
+
+
+def similarity(networks: dict[str, list], sessions: list[int], seed: int, n_splits: int = 10) -> xr.Dataset:
+    """RSA and CKA scores (family, seed, session) on the predictivity step's rates, with ceilings."""
+    from threadpoolctl import threadpool_limits
+
+    from neurodis.experiments import network_rates, untrained_copy
+    from neurodis.recordings import load_lip_session
+    from neurodis.training import TrainedNetwork
+
+    untrained = [TrainedNetwork(untrained_copy(m.model, 1000 + k), m.task, m.encoder)
+                 for k, m in enumerate(networks["flat"])]
+    every = {**networks, "untrained": untrained}
+    results = []
+    with threadpool_limits(limits=1):
+        for s in sessions:
+            recording = load_lip_session(s)
+            pulses = recording["pulses"]
+            rates = [network_rates(m, pulses, rng=seed).transpose("trial", "unit").values
+                     for members in every.values() for m in members]
+            results.append(session_similarity(rates, recording, n_splits, seed))
+    shape = (len(every), len(networks["flat"]), len(sessions))
+    metrics = ("rsa", "cka_condition", "cka_trial", "cka_trial_debiased")
+    data = {m: (("family", "seed", "session"), np.array([r[m] for r in results]).T.reshape(shape)) for m in metrics}
+    data.update({f"{m}_ceiling": ("session", [r[f"{m}_ceiling"] for r in results]) for m in metrics[:2]})
+    data["n_conditions"] = ("session", [r["n_conditions"] for r in results])
+    return xr.Dataset(data, coords={"family": list(every), "session": sessions})
+
+
+def similarity_statistics(table: xr.Dataset, n_resamples: int, seed: int) -> dict:
+    """Per family: median over sessions per seed (CI over seeds); paired tests over sessions.
+
+    Only sessions where every network has a finite score enter a metric; the paired
+    tests are sign flips over sessions of the difference of the seed means, with a
+    bootstrap CI over sessions and seeds (``compare_families(seed_dim="seed")``).
+    """
+    from neurodis.analysis.similarity import bootstrap_scores, compare_families
+
+    options = {"n_permutations": n_resamples, "n_resamples": n_resamples, "rng": seed}
+    summary: dict = {}
+    for metric in ("rsa", "cka_condition", "cka_trial", "cka_trial_debiased"):
+        scores = table[metric]
+        valid = np.isfinite(scores).all(("family", "seed"))
+        scores = scores.sel(session=valid)
+        entry: dict = {"n_sessions": int(valid.sum())}
+        if f"{metric}_ceiling" in table:
+            ceiling = table[f"{metric}_ceiling"].sel(session=valid)
+            entry["ceiling_median"] = float(ceiling.median())
+        if entry["n_sessions"] < 2:
+            summary[metric] = entry
+            continue
+        per_seed = scores.median("session")
+        boot = bootstrap_scores(per_seed, "seed", statistic=np.median, n_resamples=n_resamples, rng=seed)
+        entry["families"] = {str(f): {"median": float(boot.score.sel(family=f)), "ci_low": float(boot.ci_low.sel(family=f)),
+                                      "ci_high": float(boot.ci_high.sel(family=f))} for f in table.family.values}
+        pairs = [("bounded", "flat")] if {"bounded", "flat"} <= set(table.family.values) else []
+        pairs += [(str(f), "untrained") for f in table.family.values if f != "untrained"]
+        entry["tests"] = {}
+        for a, b in pairs:
+            t = compare_families(scores.sel(family=a, drop=True), scores.sel(family=b, drop=True),
+                                 seed_dim="seed", **options)
+            entry["tests"][f"{a} - {b}"] = {k: float(t[k]) for k in ("difference", "ci_low", "ci_high", "p_value")}
+        summary[metric] = entry
+    return summary
+
+
+def report_similarity(summary: dict) -> None:
+    print("\nRSA (Spearman of Euclidean RDMs over repeated sequences) and linear CKA; "
+          "median over sessions, median over seeds [95 % CI over seeds]")
+    for metric, entry in summary.items():
+        ceiling = f", noise ceiling median {entry['ceiling_median']:.3f}" if "ceiling_median" in entry else ""
+        print(f"{metric} ({entry['n_sessions']} sessions{ceiling})")
+        for f, v in entry.get("families", {}).items():
+            print(f"{f:>12}: {v['median']:+.4f} [{v['ci_low']:+.4f}, {v['ci_high']:+.4f}]")
+        for name, t in entry.get("tests", {}).items():
+            print(f"{name:>24}: {t['difference']:+.4f} [{t['ci_low']:+.4f}, {t['ci_high']:+.4f}], "
+                  f"p = {t['p_value']:.4f}")
+
+
 def family_tests(scores: xr.Dataset, n_resamples: int, seed: int) -> dict[str, xr.Dataset]:
     """Paired sign-flip tests over sessions: each family against flat, the pulse ridge and untrained.
 
@@ -313,12 +455,17 @@ def main(argv: list[str] | None = None) -> int:
     scores = predictivity(networks, sessions, args.seed)
     tests = family_tests(scores, settings["n_resamples"], args.seed)
     report(stats, scores, tests)
+    shared = similarity(networks, sessions, args.seed)
+    shared_summary = similarity_statistics(shared, settings["n_resamples"], args.seed)
+    report_similarity(shared_summary)
     out.mkdir(parents=True, exist_ok=True)
     xr.merge([table, stats.rename({v: f"kernel_{v}" for v in stats.data_vars})]).to_netcdf(out / "kernels.nc")
     scores.to_netcdf(out / "predictivity.nc")
     summary = {name: {k: float(t[k]) for k in ("difference", "ci_low", "ci_high", "p_value")}
                for name, t in tests.items()}
     (out / "tests.json").write_text(json.dumps(summary, indent=1))
+    shared.to_netcdf(out / "similarity.nc")
+    (out / "similarity.json").write_text(json.dumps(shared_summary, indent=1))
     figure(table, out / "primacy_kernels.png")
     print(f"\nresults and figure in {out}")
     return 0
