@@ -45,7 +45,8 @@ def _cv_r2(x_sxn: np.ndarray, y_sxm: np.ndarray, fold_s: np.ndarray, alphas: np.
     pred_sxm = np.empty_like(y_sxm)
     for fold in np.unique(fold_s):
         test = fold_s == fold
-        mean, std = x_sxn[~test].mean(axis=0), x_sxn[~test].std(axis=0)
+        train_sxn = x_sxn[~test]
+        mean, std = train_sxn.mean(axis=0), train_sxn.std(axis=0)
         # a unit (nearly) constant in training carries no information there; standardised by
         # its tiny spread it would blow up on a test fold where it is active (R² of -1e8 on
         # networks with units silent on all but a few training trials), so it is left out
@@ -53,7 +54,7 @@ def _cv_r2(x_sxn: np.ndarray, y_sxm: np.ndarray, fold_s: np.ndarray, alphas: np.
         if not kept.any():
             pred_sxm[test] = y_sxm[~test].mean(axis=0)
             continue
-        train_sxk = (x_sxn[~test][:, kept] - mean[kept]) / std[kept]
+        train_sxk = (train_sxn[:, kept] - mean[kept]) / std[kept]
         test_sxk = (x_sxn[test][:, kept] - mean[kept]) / std[kept]
         model = RidgeCV(alphas=alphas, alpha_per_target=True).fit(train_sxk, y_sxm[~test])
         pred_sxm[test] = model.predict(test_sxk).reshape(test.sum(), -1)
