@@ -20,6 +20,13 @@ batch is per-kernel overhead that stacking shares; the heavier the per-network w
 (the transformer's attention and dropout masks, drawn per member so each member
 reproduces its solo run), the less stacking can save.
 
+A second table sets the architectures' ensembles against each other: (b) for the
+CTRNN, the LSTM, the GRU and the transformer, 13 members each, timed round-robin in
+the same run, and each one's cost per network-batch as a multiple of the CTRNN's
+(a sweep balances its workers with these costs). Goals: LSTM and GRU ≤ 2× the CTRNN,
+the transformer ≤ 3×. Check: the members' mean loss over the last logged window
+(training ran and produced a number).
+
 Run: ``python benchmarks/bench_ensembles.py [--quick]``.
 """
 
@@ -30,6 +37,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 from _table import print_ratios
 from threadpoolctl import threadpool_limits
@@ -40,6 +48,8 @@ from neurodis.training import default_encoder, make_network
 N_TASKS, N_MEMBERS, N_UNITS = 24, 13, 64
 ARCHS = ("lstm", "gru", "transformer")
 GOAL = 1.5
+#: the most each architecture's ensemble may cost per network-batch, as a multiple of the CTRNN's
+COST_GOALS = {"lstm": 2.0, "gru": 2.0, "transformer": 3.0}
 
 
 def _members(arch: str, config: Any) -> tuple[Any, list, list]:
@@ -79,14 +89,55 @@ def time_arch(arch: str, n_batches: int, repeats: int) -> dict[str, Any]:
             "goal": GOAL, "check": f"member 0 vs its solo run after {n_batches} batches: max |Δw| {gap:.1e}"}
 
 
+def time_costs(n_batches: int, repeats: int) -> list[dict[str, Any]]:
+    """Best ms per network-batch of each ensemble of 13 against the CTRNN's, timed round-robin.
+
+    Rows in the shared format: ``baseline_ms`` is the CTRNN's, ``ratio`` its time over
+    the architecture's, so a cost goal of ``c×`` the CTRNN's is a ``ratio`` goal of ``1/c``.
+    """
+    config = neurodis.TrainConfig(n_batches=n_batches, batch_size=16, log_every=n_batches,
+                                  checkpoint_every=n_batches, seed=0)
+    archs = ("ctrnn", *ARCHS)
+    members = {arch: _members(arch, config) for arch in archs}
+    best, loss = dict.fromkeys(archs, float("inf")), {}
+    for repeat in range(repeats + 1):  # the first round warms up
+        for arch in archs:
+            task, encoders, models = members[arch]
+            start = time.perf_counter()
+            trained = neurodis.train_ensemble(task, models, config, seeds=list(range(N_MEMBERS)),
+                                              encoders=encoders, progress=False)
+            elapsed = (time.perf_counter() - start) / (n_batches * N_MEMBERS) * 1e3
+            if repeat:
+                best[arch] = min(best[arch], elapsed)
+            loss[arch] = float(np.mean([member.history["loss"].values[-1] for member in trained]))
+    return [{"benchmark": "ensembles", "case": f"{arch} against ctrnn: ensembles of {N_MEMBERS}, per network-batch",
+             "baseline_ms": best["ctrnn"], "neurodis_ms": best[arch], "ratio": best["ctrnn"] / best[arch],
+             "goal": 1.0 / COST_GOALS[arch], "cost": best[arch] / best["ctrnn"],
+             "check": f"members' mean loss over the last window {loss[arch]:.4f} (ctrnn {loss['ctrnn']:.4f})"}
+            for arch in ARCHS]
+
+
+def print_costs(rows: list[dict[str, Any]]) -> None:
+    """One line per architecture: its and the CTRNN's ms per network-batch, the cost multiple, the goal."""
+    width = max(len(row["case"]) for row in rows)
+    print(f"{'case':<{width}} {'ctrnn ms':>9} {'arch ms':>8} {'cost':>7} {'goal':>6}  check")
+    for row in rows:
+        goal = 1.0 / row["goal"]
+        print(f"{row['case']:<{width}} {row['baseline_ms']:>9.3f} {row['neurodis_ms']:>8.3f} {row['cost']:>6.2f}x "
+              f"≤{goal:.1f}x  {'ok' if row['cost'] <= goal else 'MISS'}; {row['check']}")
+
+
 def main(quick: bool = False) -> list[dict[str, Any]]:
-    """Time every architecture; print a table; return the rows."""
+    """Time every architecture both ways, then the ensembles against the CTRNN's; print two tables."""
     n_batches, repeats = (10, 1) if quick else (40, 3)
     with threadpool_limits(1):
         torch.set_num_threads(1)
         rows = [time_arch(arch, n_batches, repeats) for arch in ARCHS]
+        costs = time_costs(n_batches, repeats)
     print_ratios(rows, baseline="solo ms", neurodis="stacked ms")
-    return rows
+    print()
+    print_costs(costs)
+    return rows + costs
 
 
 if __name__ == "__main__":

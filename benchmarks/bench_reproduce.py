@@ -30,11 +30,20 @@ Their scripts train one network per process, so the pipeline runs serially (best
 or 2 torch threads); the two-process variant (perfect scaling, generous to them) is
 given too.
 
-Goal: the full fig3 CTRNN sweep in ≤ 15 minutes on 2 CPU cores. Checks before timing:
+The whole ``fig3`` preset (all four arms: leaky and non-leaky CTRNNs, LSTMs,
+transformers; 100 runs) is estimated the same way: its runs grouped and balanced over
+two workers as ``reproduce`` groups them, each group's seconds per batch measured alone
+on one thread, ``measure_network`` timed on one untrained N = 24 network of each
+architecture, and the groups placed in the runner's order (most work first) on the
+first free worker. The estimate assumes two processes run as fast as one alone (the
+CTRNN rows show how far that holds).
+
+Goals: the full fig3 CTRNN sweep in ≤ 15 minutes on 2 CPU cores; the whole fig3 preset
+in ≤ 75 minutes. Checks before timing:
 the baseline computes neurodis's loss and Adam step (``bench_train``); ensemble
 members 0 and last match their solo runs after 3 batches.
 
-Run: ``python benchmarks/bench_reproduce.py [--quick]``.
+Run: ``python benchmarks/bench_reproduce.py [--quick] [--whole]``.
 """
 
 from __future__ import annotations
@@ -62,7 +71,7 @@ from neurodis.sweeps.presets import ensemble_key, get_preset
 from neurodis.sweeps.runner import balance_groups
 from neurodis.training import TrainConfig, default_encoder, make_network, train, train_ensemble
 
-FULL_BATCHES, N_WORKERS, GOAL_MIN = 100_000, 2, 15.0
+FULL_BATCHES, N_WORKERS, GOAL_MIN, GOAL_ALL_MIN = 100_000, 2, 15.0, 75.0
 #: the sweep job's schedule for 1e5 batches: a history row (with the ideal observer) every 500
 LOG_EVERY = 500
 N_FOLDS, N_FITS, DECODER_BATCHES, TEST_TRIALS = 4, 5, 1000, 1000
@@ -81,10 +90,51 @@ def sibling(name: str) -> ModuleType:
 # -- neurodis: the sweep's groups, built as its job builds them -------------------------------
 
 
-def fig3_groups() -> list[list[dict[str, Any]]]:
-    """The fig3 CTRNN runs grouped and balanced over two workers, as ``reproduce`` does."""
-    configs = get_preset("fig3").configs(select={"network": ["ctrnn"]})
+def fig3_groups(networks: list[str] | None = None) -> list[list[dict[str, Any]]]:
+    """The fig3 runs (default: the CTRNN arm) grouped and balanced over two workers, as ``reproduce`` does."""
+    configs = get_preset("fig3").configs(select={"network": networks or ["ctrnn"]})
     return balance_groups(group_configs(configs, ensemble_key), N_WORKERS)
+
+
+def makespan(seconds: list[float], n_workers: int = N_WORKERS) -> tuple[float, list[int]]:
+    """Wall time of jobs taken in order, each by the first free worker; and each job's worker."""
+    free, placed = [0.0] * n_workers, []
+    for duration in seconds:
+        worker = int(np.argmin(free))
+        free[worker] += duration
+        placed.append(worker)
+    return max(free), placed
+
+
+def whole_fig3_rows(n_batches: int, warmup: int) -> list[dict[str, Any]]:
+    """The whole fig3 preset (four arms) on two workers, estimated from per-group step times."""
+    groups = fig3_groups(sorted({c["network"] for c in get_preset("fig3").configs()}))
+    measure_s: dict[str, float] = {}
+    lines, seconds = [], []
+    for group in groups:
+        network = group[0]["network"]
+        step, record = step_and_record(stamped_training(build_group(group, n_batches)), warmup)
+        if network not in measure_s:
+            probe_config = max(group, key=lambda c: c["n_tasks"])
+            probe = build_group([probe_config], 1)
+            start = time.perf_counter()
+            measure_network(neurodis.TrainedNetwork(probe["models"][0], probe["tasks"][0], probe["encoders"][0]),
+                            n_trials=probe_config["eval_trials"], seed=probe_config["seed"])
+            measure_s[network] = time.perf_counter() - start
+        full = group[0]["n_batches"]
+        total = full * step + (full // min(LOG_EVERY, max(1, full // 20))) * record + len(group) * measure_s[network]
+        seconds.append(total)
+        lines.append(f"{network} ×{len(group)}: {step * 1e3:.1f} ms/batch × {full} + measure "
+                     f"{measure_s[network]:.1f} s/network = {total / 60:.1f} min")
+    wall, placed = makespan(seconds)
+    workers = [sum(t for t, w in zip(seconds, placed) if w == k) / 60 for k in range(N_WORKERS)]
+    detail = "; ".join(f"{line} (worker {w})" for line, w in zip(lines, placed))
+    print(f"\nwhole fig3 preset on {N_WORKERS} workers ≈ {wall / 60:.1f} min "
+          f"(workers {', '.join(f'{m:.1f}' for m in workers)} min); goal <= {GOAL_ALL_MIN:.0f} min "
+          f"{'met' if wall <= GOAL_ALL_MIN * 60 else 'MISSED'}\n  " + "\n  ".join(lines))
+    return [{"benchmark": "reproduce", "case": "whole fig3 preset (4 arms), 2 workers, estimated",
+             "baseline_ms": None, "neurodis_ms": wall * 1e3, "ratio": None, "goal": f"<= {GOAL_ALL_MIN:.0f} min",
+             "check": f"{'met' if wall <= GOAL_ALL_MIN * 60 else 'MISSED'} ({wall / 60:.1f} min); {detail}"}]
 
 
 def build_group(configs: list[dict[str, Any]], n_batches: int) -> dict[str, Any]:
@@ -202,14 +252,15 @@ def authors_decoder_seconds(n_batches: int) -> tuple[float, float]:
 # -- main -----------------------------------------------------------------------------------
 
 
-def main(quick: bool = False) -> list[dict[str, Any]]:
-    """Measure both sides, estimate the fig3 CTRNN sweep; print a table; return the rows."""
+def main(quick: bool = False, whole_only: bool = False) -> list[dict[str, Any]]:
+    """Measure both sides, estimate the fig3 CTRNN sweep and the whole preset; print; return the rows."""
     n_batches, warmup, n_base, repeats, n_decoder = (100, 10, 10, 1, 10) if quick else (450, 50, 50, 3, 100)
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
         with threadpool_limits(1):
-            return _measure(n_batches, warmup, n_base, repeats, n_decoder)
+            rows = [] if whole_only else _measure(n_batches, warmup, n_base, repeats, n_decoder)
+            return rows + whole_fig3_rows(max(30, n_batches // 3), max(5, warmup // 3))
     finally:
         torch.set_num_threads(threads)
 
@@ -296,4 +347,6 @@ def _print(rows: list[dict[str, Any]], estimates: dict[str, float], authors_s: f
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer batches")
-    main(quick=parser.parse_args().quick)
+    parser.add_argument("--whole", action="store_true", help="only the whole fig3 preset's estimate")
+    args = parser.parse_args()
+    main(quick=args.quick, whole_only=args.whole)

@@ -32,6 +32,10 @@ member's loss of each of the first batches agrees to float rounding and so do th
 weights after them (Adam's later steps depend on the gradients' sizes, so this checks
 the gradients too).
 
+(e) With a CUDA GPU: ``train_ensemble`` of 25 networks with ``device="cuda"`` against the
+    same ensemble on one CPU thread, per network-batch (the GPU's throughput; no goal).
+    Without one the row is skipped with a line saying so.
+
 Threads: (a)-(c) run with torch (and BLAS) on 1 and on 2 threads, (d) on 1. Timings
 are wall time, the median of a few repeats; the cases run round-robin so that load
 from other processes on a shared machine hits all of them alike. Ratios are taken
@@ -303,6 +307,23 @@ def stacked_rows(task: Any, config: Any, quick: bool) -> list[dict[str, Any]]:
                       f"({MFLOP_PER_NETWORK_BATCH / ours:.0f} GFLOP/s)"}]
 
 
+def gpu_rows(task: Any, config: Any, quick: bool) -> list[dict[str, Any]]:
+    """(e): the ensemble of 25 on CUDA against the same ensemble on one CPU thread."""
+    if not torch.cuda.is_available():
+        print("(e) skipped: no CUDA GPU here (torch.cuda.is_available() is False)")
+        return []
+    n_batches, repeats = (30, 1) if quick else (200, 3)
+    members: dict[str, list] = {"cpu": [], "cuda": []}
+    cases = {device: (1, neurodis_runner(task, config.__class__(**{**config.to_dict(), "n_batches": n_batches,
+                                                                    "device": device}), N_MEMBERS, members[device]),
+                      n_batches * N_MEMBERS) for device in ("cpu", "cuda")}
+    ms = interleaved_median_ms(cases, repeats)
+    gap = (members["cuda"][0].weight_hh.cpu() - members["cpu"][0].weight_hh).abs().max().item()
+    return [{"benchmark": "train", "case": f"(e) ensemble of {N_MEMBERS} on {torch.cuda.get_device_name()}, per network",
+             "baseline_ms": ms["cpu"], "neurodis_ms": ms["cuda"], "ratio": ms["cpu"] / ms["cuda"], "goal": 0.0,
+             "check": f"against 1 CPU thread; member 0 CPU vs GPU after {n_batches} batches: max |Δw| {gap:.1e}"}]
+
+
 def main(quick: bool = False, stacked_only: bool = False) -> list[dict[str, Any]]:
     """Time (a), (b), (c) on 1 and 2 threads and (d) on 1; print a table; return the rows."""
     task = neurodis.make_task("classification", n_tasks=N_TASKS)
@@ -348,6 +369,7 @@ def main(quick: bool = False, stacked_only: bool = False) -> list[dict[str, Any]
                       f"({MFLOP_PER_NETWORK_BATCH / ensemble:.0f} GFLOP/s)"},
         ]
     rows += stacked_rows(task, config, quick)
+    rows += gpu_rows(task, config, quick)
     print_ratios(rows)
     return rows
 

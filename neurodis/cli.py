@@ -148,6 +148,8 @@ def _reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--dashboard", action="store_true",
                         help="serve Dask's dashboard of the local cluster on 127.0.0.1 (its address is printed)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where the ensembles train (default cpu); networks are measured on the CPU")
 
 
 def _parse_select(preset: str, items: list[str]) -> dict[str, list]:
@@ -184,7 +186,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = reproduce(args.preset, out=args.out, scheduler=args.scheduler, n_workers=args.workers,
                         overrides=overrides, select=select,
-                        progress=not args.no_progress, dashboard=args.dashboard)
+                        progress=not args.no_progress, dashboard=args.dashboard, device=args.device)
     print(summary_table(results).to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"\npreset {args.preset!r}: {time.perf_counter() - start:.0f} s; results in "
           f"{results.attrs['store'].removesuffix('/store')}")

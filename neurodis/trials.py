@@ -262,29 +262,15 @@ def make_trials(
     {'trial': 2, 'time': 3, 'input': 1, 'output': 1, 'latent': 2}
     """
     dt = check_real("dt", dt, minimum=0.0, strict_minimum=True)
-    inputs = check_array("inputs", inputs, ndim=3)
+    inputs = _checked_array("inputs", inputs, ndim=3)
     n_trials, n_steps, _ = inputs.shape
-    targets = check_array("targets", targets, shape=(n_trials, n_steps, None))
-    loss_mask = check_array("loss_mask", loss_mask, shape=targets.shape)
-    latents = check_array("latents", latents, shape=(n_trials, None))
+    targets = _checked_array("targets", targets, shape=(n_trials, n_steps, None))
+    loss_mask = _checked_array("loss_mask", loss_mask, shape=targets.shape)
+    latents = _checked_array("latents", latents, shape=(n_trials, None))
     if latent_names is None:
         latent_names = [f"x{i}" for i in range(latents.shape[1])]
-    names = {"input_names": (input_names, inputs.shape[2]),
-             "output_names": (output_names, targets.shape[2]),
-             "latent_names": (latent_names, latents.shape[1])}
-    for arg, (labels, size) in names.items():
-        if len(labels) != size:
-            raise ValueError(f"{arg} must have {size} entries to match the data; got {len(labels)}")
-        repeated = sorted({str(x) for x, count in Counter(labels).items() if count > 1})
-        if repeated:
-            raise ValueError(f"{arg} must be unique; got {list(labels)} (repeated: {repeated})")
-    dim_coords = {
-        TRIAL: (np.arange(n_trials), {}),
-        TIME: (np.arange(n_steps, dtype=np.float64) * dt, TIME_ATTRS),
-        INPUT: (np.asarray(list(input_names)), {}),
-        OUTPUT: (np.asarray(list(output_names)), {}),
-        LATENT: (np.asarray(list(latent_names)), {}),
-    }
+    indexes, coords = _trial_dim_coords(n_trials, n_steps, dt, (input_names, inputs.shape[2]),
+                                        (output_names, targets.shape[2]), (latent_names, latents.shape[1]))
     others: dict[str, xr.Variable] = {}
     for key, value in (trial_coords or {}).items():
         value = np.asarray(value)
@@ -296,15 +282,74 @@ def make_trials(
     # the arrays were checked finite above and every dim is built here: only the sign is left
     if (loss_mask < 0).any():
         raise ValueError("trials['loss_mask'] must be non-negative; got negative weights")
+    # fastpath: the checked arrays are plain numeric ndarrays, which xarray would keep as they are
     variables: dict[str, xr.Variable] = {
-        name: xr.Variable(VARIABLE_DIMS[name], array, dict(VARIABLE_ATTRS[name]))
+        name: xr.Variable(VARIABLE_DIMS[name], array, dict(VARIABLE_ATTRS[name]), fastpath=True)
         for name, array in (("inputs", inputs), ("targets", targets), ("loss_mask", loss_mask), ("latents", latents))
     }
-    indexes = {}
-    for name, (values, value_attrs) in dim_coords.items():
-        indexes[name], variables[name] = dim_coord(name, values, value_attrs)
+    # shallow copies, so that each Dataset's coordinate attrs are its own
+    variables.update((name, variable.copy(deep=False)) for name, variable in coords.items())
     variables.update(others)
-    return assemble_dataset(variables, [*dim_coords, *others], _clean_attrs({"dt": dt, **(attrs or {})}), indexes)
+    return assemble_dataset(variables, [*coords, *others], _clean_attrs({"dt": dt, **(attrs or {})}), indexes)
+
+
+def _checked_array(name: str, value: Any, *, ndim: int | None = None,
+                   shape: Sequence[int | None] | None = None) -> np.ndarray:
+    """``check_array(name, value, ndim=ndim, shape=shape)``, in a few µs for a valid ndarray.
+
+    A plain finite numeric ndarray of the right shape is returned as it is (what
+    ``check_array`` would return); anything else goes through ``check_array``, which
+    converts it or raises its usual error.
+    """
+    if (type(value) is np.ndarray and value.dtype.kind in "biufc"
+            and (ndim is None or value.ndim == ndim)
+            and (shape is None or (len(shape) == value.ndim
+                                   and all(want is None or want == got for want, got in zip(shape, value.shape))))
+            and np.isfinite(value).all()):
+        return value
+    return check_array(name, value, ndim=ndim, shape=shape)
+
+
+def _trial_dim_coords(
+    n_trials: int, n_steps: int, dt: float, *names: tuple[Sequence[Any], int]
+) -> tuple[dict[str, Index], dict[str, xr.Variable]]:
+    """Indexes and coordinate variables of ``trial``, ``time``, ``input``, ``output`` and ``latent``.
+
+    ``names`` are the (labels, size) of ``input``, ``output`` and ``latent``; they are
+    checked against the sizes of the data. Labels that are all ``str`` along axes of at
+    most ``_CACHED_VALUES`` steps and trials (a task's batches) are built once and
+    shared: the returned variables must be copied before use.
+    """
+    if max(n_trials, n_steps) <= _CACHED_VALUES and all(
+        isinstance(labels, (list, tuple)) and all(type(label) is str for label in labels) for labels, _ in names
+    ):
+        return _cached_trial_dim_coords(n_trials, n_steps, dt, *((tuple(labels), size) for labels, size in names))
+    return _build_trial_dim_coords(n_trials, n_steps, dt, *names)
+
+
+def _build_trial_dim_coords(
+    n_trials: int, n_steps: int, dt: float, *names: tuple[Sequence[Any], int]
+) -> tuple[dict[str, Index], dict[str, xr.Variable]]:
+    for arg, (labels, size) in zip(("input_names", "output_names", "latent_names"), names):
+        if len(labels) != size:
+            raise ValueError(f"{arg} must have {size} entries to match the data; got {len(labels)}")
+        repeated = sorted({str(x) for x, count in Counter(labels).items() if count > 1})
+        if repeated:
+            raise ValueError(f"{arg} must be unique; got {list(labels)} (repeated: {repeated})")
+    dim_coords = {
+        TRIAL: (np.arange(n_trials), {}),
+        TIME: (np.arange(n_steps, dtype=np.float64) * dt, TIME_ATTRS),
+        **{dim: (np.asarray(list(labels)), {}) for dim, (labels, _) in zip((INPUT, OUTPUT, LATENT), names)},
+    }
+    indexes: dict[str, Index] = {}
+    variables: dict[str, xr.Variable] = {}
+    for name, (values, value_attrs) in dim_coords.items():
+        indexes[name], variables[name] = _build_index(name, values, value_attrs)
+    return indexes, variables
+
+
+# a task's batches repeat one shape; a failed check raises, and is not cached
+_cached_trial_dim_coords = functools.lru_cache(maxsize=64)(_build_trial_dim_coords)
 
 
 def validate_trials(
@@ -339,8 +384,13 @@ def validate_trials(
     variables = ds.variables
     for name, dims in VARIABLE_DIMS.items():
         if name in variables:
-            check_dims(f"trials[{name!r}]", variables[name], dims)
-            check_finite(f"trials[{name!r}]", variables[name].values)
+            variable = variables[name]
+            if variable.dims != dims:
+                check_dims(f"trials[{name!r}]", variable, dims)
+            values = variable.values
+            # check_finite's test, without its overhead; it words the error
+            if values.dtype.kind in "fc" and not np.isfinite(values).all():
+                check_finite(f"trials[{name!r}]", values)
     if "dt" not in ds.attrs:
         raise ValueError("trials.attrs must contain 'dt' (the Euler step in ms); it is missing")
     dt = check_real("trials.attrs['dt']", ds.attrs["dt"], minimum=0.0, strict_minimum=True)
@@ -350,10 +400,14 @@ def validate_trials(
             raise ValueError(
                 f"trials['time'].attrs['units'] must be 'ms'; got {time.attrs.get('units')!r}"
             )
+        index = ds.xindexes.get(TIME)
+        # a pandas index holds its coordinate's values: reading them there skips a conversion
+        time_values = (index.index.to_numpy() if type(index) is PandasIndex and index.index.dtype == time.dtype
+                       else time.values)
         expected = np.arange(ds.sizes[TIME]) * dt
         # np.allclose(..., rtol=0, atol=1e-9·dt), without its overhead (NaN fails both)
-        if not np.all(np.abs(time.values - time.values[0] - expected) <= 1e-9 * dt):
-            raise ValueError(f"trials['time'] must be spaced by dt={dt} ms; got {time.values[:5]}...")
+        if not (np.abs(time_values - time_values[0] - expected) <= 1e-9 * dt).all():
+            raise ValueError(f"trials['time'] must be spaced by dt={dt} ms; got {time_values[:5]}...")
     if "loss_mask" in variables and bool((variables["loss_mask"].values < 0).any()):
         raise ValueError("trials['loss_mask'] must be non-negative; got negative weights")
     return ds

@@ -7,7 +7,8 @@ out) and the sweeps and the command line, which call into it:
   encoder, as :func:`~neurodis.train` returns it and a run folder loads back;
 * :func:`run`: the network's rates and outputs on given trials (the Numba simulator
   for CTRNNs, one frozen torch pass for the rest);
-* :func:`generalization`: the out-of-distribution decoder protocol;
+* :func:`generalization`: the out-of-distribution decoder protocol, and
+  :func:`encoder_generalization`: its control on the time-averaged encoder output;
 * :func:`compare_with_recording`: the comparison with LIP recordings (network rates
   on the recorded trials, scored by :func:`neurodis.analysis.recording_predictivity`),
   and :func:`network_kernel`: a network's psychophysical kernel on replayed pulses;
@@ -41,6 +42,7 @@ from neurodis.experiments.fixed_points import find_fixed_points, zero_evidence_i
 from neurodis.experiments.ood import (
     DECODERS,
     REPEAT,
+    encoder_generalization,
     generalization,
     ood_generalization,
     regression_rates,
@@ -62,6 +64,7 @@ __all__ = [
     "compare_session",
     "compare_with_recording",
     "DECODERS",
+    "encoder_generalization",
     "find_fixed_points",
     "generalization",
     "geometry",

@@ -14,6 +14,11 @@ Every result names the units the decoders extrapolate on
 (:func:`~neurodis.analysis.ood_diagnostics.extrapolating_units`) and where the ridge
 penalty landed on its grid.
 
+:func:`encoder_generalization` is its control without recurrence: the same trials and
+decoders, scoring each trial's encoder output averaged over the stimulus period. (The
+other control, an untrained network of the same architecture, is :func:`generalization`
+of that network.)
+
 :func:`ood_generalization` is the protocol of the paper's code instead: every fold
 samples its own training and test trials (twice the simulations, one decoder); it is
 kept for comparison with that code.
@@ -38,7 +43,10 @@ from neurodis.tasks import Task, make_task
 from neurodis.training import TrainedNetwork
 from neurodis.trials import INPUT, LATENT, TIME, TRIAL, UNIT
 
-__all__ = ["DECODERS", "REPEAT", "generalization", "ood_generalization", "regression_rates", "regression_task"]
+__all__ = [
+    "DECODERS", "REPEAT", "encoder_generalization", "generalization", "ood_generalization", "regression_rates",
+    "regression_task",
+]
 
 #: The decoders :func:`generalization` scores: name -> (variable prefix, description).
 #: ``"authors"`` is the authors' *evaluation* (which folds are tested where), scored with
@@ -156,13 +164,35 @@ def regression_rates(
     """
     network = _check_network(network)
     n_trials = check_int("n_trials", n_trials, minimum=1)
-    regression = dataclasses.replace(regression_task(network.task), orthants=None)
+    regression = regression_task(network.task)
     step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
+    trials, latents, noise_rng = _regression_trials(network, n_trials, rng)
+    ran = run(network, trials, rng=noise_rng, time=step, backend="torch", batch_size=batch_size)
+    return _rates(ran, step), latents
+
+
+def _regression_trials(network: TrainedNetwork, n_trials: int, rng: Any) -> tuple[xr.Dataset, xr.DataArray, Any]:
+    """Regression trials over the whole box (encoded), their latents, and the network-noise stream.
+
+    ``rng`` is split in two (trials, then noise): :func:`regression_rates` and
+    :func:`encoder_generalization` given one ``rng`` see the same trials.
+    """
+    regression = dataclasses.replace(regression_task(network.task), orthants=None)
     sample_rng, noise_rng = check_rng(rng).spawn(2)
     trials = regression.sample(n_trials, rng=sample_rng, encoder=network.encoder)
-    ran = run(network, trials, rng=noise_rng, time=step, backend="torch", batch_size=batch_size)
     latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT), coords={LATENT: trials[LATENT].values})
-    return _rates(ran, step), latents
+    return trials, latents, noise_rng
+
+
+def _encoder_features(network: TrainedNetwork, n_trials: int, rng: Any) -> tuple[xr.DataArray, xr.DataArray]:
+    """The encoder's output (the raw stimulus without one) averaged over each trial's stimulus
+    period, as ``(trial, unit)`` rates, and the latents: the trials of :func:`regression_rates`."""
+    trials, latents, _ = _regression_trials(network, n_trials, rng)
+    # the encoder's channels, or the raw stimulus channels without an encoder; never the fixation input
+    channels = [name for name in trials[INPUT].values if str(name).startswith(("encoded", "stimulus"))]
+    period = regression_task(network.task).timing.period_slice("stimulus")
+    averaged = trials["inputs"].sel({INPUT: channels}).isel({TIME: period}).mean(TIME)
+    return xr.DataArray(averaged.values, dims=(TRIAL, UNIT)), latents
 
 
 def _evaluation_streams(rng: Any, fit_rng: Any, n_evaluations: int) -> list[tuple[Any, Any]]:
@@ -271,6 +301,96 @@ def generalization(
     ('repeat', 'fold')
     """
     network = _check_network(network)
+    decoders, n_trials, n_repeats = _check_protocol(decoders, n_trials, n_repeats, fit_rng)
+    regression = regression_task(network.task)
+    step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
+
+    def simulate(simulation_rng: Any) -> tuple[xr.DataArray, xr.DataArray]:
+        return regression_rates(network, n_trials=n_trials, time="all" if step is None else step,
+                                batch_size=batch_size, rng=simulation_rng)
+
+    result = _evaluate(simulate, folds=folds, decoders=decoders, n_repeats=n_repeats, rng=rng, fit_rng=fit_rng)
+    result.attrs.update(n_trials=n_trials, n_repeats=n_repeats or 0, **_network_attrs(network),
+                        decoded_step="all" if step is None else step, **_ceiling_attrs(network.task))
+    return result
+
+
+def encoder_generalization(
+    network: TrainedNetwork,
+    *,
+    n_trials: int = 8000,
+    folds: str = "quadrant",
+    decoders: Sequence[str] = ("lstsq", "ridge", "authors", "adam"),
+    n_repeats: int | None = None,
+    rng: Any = None,
+    fit_rng: Any = None,
+) -> xr.Dataset:
+    """The encoder control of :func:`generalization`: decoders of the time-averaged encoder output.
+
+    No recurrence and no network: each trial's encoder output (the network's input
+    channels but the fixation; the raw stimulus when the network has no encoder) is
+    averaged over the stimulus period, and these features are scored by the decoders
+    of :func:`generalization` on the same folds. Given the same ``rng``, every
+    evaluation uses the trials that :func:`generalization` simulates the network on,
+    and the same decoder randomness: the two results compare trial by trial. Only
+    ``network.task`` and ``network.encoder`` are used.
+
+    Parameters
+    ----------
+    network : TrainedNetwork
+        Its task defines the regression trials (:func:`regression_task`); its encoder
+        gives the features.
+    n_trials, folds, decoders, n_repeats, rng, fit_rng
+        As in :func:`generalization` (``rng``'s simulation stream draws the trials).
+
+    Returns
+    -------
+    xarray.Dataset
+        The layout of :func:`generalization` (dims ``fold``, ``repeat`` with
+        ``n_repeats``; the same variable names, its ``unit`` dim the averaged channels),
+        with attrs ``decoders``, ``n_trials``, ``n_repeats``, the network's
+        ``model``/``task``/``encoder`` configs, ``decoded`` (what was decoded),
+        ``stimulus_steps`` (the averaged steps, ``[start, stop)``) and ``sigma``,
+        ``n_steps``, ``free_rt``.
+
+    Raises
+    ------
+    TypeError
+        If ``network`` is not a TrainedNetwork with a Task.
+    ValueError
+        For a task without continuous latents, a bad ``decoders`` or ``n_repeats``, or
+        ``fit_rng`` with ``n_repeats``.
+
+    Examples
+    --------
+    >>> from neurodis.models import CTRNN
+    >>> from neurodis.tasks.encoders import Encoder
+    >>> net = TrainedNetwork(CTRNN(41, 3, n_units=8, seed=0), make_task("classification", n_tasks=3),
+    ...                      Encoder(n_dims=2, seed=0))
+    >>> control = encoder_generalization(net, n_trials=400, decoders=["lstsq", "ridge"], n_repeats=2, rng=0)
+    >>> control["ridge_r2_paper"].dims, control.sizes["unit"]
+    (('repeat', 'fold'), 40)
+    """
+    check_type("network", network, TrainedNetwork, "a TrainedNetwork (e.g. TrainedNetwork.load(run_folder))")
+    check_type("network.task", network.task, Task, "a neurodis Task")
+    decoders, n_trials, n_repeats = _check_protocol(decoders, n_trials, n_repeats, fit_rng)
+    period = regression_task(network.task).timing.period_slice("stimulus")  # tasks refuse an empty one
+
+    def features(simulation_rng: Any) -> tuple[xr.DataArray, xr.DataArray]:
+        return _encoder_features(network, n_trials, simulation_rng)
+
+    result = _evaluate(features, folds=folds, decoders=decoders, n_repeats=n_repeats, rng=rng, fit_rng=fit_rng)
+    result.attrs.update(
+        n_trials=n_trials, n_repeats=n_repeats or 0, **_network_attrs(network),
+        decoded="the encoder output (the raw stimulus without an encoder) averaged over the stimulus period",
+        stimulus_steps=[period.start, period.stop], **_ceiling_attrs(network.task),
+    )
+    return result
+
+
+def _check_protocol(decoders: Sequence[str], n_trials: Any, n_repeats: Any,
+                    fit_rng: Any) -> tuple[list[str], int, int | None]:
+    """The checked decoders, ``n_trials`` and ``n_repeats`` of an evaluation."""
     decoders = _check_decoders(decoders)
     n_trials = check_int("n_trials", n_trials, minimum=1)
     if n_repeats is not None:
@@ -278,22 +398,23 @@ def generalization(
         if fit_rng is not None:
             raise ValueError(f"fit_rng must be None with n_repeats (each repeat's decoder randomness is spawned "
                              f"from rng); got fit_rng={describe(fit_rng)} and n_repeats={n_repeats}")
-    regression = regression_task(network.task)
-    step = _time_index(time, regression.timing.n_steps, regression.timing.decision_index)
+    return decoders, n_trials, n_repeats
+
+
+def _evaluate(features: Any, *, folds: str, decoders: list[str], n_repeats: int | None, rng: Any,
+              fit_rng: Any) -> xr.Dataset:
+    """Every evaluation: ``features(simulation_rng) -> (rates, latents)`` scored by the decoders."""
     evaluations = []
     for simulation_rng, decoder_rng in _evaluation_streams(rng, fit_rng, n_repeats or 1):
-        rates, latents = regression_rates(network, n_trials=n_trials, time="all" if step is None else step,
-                                          batch_size=batch_size, rng=simulation_rng)
+        rates, latents = features(simulation_rng)
         evaluations.append(_score_decoders(rates, latents, folds=folds, decoders=decoders, rng=decoder_rng))
-    result = evaluations[0] if n_repeats is None else _stack_repeats(evaluations, rng)
-    timing = network.task.timing
-    result.attrs.update(
-        n_trials=n_trials, n_repeats=n_repeats or 0, **_network_attrs(network),
-        decoded_step="all" if step is None else step,
-        sigma=network.task.sigma, n_steps=timing.steps("stimulus"),
-        free_rt=int(getattr(network.task, "free_rt", False)),
-    )
-    return result
+    return evaluations[0] if n_repeats is None else _stack_repeats(evaluations, rng)
+
+
+def _ceiling_attrs(task: Task) -> dict[str, Any]:
+    """What :func:`~neurodis.analysis.r2_ceiling` needs: ``sigma``, ``n_steps``, ``free_rt``."""
+    return {"sigma": task.sigma, "n_steps": task.timing.steps("stimulus"),
+            "free_rt": int(getattr(task, "free_rt", False))}
 
 
 def _stack_repeats(evaluations: list[xr.Dataset], rng: Any) -> xr.Dataset:

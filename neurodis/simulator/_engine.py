@@ -47,8 +47,10 @@ BLOCK_ELEMENTS = 1 << 22
 # below this many multiply-adds (about a millisecond) one thread beats starting a parallel region
 PARALLEL_WORK = 1 << 22
 # the blocked strategy: trials per block (its arrays stay in L2) and the batch from which it wins
-BLOCKED_TRIALS = 256
+BLOCKED_TRIALS = 128
 BLOCKED_MIN_TRIALS = 64
+# a block's records up to this size are gathered in a scratch array that stays in L2
+SCRATCH_BYTES = 1 << 20
 # rows of the readout per block (logits of a block stay in L2 for the nonlinearity)
 READOUT_ROWS = 4096
 # exp(x) overflows above these
@@ -314,10 +316,20 @@ def _blocked_steps(kw: KernelWeights, drive_bxtxn: np.ndarray, state_bxn: np.nda
                    t1: int, record_every: int, records_bxsxn: np.ndarray,
                    bad_step_b: np.ndarray) -> None:
     h_bxn = np.empty_like(state_bxn)
+    # Each step writes one row per trial, a whole trial's records apart: written straight
+    # into a large output these rows leave L2 before the next step's, and every step
+    # misses the cache again. A small block's records are gathered in a scratch array
+    # (in L2) and copied out once, contiguously: about 15 % of a 4096-trial run.
+    scratch = records_bxsxn.nbytes <= SCRATCH_BYTES and records_bxsxn.shape[1] > 0
+    out_bxsxn = np.empty_like(records_bxsxn) if scratch else records_bxsxn
     for t in range(t1 - t0):
         np.matmul(state_bxn, kw.weight_hh_t, out=h_bxn)
         finish_steps(h_bxn, drive_bxtxn, t, kw.bias, state_bxn, kw.alpha, kw.keep,
-                     kw.activation, t0 + t, record_every, records_bxsxn, bad_step_b)
+                     kw.activation, t0 + t, record_every, out_bxsxn, bad_step_b)
+    if scratch:
+        # the records of steps t0 + 1 … t1 (counted from 1), where every record_every-th is kept
+        first, stop = t0 // record_every, t1 // record_every
+        records_bxsxn[:, first:stop] = out_bxsxn[:, first:stop]
 
 
 def readout(kw: KernelWeights, readout_kind: str, bound: float,

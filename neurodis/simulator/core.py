@@ -13,6 +13,7 @@ are sqrt(2/α) · level · standard normal per trial, step and unit/input.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -28,9 +29,11 @@ from neurodis._validation import (
     describe,
     rng_provenance,
 )
+from neurodis._version import __version__
 from neurodis.simulator import _engine
 from neurodis.simulator.weights import CTRNNWeights, check_float_dtype
 from neurodis.trials import (
+    TIME_ATTRS,
     VARIABLE_ATTRS,
     INPUT,
     OUTPUT,
@@ -230,6 +233,8 @@ def simulate(
     ds = _as_trials(trials_or_inputs, weights)
     generator = check_rng(rng)
     provenance = rng_provenance(rng, generator)
+    # the labelled parts are ready before the run, so that little Python work follows it
+    frame = _ResultFrame(ds, weights)
     result = simulate_arrays(
         weights, ds.variables["inputs"].values, rng=generator, noise=noise, dtype=dtype,
         initial_state=initial_state, final_only=final_only,
@@ -237,38 +242,45 @@ def simulate(
     attrs = {**ds.attrs, **_attrs(weights, dtype, result.noise, provenance)}
     if final_only:
         attrs["final_time"] = float(ds.variables[TIME].values[-1])
-    return _with_results(ds, weights, _result_variables(result, final_only), attrs)
+    return frame.with_results(_result_variables(result, final_only), attrs)
 
 
-def _with_results(ds: xr.Dataset, weights: CTRNNWeights, results: Mapping[str, tuple],
-                  attrs: dict[str, Any]) -> xr.Dataset:
-    """``ds`` without earlier results, with ``unit`` (and ``output``) coords, ``results`` and ``attrs``.
+class _ResultFrame:
+    """``ds`` without earlier results, with ``unit`` (and ``output``) coords, ready for new results.
 
-    What ``ds.drop_vars(...).assign_coords(...).assign(...)`` gives (the tests check
-    it), assembled directly: xarray's merging would cost several times the simulation
-    of a small batch. A Dataset whose other variables use ``unit`` (whose size the
-    new coord could contradict) takes xarray's checked path.
+    :meth:`with_results` gives what ``ds.drop_vars(...).assign_coords(...).assign(...)``
+    gives (the tests check it), assembled directly: xarray's merging would cost several
+    times the simulation of a small batch. A Dataset whose other variables use ``unit``
+    (whose size the new coord could contradict) takes xarray's checked path.
     """
-    stale = {name for name in (*_SIMULATED, UNIT) if name in ds.variables}
-    kept = {name: variable for name, variable in ds.variables.items() if name not in stale}
-    coords = {UNIT: np.arange(weights.n_units)}
-    if OUTPUT not in ds.dims:
-        coords[OUTPUT] = np.arange(weights.n_outputs)
-    if any(set(coords) & set(variable.dims) for variable in kept.values()):
-        ds = ds.drop_vars(sorted(stale)).assign_coords(coords).assign(results)
-        ds.attrs = attrs
-        return ds
-    # shallow copies, as assign makes them (index variables keep their class)
-    variables = {name: variable.copy(deep=False) if isinstance(variable, xr.IndexVariable)
-                 else xr.Variable(variable.dims, variable.data, dict(variable.attrs), dict(variable.encoding),
-                                  fastpath=True)
-                 for name, variable in kept.items()}
-    indexes = {name: index for name, index in ds.xindexes.items() if name not in stale}
-    for name, values in coords.items():
-        indexes[name], variables[name] = dim_coord(name, values)
-    variables.update({name: xr.Variable(*spec) for name, spec in results.items()})
-    coord_names = [name for name in ds.coords if name not in stale] + list(coords)
-    return assemble_dataset(variables, coord_names, attrs, indexes, ds.encoding)
+
+    def __init__(self, ds: xr.Dataset, weights: CTRNNWeights) -> None:
+        variables = ds.variables
+        self.ds, self.stale = ds, {name for name in (*_SIMULATED, UNIT) if name in variables}
+        kept = {name: variable for name, variable in variables.items() if name not in self.stale}
+        self.coords = {UNIT: np.arange(weights.n_units)}
+        if OUTPUT not in ds.dims:  # then no variable uses it: only `unit` can clash
+            self.coords[OUTPUT] = np.arange(weights.n_outputs)
+        self.checked = UNIT in ds.dims and any(UNIT in variable.dims for variable in kept.values())
+        if self.checked:
+            return
+        data_vars = ds.data_vars
+        # shallow copies, as assign makes them (index variables keep their class)
+        self.variables = {name: variable.copy(deep=False) for name, variable in kept.items()}
+        self.coord_names = [name for name in kept if name not in data_vars] + list(self.coords)
+        self.indexes = {name: index for name, index in ds.xindexes.items() if name not in self.stale}
+        for name, values in self.coords.items():
+            self.indexes[name], self.variables[name] = dim_coord(name, values)
+
+    def with_results(self, results: Mapping[str, tuple], attrs: dict[str, Any]) -> xr.Dataset:
+        """The Dataset with ``results`` (name to (dims, data, attrs)) and ``attrs``."""
+        if self.checked:
+            ds = self.ds.drop_vars(sorted(self.stale)).assign_coords(self.coords).assign(results)
+            ds.attrs = attrs
+            return ds
+        # fastpath: the kernels' results are plain float ndarrays, which xarray would keep as they are
+        variables = {**self.variables, **{name: xr.Variable(*spec, fastpath=True) for name, spec in results.items()}}
+        return assemble_dataset(variables, self.coord_names, attrs, self.indexes, self.ds.encoding)
 
 
 def simulate_autonomous(
@@ -447,24 +459,31 @@ def _as_trials(trials_or_inputs: Any, weights: CTRNNWeights) -> xr.Dataset:
                "an xarray.Dataset, a DataArray or an array of shape (trial, time, input)")
     inputs = _as_array("inputs", trials_or_inputs, np.float64, ndim=3)
     n_trials, n_steps, n_inputs = inputs.shape
-    return xr.Dataset(
-        {"inputs": ((TRIAL, TIME, INPUT), np.asarray(trials_or_inputs), dict(VARIABLE_ATTRS["inputs"]))},
-        coords={TRIAL: np.arange(n_trials), TIME: time_coord(n_steps, weights.dt),
-                INPUT: np.arange(n_inputs)},
-        attrs={"dt": weights.dt},
-    )
+    # what xr.Dataset({"inputs": ...}, coords={trial, time, input}) builds, assembled directly
+    variables = {"inputs": xr.Variable((TRIAL, TIME, INPUT), np.asarray(trials_or_inputs),
+                                       dict(VARIABLE_ATTRS["inputs"]))}
+    indexes = {}
+    for name, values, attrs in ((TRIAL, np.arange(n_trials), None),
+                                (TIME, np.arange(n_steps, dtype=np.float64) * float(weights.dt), TIME_ATTRS),
+                                (INPUT, np.arange(n_inputs), None)):
+        indexes[name], variables[name] = dim_coord(name, values, attrs)
+    return assemble_dataset(variables, [TRIAL, TIME, INPUT], {"dt": weights.dt}, indexes)
 
 
 def _attrs(weights: CTRNNWeights, dtype: type[np.floating], noise_kind: str,
            provenance: Mapping[str, Any]) -> dict[str, Any]:
-    from neurodis._version import __version__
-
     return {
         "tau": weights.tau,
         "alpha": weights.alpha,
         "model": json.dumps(weights.config(), sort_keys=True),
-        "simulation": json.dumps({"dtype": np.dtype(dtype).name, "noise": noise_kind}),
+        "simulation": _simulation_json(np.dtype(dtype).name, noise_kind),
         "simulation_seed": provenance["seed"],
         "simulation_rng_state": provenance["rng_state"],
         "neurodis_version": __version__,
     }
+
+
+@functools.lru_cache(maxsize=16)
+def _simulation_json(dtype_name: str, noise_kind: str) -> str:
+    """``attrs["simulation"]``: one of a few strings, so each is written once."""
+    return json.dumps({"dtype": dtype_name, "noise": noise_kind})

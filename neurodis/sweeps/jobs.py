@@ -11,13 +11,15 @@ out-of-distribution decoder generalization on truly held-out quadrants in severa
 independent evaluations, with three decoders (ridge, least squares, the authors' Adam
 fit), the same under the authors' default evaluation for comparison, the
 in-distribution reference, decoder angles, the units the decoders extrapolate on, and
-the accuracy relative to the ideal observer on fresh trials (the other jobs are in
-:mod:`neurodis.sweeps.studies`).
+the accuracy relative to the ideal observer on fresh trials; beside them two controls
+on the same trials (:func:`measure_controls`): the untrained network and the
+time-averaged encoder output (the other jobs are in :mod:`neurodis.sweeps.studies`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -33,7 +35,7 @@ from neurodis.sweeps.runner import Report
 if TYPE_CHECKING:
     from neurodis.training import TrainedNetwork
 
-__all__ = ["EVAL_REPEATS", "measure_network", "run_group", "train_and_generalize"]
+__all__ = ["CONTROLS", "EVAL_REPEATS", "measure_controls", "measure_network", "run_group", "train_and_generalize"]
 
 #: Training-history variables whose final value is kept in the run's result.
 _FINAL_HISTORY = ("loss", "accuracy", "relative_accuracy")
@@ -53,6 +55,19 @@ _KEEP_PREFIXED = {
 }
 #: What the sweep keeps of accuracy_vs_ideal.
 _ACCURACY = ("accuracy", "ideal_accuracy", "relative_accuracy", "relative_accuracy_se")
+
+#: The controls of every OOD number: variable prefix -> what it measures.
+CONTROLS = {
+    "untrained_": "the untrained network: the run's architecture with its initial weights (the run's seed), "
+                  "the same encoder, trials, decoders and evaluations",
+    "encoder_": "no recurrence: the encoder output averaged over the stimulus period (the raw stimulus without "
+                "an encoder), the same trials, decoders and evaluations",
+}
+#: The decoders of the controls (the authors' evaluation is a comparison of trained networks only).
+_CONTROL_DECODERS = ("lstsq", "ridge", "adam")
+#: What the sweep keeps of each control's result (under the control's prefix).
+_CONTROL_KEEP = ("r2_paper", "id_r2_paper", "angle", "ridge_r2_paper", "ridge_id_r2_paper", "ridge_angle",
+                 "adam_r2_paper", "adam_id_r2_paper")
 
 
 def measure_network(
@@ -105,6 +120,82 @@ def measure_network(
     return result
 
 
+def measure_controls(
+    network: TrainedNetwork, untrained: Any, *, n_trials: int, seed: int, n_repeats: int = EVAL_REPEATS,
+    cache: dict[str, xr.Dataset] | None = None,
+) -> xr.Dataset:
+    """The two controls of a network's OOD numbers, measured as :func:`measure_network` measures it.
+
+    ``untrained_*``: :func:`~neurodis.experiments.generalization` of ``untrained`` (the
+    network's architecture with its initial weights) behind the network's task and
+    encoder; ``encoder_*``: :func:`~neurodis.experiments.encoder_generalization`, the
+    decoders of the time-averaged encoder output. Both use the evaluation stream of
+    :func:`measure_network` (the first child of ``SeedSequence(seed).spawn(2)``), so every
+    evaluation scores the trials, noise and decoder fits of the trained network's: the
+    numbers compare evaluation by evaluation. Each keeps ``r2_paper``, ``id_r2_paper``
+    and ``angle`` of least squares, ridge and Adam (``untrained_ridge_r2_paper``, ...).
+
+    Parameters
+    ----------
+    network : TrainedNetwork
+        The trained network (its task and encoder).
+    untrained : torch.nn.Module
+        The same architecture with the weights training started from (in a sweep,
+        ``RunConfig.build_network(task, encoder)``).
+    n_trials, seed, n_repeats
+        As in :func:`measure_network`.
+    cache : dict, optional
+        Controls already measured, updated in place. An untrained network's rates do not
+        depend on its readout (the number of tasks), nor the encoder control on the
+        network, so runs that share the seed, the weights before the readout, the encoder
+        and the input settings share their controls: each is measured once.
+
+    Returns
+    -------
+    xarray.Dataset
+        The ``untrained_*`` and ``encoder_*`` variables along ``repeat`` and ``fold``.
+    """
+    from neurodis.experiments import encoder_generalization, generalization
+    from neurodis.training import TrainedNetwork
+
+    cache = {} if cache is None else cache
+    evaluation_rng = np.random.SeedSequence(seed).spawn(2)[0]
+    protocol = {"n_trials": n_trials, "n_repeats": n_repeats, "decoders": _CONTROL_DECODERS, "rng": evaluation_rng}
+    controls = {
+        "untrained_": (partial(generalization, TrainedNetwork(untrained, network.task, network.encoder), **protocol),
+                       _control_key(network, untrained, n_trials, seed, n_repeats)),
+        "encoder_": (partial(encoder_generalization, network, **protocol),
+                     _control_key(network, None, n_trials, seed, n_repeats)),
+    }
+    result = xr.Dataset()
+    for prefix, (measure, key) in controls.items():
+        if key not in cache:
+            kept = measure()[list(_CONTROL_KEEP)]
+            cache[key] = kept.drop_vars([c for c in kept.coords if c not in ("fold", "heldout", "repeat")])
+        for name in _CONTROL_KEEP:
+            described = f"{name} of the control: {CONTROLS[prefix]}"
+            result[prefix + name] = cache[key][name].assign_attrs(long_name=described)
+    return result
+
+
+def _control_key(network: TrainedNetwork, untrained: Any, n_trials: int, seed: int, n_repeats: int) -> str:
+    """What a control's numbers depend on: the input settings, the encoder, the evaluation and,
+    for the untrained network, its config and weights before the readout (which does not feed back)."""
+    from neurodis.experiments import regression_task
+
+    encoder = network.encoder
+    key = {"trials": regression_task(network.task).config(), "encoder": None if encoder is None else encoder.config(),
+           "n_trials": n_trials, "seed": seed, "n_repeats": n_repeats}
+    if untrained is not None:
+        config = {k: v for k, v in untrained.config.items() if k not in ("n_outputs", "readout", "bound")}
+        weights = hashlib.sha256()
+        for name, value in untrained.state_dict().items():
+            if not name.startswith("readout."):
+                weights.update(name.encode() + value.detach().cpu().numpy().tobytes())
+        key.update(model={"arch": untrained.arch, **config}, weights=weights.hexdigest())
+    return json.dumps(key, sort_keys=True)
+
+
 #: What a sweep result leaves out of the generalization attrs (the run config records it).
 _PROTOCOL_ATTRS = ("decoders", "ridge_grid_relative", "authors_evaluation_note", "n_trials", "model", "task",
                    "encoder", "decoded_step", "repeat_streams")
@@ -119,7 +210,7 @@ def _ensemble_dir(run_dirs: list[str]) -> Path:
 
 
 def run_group(
-    configs: list[dict[str, Any]], run_dirs: list[str], report: Report, measure: Measure
+    configs: list[dict[str, Any]], run_dirs: list[str], report: Report, measure: Measure, *, device: str = "cpu"
 ) -> list[xr.Dataset]:
     """Train the networks of one group, save each into its run folder and measure it.
 
@@ -140,6 +231,9 @@ def run_group(
         Module-level ``measure(network, config) -> Dataset`` of a
         :class:`~neurodis.training.TrainedNetwork` (``path``: its run folder) and its
         :class:`~neurodis.sweeps.config.RunConfig`.
+    device : {"cpu", "cuda"}
+        Where the ensemble trains (the trained networks come back on the CPU and are
+        measured there).
 
     Returns
     -------
@@ -156,31 +250,39 @@ def run_group(
     # one worker process per core: a second BLAS or torch thread only oversubscribes
     torch.set_num_threads(1)
     with threadpool_limits(limits=1):
-        return _train_and_measure([RunConfig.from_dict(c) for c in configs], run_dirs, report, measure)
+        return _train_and_measure([RunConfig.from_dict(c) for c in configs], run_dirs, report, measure, device)
 
 
 def train_and_generalize(
     configs: list[dict[str, Any]], run_dirs: list[str], report: Report, *, eval_repeats: int = EVAL_REPEATS,
-    accuracy_trials: int | None = None,
+    accuracy_trials: int | None = None, device: str = "cpu",
 ) -> list[xr.Dataset]:
     """Train the networks of one group and measure their OOD generalization (a job).
 
-    :func:`run_group` with :func:`measure_network`: ``eval_repeats`` evaluations of
-    ``eval_trials`` trials each, and the accuracy relative to the ideal observer on
-    ``accuracy_trials`` fresh trials (default 8,192).
+    :func:`run_group` (training on ``device``) with :func:`measure_network`:
+    ``eval_repeats`` evaluations of ``eval_trials`` trials each, and the accuracy
+    relative to the ideal observer on ``accuracy_trials`` fresh trials (default 8,192);
+    then :func:`measure_controls`, the untrained network and the encoder output, each
+    measured once per seed (every run of one seed in the group shares them).
     """
-    measure = partial(_generalization, eval_repeats=eval_repeats, accuracy_trials=accuracy_trials)
-    return run_group(configs, run_dirs, report, measure)
+    # one cache per group: its runs of one seed share their controls (see measure_controls)
+    measure = partial(_generalization, eval_repeats=eval_repeats, accuracy_trials=accuracy_trials, controls={})
+    return run_group(configs, run_dirs, report, measure, device=device)
 
 
 def _generalization(network: TrainedNetwork, config: RunConfig, *, eval_repeats: int,
-                    accuracy_trials: int | None) -> xr.Dataset:
-    return measure_network(network, n_trials=config.eval_trials, seed=config.seed, n_repeats=eval_repeats,
-                           accuracy_trials=accuracy_trials)
+                    accuracy_trials: int | None, controls: dict[str, xr.Dataset]) -> xr.Dataset:
+    result = measure_network(network, n_trials=config.eval_trials, seed=config.seed, n_repeats=eval_repeats,
+                             accuracy_trials=accuracy_trials)
+    untrained = config.build_network(network.task, network.encoder)  # the weights training started from
+    result.update(measure_controls(network, untrained, n_trials=config.eval_trials, seed=config.seed,
+                                   n_repeats=eval_repeats, cache=controls))
+    result.attrs["controls"] = json.dumps(CONTROLS)
+    return result
 
 
 def _train_and_measure(
-    configs: list[RunConfig], run_dirs: list[str], report: Report, measure: Measure
+    configs: list[RunConfig], run_dirs: list[str], report: Report, measure: Measure, device: str
 ) -> list[xr.Dataset]:
     from neurodis.models import save_model
     from neurodis.training import adopt_members, default_encoder, train_ensemble
@@ -188,7 +290,7 @@ def _train_and_measure(
 
     tasks = [c.build_task() for c in configs]
     # the members share every training setting but the seed (ensemble_key)
-    config = configs[0].train_config()
+    config = replace(configs[0].train_config(), device=device)
     seeds = [c.seed for c in configs]
     encoders = [default_encoder(t, replace(config, seed=s)) for t, s in zip(tasks, seeds)]
     models = [c.build_network(t, e) for t, e, c in zip(tasks, encoders, configs)]
@@ -208,6 +310,7 @@ def _train_and_measure(
     seconds = float(trained[0].history["elapsed"].values[-1]) / len(configs)
     results = []
     for member, run_config, run_dir in zip(trained, configs, run_dirs):
+        member.model.to("cpu")  # measured on the CPU whatever it trained on (the Numba simulator runs CTRNNs)
         # the store's run folder holds its own config.json: only the weights and encoder go in
         save_model(member.model, Path(run_dir) / "model")
         if member.encoder is not None:

@@ -81,11 +81,9 @@ class JobKind:
     options: tuple[str, ...] = ()
     diagnostics: Callable[[xr.Dataset], Any] | None = None
 
-    def bound_job(self, preset: Preset) -> Callable[..., list[xr.Dataset]]:
-        """``job`` with the preset's :attr:`options` bound (the job itself without any)."""
-        if not self.options:
-            return self.job
-        return partial(self.job, **{name: getattr(preset, name) for name in self.options})
+    def bound_job(self, preset: Preset, device: str = "cpu") -> Callable[..., list[xr.Dataset]]:
+        """``job`` with the preset's :attr:`options` and the training ``device`` bound."""
+        return partial(self.job, **{name: getattr(preset, name) for name in self.options}, device=device)
 
 
 #: The job kinds of :data:`neurodis.sweeps.presets.JOBS`.
@@ -139,6 +137,7 @@ def reproduce(
     select: Mapping[str, list[Any]] | None = None,
     progress: bool = True,
     dashboard: bool = False,
+    device: str = "cpu",
 ) -> xr.Dataset:
     """Run a preset sweep end to end and write its results folder.
 
@@ -161,6 +160,11 @@ def reproduce(
         Show the sweep's progress bar.
     dashboard : bool
         Serve Dask's dashboard from the LocalCluster, on 127.0.0.1 only.
+    device : {"cpu", "cuda"}
+        Where the ensembles train. The trained networks are saved and measured on the
+        CPU either way (the Numba simulator runs CTRNNs). Not part of a run's identity:
+        a run finished on either device counts as done; an interrupted ensemble resumes
+        on the device it started on (its checkpoint refuses another).
 
     Returns
     -------
@@ -170,14 +174,19 @@ def reproduce(
     Raises
     ------
     ValueError
-        If the preset or an override key is unknown, or ``out`` holds a store of
-        another neurodis version.
+        If the preset or an override key is unknown, ``out`` holds a store of
+        another neurodis version, or ``device="cuda"`` on a machine without CUDA.
     RunFailedError
         If a run raised (one line naming the run, the error and its ``error.log``).
     """
     from neurodis._version import show_versions
 
+    from neurodis.training.config import DEVICES
+    from neurodis.training.loop import check_device
+
     chosen = get_preset(preset)
+    check_in("device", device, DEVICES)
+    check_device(device)
     overrides = dict(overrides or {})
     select = {key: list(values) for key, values in (select or {}).items()}
     configs = chosen.configs(select=select, **overrides)
@@ -189,13 +198,14 @@ def reproduce(
     meta = {
         "preset": chosen.name, "description": chosen.description, "job": chosen.job, "overrides": overrides,
         "select": select, "dims": chosen.dims, "configs": configs,
-        "job_options": {name: getattr(chosen, name) for name in kind.options}, "versions": versions,
+        "job_options": {name: getattr(chosen, name) for name in kind.options}, "device": device,
+        "versions": versions,
         "command": sys.argv, "started": _utc_now(),
         "runs_already_done": sum(store.is_done(config) for config in configs),
     }
     write_json(folder / "reproduce.json", meta)
     start = time.perf_counter()
-    run_sweep(configs, kind.bound_job(chosen), store, group_by=ensemble_key, scheduler=scheduler,
+    run_sweep(configs, kind.bound_job(chosen, device), store, group_by=ensemble_key, scheduler=scheduler,
               n_workers=n_workers, progress=progress, dashboard=dashboard)
     results = store.collect(configs, dims=chosen.dims)
     meta.update(finished=_utc_now(), wall_seconds=round(time.perf_counter() - start, 1))  # this call's

@@ -160,13 +160,14 @@ def measure_free_rt(
     return result
 
 
-def train_and_time(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
+def train_and_time(configs: list[dict[str, Any]], run_dirs: list[str], report: Report, *,
+                   device: str = "cpu") -> list[xr.Dataset]:
     """Train one group of networks and measure each with :func:`measure_free_rt` (a job).
 
-    :func:`~neurodis.sweeps.jobs.run_group` with ``eval_trials`` trials and
-    :data:`DURATIONS`.
+    :func:`~neurodis.sweeps.jobs.run_group` (training on ``device``) with
+    ``eval_trials`` trials and :data:`DURATIONS`.
     """
-    return run_group(configs, run_dirs, report, _free_rt)
+    return run_group(configs, run_dirs, report, _free_rt, device=device)
 
 
 def _free_rt(network: TrainedNetwork, config: RunConfig) -> xr.Dataset:
@@ -252,13 +253,14 @@ def measure_attractor(network: TrainedNetwork, *, n_trials: int, seed: int, n_in
     return result
 
 
-def train_and_find_attractors(configs: list[dict[str, Any]], run_dirs: list[str], report: Report) -> list[xr.Dataset]:
+def train_and_find_attractors(configs: list[dict[str, Any]], run_dirs: list[str], report: Report, *,
+                              device: str = "cpu") -> list[xr.Dataset]:
     """Train one group of networks and measure each with :func:`measure_attractor` (a job).
 
-    :func:`~neurodis.sweeps.jobs.run_group` with ``eval_trials`` trials and
-    :data:`N_INITS` starting points.
+    :func:`~neurodis.sweeps.jobs.run_group` (training on ``device``) with
+    ``eval_trials`` trials and :data:`N_INITS` starting points.
     """
-    return run_group(configs, run_dirs, report, _attractor)
+    return run_group(configs, run_dirs, report, _attractor, device=device)
 
 
 def _attractor(network: TrainedNetwork, config: RunConfig) -> xr.Dataset:

@@ -60,6 +60,20 @@ _STATISTICS: dict[str, Callable[[xr.DataArray, list[str]], xr.DataArray]] = {
 #: Statistics that need a dim to exist (else the column is left out).
 _NEEDS = {"repeat_sd": "repeat"}
 
+
+def _control_columns(prefix: str, label: str) -> dict[tuple[str, str], str]:
+    """A control's columns, as the trained networks': ridge r² with its interval, then least
+    squares, Adam and the in-distribution reference."""
+    return {
+        (f"{prefix}ridge_r2_paper", "median"): f"{label}_r2_ridge",
+        (f"{prefix}ridge_r2_paper", "ci_low"): f"{label}_r2_ridge_ci_low",
+        (f"{prefix}ridge_r2_paper", "ci_high"): f"{label}_r2_ridge_ci_high",
+        (f"{prefix}r2_paper", "median"): f"{label}_r2",
+        (f"{prefix}adam_r2_paper", "median"): f"{label}_r2_adam",
+        (f"{prefix}id_r2_paper", "median"): f"{label}_id_r2",
+    }
+
+
 #: Generalization columns: (result variable, statistic) -> column name. Ridge, the
 #: primary estimator, first; ``ood_r2`` keeps its meaning (least squares).
 _GENERALIZATION = {
@@ -76,9 +90,27 @@ _GENERALIZATION = {
     ("adam_r2_paper", "ci_high"): "ood_r2_adam_ci_high",
     ("authors_r2_paper", "median"): "authors_eval_r2",
     ("id_r2_paper", "median"): "id_r2",
+    **_control_columns("untrained_", "untrained"),
+    ("ridge_gain_over_untrained", "median"): "gain_over_untrained_ridge",
+    ("ridge_gain_over_untrained", "ci_low"): "gain_over_untrained_ridge_ci_low",
+    ("ridge_gain_over_untrained", "ci_high"): "gain_over_untrained_ridge_ci_high",
+    **_control_columns("encoder_", "encoder"),
     ("angle", "median"): "angle_deg",
     ("relative_accuracy", "mean"): "acc_vs_ideal",
 }
+#: The controls drawn in the figures: variable prefix, legend label, line style (see
+#: :data:`neurodis.sweeps.jobs.CONTROLS`).
+_CONTROLS = (
+    ("untrained_", "untrained network", (0, (1, 1))),
+    ("encoder_", "time-averaged encoder output", (0, (6, 1, 1, 1, 1, 1))),
+)
+#: The decoders of the controls' lines: variable prefix after the control's, label, colour
+#: (the colours of :func:`~neurodis.plotting.plot_r2_vs_tasks`).
+_CONTROL_DECODERS = (("ridge_", "ridge", "C1"), ("", "least squares", "C0"), ("adam_", "Adam", "C2"))
+#: Paired differences the table pools like a variable: name -> (trained, control). The
+#: controls are measured on the trained network's trials with its decoder fits, so the
+#: difference is taken evaluation by evaluation, fold by fold.
+_GAINS = {"ridge_gain_over_untrained": ("ridge_r2_paper", "untrained_ridge_r2_paper")}
 #: Results measured before a variable existed: the variable read in its place.
 _FALLBACK = {"relative_accuracy": "final_relative_accuracy"}
 
@@ -169,15 +201,26 @@ def generalization_table(results: xr.Dataset):
         ``_ci_low``/``_ci_high``; ``ood_r2`` (least squares) with ``ood_r2_q25``,
         ``ood_r2_q75`` (its IQR) and its interval; ``ood_r2_adam`` (the authors' Adam
         decoder) with its interval; ``authors_eval_r2`` (least squares under the
-        authors' evaluation), ``id_r2``, ``angle_deg``, ``acc_vs_ideal`` (mean over
+        authors' evaluation), ``id_r2``; the controls, measured on the same trials with
+        the same decoders and pooled alike (:func:`~neurodis.sweeps.jobs.measure_controls`):
+        ``untrained_r2_ridge`` with ``_ci_low``/``_ci_high``, ``untrained_r2`` (least
+        squares), ``untrained_r2_adam``, ``untrained_id_r2`` of the untrained network
+        (the run's architecture with its initial weights), ``gain_over_untrained_ridge``
+        with its interval (the median of the paired difference trained − untrained of
+        ridge r², evaluation by evaluation and fold by fold: below 0, training lost
+        decodable information an untrained network keeps), and the ``encoder_*``
+        columns (as ``untrained_*``) of the time-averaged encoder output (no
+        recurrence); ``angle_deg``, ``acc_vs_ideal`` (mean over
         seeds of the accuracy relative to the ideal observer on fresh trials; for
         results stored before it, on the last training window's trials) and
         ``ceiling`` (the r² ceiling of the run's noise). Columns of variables the
-        results lack (e.g. Adam in older results) are left out.
+        results lack (e.g. Adam or the controls in older results) are left out.
     """
     from neurodis.analysis import r2_ceiling
 
-    table = _columns(results, _GENERALIZATION)
+    gains = {name: results[trained] - results[control] for name, (trained, control) in _GAINS.items()
+             if trained in results and control in results}
+    table = _columns(results.assign(gains), _GENERALIZATION)
     sigma = results["sigma"] if "sigma" in results.coords else results.attrs["sigma"]
     table["ceiling"] = xr.apply_ufunc(
         np.vectorize(lambda s: r2_ceiling(float(s), int(results.attrs["n_steps"]))), sigma
@@ -282,7 +325,12 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     decoder) when every network was evaluated more than once.
 
     One panel per combination of the other swept dims (e.g. per network in ``fig3``;
-    a panel of one σ of a sweep over σ draws that σ's ceiling).
+    a panel of one σ of a sweep over σ draws that σ's ceiling). The controls the results
+    hold are drawn beside the trained networks, as thin lines of their medians over
+    seeds × folds × evaluations at each N: in ``r2_vs_tasks.png`` per decoder (the
+    decoder's colour; dotted: the untrained network, dash-dotted: the time-averaged
+    encoder output), in ``angle_vs_tasks.png`` the least-squares angle; the legend then
+    goes below the panels.
     """
     plt = _pyplot(folder)
     from neurodis.plotting import plot_decoder_angle_vs_tasks, plot_r2_vs_tasks
@@ -299,15 +347,41 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     for name, plot in plots:
         figure, axes = plt.subplots(1, len(conditions), figsize=(4 * len(conditions), 3.2), sharey=True,
                                     squeeze=False)
+        controls = False
         for k, (ax, (label, subset)) in enumerate(zip(axes[0], conditions)):
             plot(subset, ax=ax)
+            if name != "evaluation_spread":
+                controls = _draw_controls(ax, subset, "r2_paper" if name == "r2_vs_tasks" else "angle")
             ax.set_title(label, fontsize="small")
-            if k:  # the legend and the y label once, on the first panel
+            if k:
                 ax.set_ylabel("")
-                if ax.get_legend() is not None:
-                    ax.get_legend().remove()
+            # the legend once: on the first panel, or below the figure when the controls lengthen it
+            if (k or controls) and ax.get_legend() is not None:
+                ax.get_legend().remove()
+        if controls:
+            figure.legend(*axes[0][0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                          ncol=2, frameon=False, fontsize="x-small")
         paths.append(save_figure(figure, folder / f"{name}.png"))
     return paths
+
+
+def _draw_controls(ax: Any, results: xr.Dataset, variable: str) -> bool:
+    """The controls' medians against ``n_tasks`` (thin lines, no markers): per decoder for r²,
+    least squares (the held-out angle's colour) for the angle. Whether any was drawn."""
+    decoders = _CONTROL_DECODERS if variable == "r2_paper" else (("", "", "C0"),)
+    drawn = False
+    for control, control_label, style in _CONTROLS:
+        for decoder, decoder_label, color in decoders:
+            name = f"{control}{decoder}{variable}"
+            if name not in results:
+                continue
+            values = results[name]
+            median = values.quantile(0.5, dim=[d for d in values.dims if d != "n_tasks"]).transpose("n_tasks")
+            label = f"{control_label}, {decoder_label}" if decoder_label else control_label
+            ax.plot(results["n_tasks"].values, median.values, linestyle=style, linewidth=1, color=color,
+                    label=label)
+            drawn = True
+    return drawn
 
 
 def _conditions(results: xr.Dataset, keep: tuple[str, ...]) -> list[tuple[str, xr.Dataset]]:

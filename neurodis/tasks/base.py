@@ -12,7 +12,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -135,6 +135,16 @@ class EncoderLike(Protocol):
         """JSON-serialisable description."""
 
 
+class _SamplingLayout(NamedTuple):
+    """What :meth:`Task.sample` reads of a task besides its draws (see ``Task._layout_for_sampling``)."""
+
+    config: str
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    latent_names: tuple[str, ...]
+    steps_per_trial: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class Task:
     """Base class of all tasks: a frozen description plus vectorised sampling.
@@ -197,8 +207,9 @@ class Task:
         ...
         ValueError: n_trials=10000000000000 would need about 2e+16 bytes (inputs, targets and loss_mask (trial, time, channel) float64), ...
         """
-        n_inputs = len(self.input_names) if n_inputs is None else n_inputs
-        per_trial = self.steps_per_trial * (n_inputs + 2 * len(self.output_names)) + len(self.latent_names)
+        layout = self._layout_for_sampling()
+        n_inputs = len(layout.input_names) if n_inputs is None else n_inputs
+        per_trial = layout.steps_per_trial * (n_inputs + 2 * len(layout.output_names)) + len(layout.latent_names)
         check_memory("n_trials", n_trials, 8.0 * n_trials * per_trial,
                      "inputs, targets and loss_mask (trial, time, channel) float64",
                      advice="reduce n_trials or split the sampling")
@@ -206,6 +217,20 @@ class Task:
     def config(self) -> dict[str, Any]:
         """The task's parameters as a JSON-serialisable dict (with ``"task"`` = name)."""
         return {"task": self.name, **_jsonable(dataclasses.asdict(self))}
+
+    def _layout_for_sampling(self) -> _SamplingLayout:
+        """The config JSON, channel names and trial length, read once per task.
+
+        A task is frozen: its parameters, and what follows from them, never change after
+        it is built. Reading them costs ~0.1 ms a call (the config walks every field),
+        as much as sampling a small batch, so the first call keeps them on the instance.
+        """
+        layout = self.__dict__.get("_sampling_layout")
+        if layout is None:
+            layout = _SamplingLayout(json.dumps(self.config(), sort_keys=True), tuple(self.input_names),
+                                     tuple(self.output_names), tuple(self.latent_names), self.steps_per_trial)
+            set_derived(self, _sampling_layout=layout)
+        return layout
 
     def sample(
         self,
@@ -246,20 +271,21 @@ class Task:
                 "encoder must be a neurodis Encoder (with encode_inputs and config) or None; "
                 f"got {type(encoder).__name__} {describe(encoder)}"
             )
+        layout = self._layout_for_sampling()
         n_outputs = getattr(encoder, "n_out", 0) if encoder is not None else 0
-        self.check_batch_memory(n_trials, len(self.input_names) + n_outputs)
+        self.check_batch_memory(n_trials, len(layout.input_names) + n_outputs)
         generator = check_rng(rng)
         provenance = rng_provenance(rng, generator)
         batch = self.sample_arrays(n_trials, generator)
-        inputs, input_names = batch.inputs, list(self.input_names)
+        inputs, input_names = batch.inputs, layout.input_names
         attrs: dict[str, Any] = {
             "task": self.name,
-            "config": json.dumps(self.config(), sort_keys=True),
+            "config": layout.config,
             **provenance,
             "neurodis_version": __version__,
         }
         if encoder is not None:
-            inputs, input_names = encoder.encode_inputs(inputs, input_names)
+            inputs, input_names = encoder.encode_inputs(inputs, list(input_names))
             attrs["encoder"] = json.dumps(encoder.config(), sort_keys=True)
         return make_trials(
             inputs=inputs,
@@ -268,8 +294,8 @@ class Task:
             latents=batch.latents,
             dt=self.dt,
             input_names=input_names,
-            output_names=self.output_names,
-            latent_names=self.latent_names,
+            output_names=layout.output_names,
+            latent_names=layout.latent_names,
             trial_coords=batch.trial_coords,
             attrs=attrs,
         )

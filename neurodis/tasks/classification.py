@@ -86,8 +86,8 @@ from neurodis._validation import (
 from neurodis._version import __version__
 from neurodis.latents import orthant_coords
 from neurodis.probit import probit_to_logit
-from neurodis.tasks.base import Task, Timing, TrialBatch, register_task, set_derived
 from neurodis.tasks._evidence import check_sample_args, draw_evidence, tile
+from neurodis.tasks.base import Task, Timing, TrialBatch, register_task, set_derived
 from neurodis.tasks.latents import (
     LatentPrior,
     quadrant_codes,
@@ -489,53 +489,79 @@ class ClassificationTask(Task):
         )
 
     # ---------------------------------------------------------------- ideal observer
-    def ideal_logits(self, batch: TrialBatch) -> np.ndarray:
+    def ideal_logits(self, batch: TrialBatch, step: int | None = None) -> np.ndarray:
         """Bayes log-odds of every label given the raw stimulus up to each step.
 
         Parameters
         ----------
         batch : TrialBatch
             Trials of this task (unencoded inputs).
+        step : int, optional
+            One time index (negative counts from the end): only that step's log-odds
+            are computed (the trainer scores the decision step alone, and the
+            conversion to log-odds is most of the cost).
 
         Returns
         -------
-        ndarray, shape (trial, time, output)
+        ndarray, shape (trial, time, output), or (trial, output) with ``step``
             0 before any evidence; held at its last value after the stimulus period.
 
         Raises
         ------
         ValueError
-            If the inputs do not have this task's shape, or ``sigma`` is 0.
+            If the inputs do not have this task's shape, ``step`` is out of range, or
+            ``sigma`` is 0.
         NotImplementedError
             For circular boundaries with anisotropic noise.
 
         Examples
         --------
         >>> task = ClassificationTask(n_tasks=2)
-        >>> logits = task.ideal_logits(task.sample_arrays(1, np.random.default_rng(0)))
+        >>> batch = task.sample_arrays(1, np.random.default_rng(0))
+        >>> logits = task.ideal_logits(batch)
         >>> logits.shape, float(abs(logits[0, 0]).max())
         ((1, 22, 2), 0.0)
+        >>> bool(np.array_equal(task.ideal_logits(batch, step=-1), logits[:, -1]))
+        True
         """
         check_type("batch", batch, TrialBatch, "a TrialBatch")
-        return self._ideal_logits(batch.inputs)
+        if step is None:
+            return self._ideal_logits(batch.inputs)
+        n_time = self.trials_per_sequence * self._n_steps
+        step = check_int("step", step, minimum=-n_time, maximum=n_time - 1)
+        return self._ideal_logits(batch.inputs, step=step % n_time)
 
-    def _ideal_logits(self, inputs: np.ndarray) -> np.ndarray:
+    def _ideal_logits(self, inputs: np.ndarray, step: int | None = None) -> np.ndarray:
+        """All steps' log-odds ``(trial, time, output)``, or step ``step``'s ``(trial, output)``."""
         k, n_steps, stim = self.trials_per_sequence, self._n_steps, self._stim
         inputs = check_array("inputs", inputs, shape=(None, k * n_steps, 1 + self.n_dims))
         if self.sigma == 0:
             raise ValueError("sigma must be > 0 for the ideal observer (noise-free evidence); got 0.0")
-        m = inputs.shape[0] * k
+        n_trials = inputs.shape[0]
+        if step is not None:
+            # the step's trial of each sequence, and its evidence so far (none before the stimulus)
+            sequence, local = divmod(step, n_steps)
+            if local < stim.start:
+                return np.zeros((n_trials, self.n_tasks))
+            seen = min(local, stim.stop - 1) - stim.start + 1
+            trial = inputs.reshape(n_trials, k, n_steps, -1)[:, sequence]
+            mean, var = self._noise_model.posterior(trial[:, stim.start:stim.start + seen, 1:])
+            return self._logits(mean[:, -1:], var[-1:])[:, 0]
+        m = n_trials * k
         mean, var = self._noise_model.posterior(inputs.reshape(m, n_steps, -1)[:, stim, 1:])
-        if self.boundary == "linear":
-            logit = _linear_logits(mean, var, self._normals)
-        elif self.boundary == "circular":
-            logit = _circular_logits(mean, var, self._thresholds)
-        else:
-            logit = _multiplicative_logits(mean, var, self._thresholds)
+        logit = self._logits(mean, var)
         logits = np.zeros((m, n_steps, self.n_tasks))
         logits[:, stim] = logit
         logits[:, stim.stop:] = logit[:, -1:]
-        return logits.reshape(inputs.shape[0], k * n_steps, self.n_tasks)
+        return logits.reshape(n_trials, k * n_steps, self.n_tasks)
+
+    def _logits(self, mean_bxtxd: np.ndarray, var_txd: np.ndarray) -> np.ndarray:
+        """Log-odds ``(trial, step, output)`` of the labels under posteriors ``N(mean, var)``."""
+        if self.boundary == "linear":
+            return _linear_logits(mean_bxtxd, var_txd, self._normals)
+        if self.boundary == "circular":
+            return _circular_logits(mean_bxtxd, var_txd, self._thresholds)
+        return _multiplicative_logits(mean_bxtxd, var_txd, self._thresholds)
 
     def ideal_observer(self, trials: xr.Dataset) -> xr.Dataset:
         """The ideal observer's ``logit`` and ``probability`` for a trials Dataset.

@@ -417,7 +417,7 @@ class Engine:
             raws = [entry[0][k] for entry in self._recent]
             joined = TrialBatch(*(np.concatenate([getattr(r, name) for r in raws])
                                   for name in ("inputs", "targets", "loss_mask", "latents")))
-            ideal_bxo = member.task.ideal_logits(joined)[:, self.decision[k]]
+            ideal_bxo = member.task.ideal_logits(joined, step=self.decision[k])
             n_out = ideal_bxo.shape[1]
             hit = np.concatenate([entry[1][k] for entry in self._recent])[:, :n_out]
             valid = np.concatenate([entry[2][k] for entry in self._recent])[:, :n_out]

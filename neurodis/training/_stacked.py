@@ -8,9 +8,11 @@ dropout masks from its own generator, in the order and with the shapes its model
 own ``forward`` draws them, so member k computes what the solo model computes (to
 float rounding: the tests check it against the models' forwards).
 
-Autograd does the backward pass. A forward costs a fixed number of small batched
-matmuls per time step or block whatever K is, so the per-batch Python and kernel
-launch overhead that dominates a single 64-unit network is shared by the ensemble.
+A forward costs a fixed number of small batched matmuls per time step or block
+whatever K is, so the per-batch Python and kernel launch overhead that dominates a
+single 64-unit network is shared by the ensemble. Autograd does the transformer's
+backward pass; the LSTM and GRU recurrences have hand-written ones
+(:mod:`neurodis.training._gated_kernels`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neurodis.models.gated import gru_update, lstm_update
+from neurodis.training._gated_kernels import gru_rates, lstm_rates
 
 __all__ = ["GatedNetwork", "TransformerNetwork", "stacked_name"]
 
@@ -108,22 +110,9 @@ class GatedNetwork:
 
     def _layer(self, x_kxtxbxi: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
                b_hh: torch.Tensor) -> torch.Tensor:
-        k, _, n_batch, _ = x_kxtxbxi.shape
-        n = w_hh.shape[-1]
-        w_hh_t = w_hh.transpose(1, 2)
-        h = x_kxtxbxi.new_zeros((k, n_batch, n))
-        rates = []
         if self.lstm:  # both biases enter the gates once: fold them into the input drive
-            c = torch.zeros_like(h)
-            for drive_t in _linear(x_kxtxbxi, w_ih, b_ih + b_hh).unbind(1):
-                h, c = lstm_update(torch.baddbmm(drive_t, h, w_hh_t), c)
-                rates.append(h)
-        else:
-            b_hh = b_hh.unsqueeze(1)
-            for drive_t in _linear(x_kxtxbxi, w_ih, b_ih).unbind(1):
-                h = gru_update(drive_t, torch.baddbmm(b_hh, h, w_hh_t), h)
-                rates.append(h)
-        return torch.stack(rates, dim=1)
+            return lstm_rates(_linear(x_kxtxbxi, w_ih, b_ih + b_hh), w_hh)
+        return gru_rates(_linear(x_kxtxbxi, w_ih, b_ih), w_hh, b_hh)
 
 
 class TransformerNetwork:

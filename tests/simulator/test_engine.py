@@ -68,6 +68,28 @@ def test_strategies_and_blocks_of_steps_agree_with_the_reference(strategy: str, 
         assert records.shape == (7, 0, N)
 
 
+@pytest.mark.parametrize("record_every", [1, 4])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_blocked_records_through_the_scratch_equal_direct_writes(record_every: int, noisy: bool,
+                                                                 monkeypatch) -> None:
+    monkeypatch.setattr(engine, "BLOCK_ELEMENTS", 3 * 7 * N)  # 3 steps per block for 7 trials
+    monkeypatch.setattr(engine, "BLOCKED_TRIALS", 3)  # blocks of 3, 3 and 1 trials
+    w = _weights(recurrent_noise=0.4 if noisy else 0.0)
+    kw = engine.kernel_weights(w, np.float64)
+    inputs = np.random.default_rng(0).normal(size=(7, 12, N_IN))
+    runs = []
+    for scratch_bytes in (0, engine.SCRATCH_BYTES):  # 0: every record written straight into the output
+        monkeypatch.setattr(engine, "SCRATCH_BYTES", scratch_bytes)
+        source = _noise(w, 7, seed=2) if noisy else engine.make_noise(None, w, kw, 7, 12, None, np.float64)[0]
+        state = np.zeros((7, N))
+        records, bad = engine.integrate(kw, state, 12, engine.InputDrive(kw, inputs, source),
+                                        record_every=record_every, strategy="blocked")
+        runs.append((records, state, bad))
+    for direct, gathered in zip(*runs):
+        np.testing.assert_array_equal(gathered, direct)
+    assert runs[0][0].shape == (7, 12 // record_every, N)
+
+
 def test_choose_strategy_keeps_small_batches_on_one_thread() -> None:
     assert engine.choose_strategy(1, 10_000, 64) == "serial"
     assert engine.choose_strategy(16, 22, 64) == "serial"

@@ -117,6 +117,10 @@ def test_reproduce_writes_a_self_describing_folder_and_resumes(tiny_run):
     assert results["r2_paper"].dims == ("n_tasks", "seed", "repeat", "fold")
     assert results.sizes["fold"] == 4 and results.sizes["repeat"] == 2
     assert results["relative_accuracy"].dims == ("n_tasks", "seed")
+    for control in ("untrained_", "encoder_"):  # measured once per seed, the same for every N
+        assert results[f"{control}ridge_r2_paper"].dims == ("n_tasks", "seed", "repeat", "fold")
+        xr.testing.assert_equal(results[f"{control}adam_r2_paper"].sel(n_tasks=2, drop=True),
+                                results[f"{control}adam_r2_paper"].sel(n_tasks=6, drop=True))
     xr.testing.assert_identical(load_dataset(out / "results.nc").drop_attrs(), results.drop_attrs())
     meta = json.loads((out / "reproduce.json").read_text())
     assert meta["preset"] == "tiny" and len(meta["configs"]) == 4 and "torch" in meta["versions"]
@@ -196,6 +200,22 @@ def test_summary_table_statistics_match_numpy(tiny_run):
         assert (table.loc[n, "ood_r2_ridge_ci_low"], table.loc[n, "ood_r2_ridge_ci_high"]) == (
             float(interval["ci_low"]), float(interval["ci_high"]))
         assert table.loc[n, "acc_vs_ideal"] == pytest.approx(float(results["relative_accuracy"].sel(n_tasks=n).mean()))
+        for control in ("untrained", "encoder"):
+            for prefix, column in (("ridge_", "_r2_ridge"), ("", "_r2"), ("adam_", "_r2_adam"), ("id_", "_id_r2")):
+                values = results[f"{control}_{prefix}r2_paper"].sel(n_tasks=n).values
+                assert table.loc[n, control + column] == pytest.approx(np.median(values))
+            interval = pooled_bootstrap(results[f"{control}_ridge_r2_paper"].sel(n_tasks=n), "seed",
+                                        pool=["repeat", "fold"], rng=0)
+            assert (table.loc[n, f"{control}_r2_ridge_ci_low"], table.loc[n, f"{control}_r2_ridge_ci_high"]) == (
+                float(interval["ci_low"]), float(interval["ci_high"]))
+        gain = (results["ridge_r2_paper"] - results["untrained_ridge_r2_paper"]).sel(n_tasks=n)  # paired
+        interval = pooled_bootstrap(gain, "seed", pool=["repeat", "fold"], rng=0)
+        assert (table.loc[n, "gain_over_untrained_ridge"], table.loc[n, "gain_over_untrained_ridge_ci_low"],
+                table.loc[n, "gain_over_untrained_ridge_ci_high"]) == pytest.approx(
+            (np.median(gain.values), float(interval["ci_low"]), float(interval["ci_high"])))
+    columns = list(table.columns)  # the controls beside the trained networks' r², before the angle
+    assert columns.index("id_r2") < columns.index("untrained_r2_ridge") < columns.index("encoder_r2_ridge") < (
+        columns.index("angle_deg"))
     np.testing.assert_allclose(table["ceiling"].to_numpy(), 1 - 0.04 / (20 / 12))
     diagnostics = JOB_KINDS["generalization"].diagnostics(results)
     spread = results["r2_paper"].std("repeat", ddof=1)
@@ -212,6 +232,7 @@ def test_summary_tables_read_results_stored_before_repeats_and_adam(tiny_run):
                                              "angle", "final_relative_accuracy"]].assign_attrs(results.attrs)
     table = summary_table(old)
     assert "ood_r2_adam" not in table and table.columns[0] == "ood_r2_ridge"
+    assert not [c for c in table.columns if c.startswith(("untrained", "gain_over", "encoder"))]
     np.testing.assert_allclose(table["acc_vs_ideal"].to_numpy(),
                                old["final_relative_accuracy"].mean("seed").values)
     np.testing.assert_allclose(table["ood_r2"].to_numpy(), old["r2_paper"].median(("seed", "fold")).values)
@@ -261,6 +282,33 @@ def test_regrouped_runs_continue_from_their_old_ensemble(tmp_path):
     assert float(again["train_seconds"]) == trained["elapsed"]
 
 
+def test_generalization_figures_draw_the_controls_beside_the_trained_networks(tiny_run, tmp_path, monkeypatch):
+    from neurodis.plotting import common
+    from neurodis.sweeps.summaries import generalization_figures
+
+    _, results = tiny_run
+    figures, save = {}, common.save_figure
+
+    def keep(figure, path):
+        figures[path.name] = figure
+        return save(figure, path)
+
+    monkeypatch.setattr(common, "save_figure", keep)
+    generalization_figures(results, tmp_path)
+    (panel,) = figures["r2_vs_tasks.png"].axes
+    lines = {line.get_label(): line.get_ydata() for line in panel.get_lines()}
+    for control, label in (("untrained_", "untrained network"), ("encoder_", "time-averaged encoder output")):
+        for prefix, decoder in (("ridge_", "ridge"), ("", "least squares"), ("adam_", "Adam")):
+            medians = results[f"{control}{prefix}r2_paper"].median(("seed", "repeat", "fold"))
+            np.testing.assert_allclose(lines[f"{label}, {decoder}"], medians)
+    (legend,) = figures["r2_vs_tasks.png"].legends  # below the panel, with the controls
+    assert panel.get_legend() is None and {"untrained network, ridge", "time-averaged encoder output, Adam",
+                                           "ceiling"} <= {text.get_text() for text in legend.get_texts()}
+    (angles,) = figures["angle_vs_tasks.png"].axes
+    untrained = next(line for line in angles.get_lines() if line.get_label() == "untrained network")
+    np.testing.assert_allclose(untrained.get_ydata(), results["untrained_angle"].median(("seed", "repeat", "fold")))
+
+
 def test_generalization_figures_draw_one_panel_per_condition(tmp_path, monkeypatch):
     from neurodis.plotting import common
     from neurodis.sweeps.summaries import generalization_figures
@@ -291,3 +339,24 @@ def test_generalization_figures_draw_one_panel_per_condition(tmp_path, monkeypat
     # each panel's ceiling is drawn at its own σ: 1 - σ²/(20 · 1/12)
     ceilings = [[line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"] for ax in panels]
     np.testing.assert_allclose([c[0] for c in ceilings], [1 - 12 * s**2 / 20 for s in (0.1, 0.3, 0.1, 0.3)])
+
+
+def test_reproduce_refuses_an_unknown_device_or_missing_cuda_before_writing(tmp_path, monkeypatch):
+    import torch
+
+    with pytest.raises(ValueError, match=r"device must be one of \['cpu', 'cuda'\]; got 'tpu'"):
+        reproduce("quick", out=tmp_path / "a", device="tpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"device='cuda' needs a CUDA GPU"):
+        reproduce("quick", out=tmp_path / "b", device="cuda")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_reproduce_trains_on_cuda_and_measures_like_the_cpu(tiny, tmp_path):
+    results = {device: reproduce("tiny", out=tmp_path / device, scheduler="synchronous", progress=False,
+                                 device=device) for device in ("cpu", "cuda")}
+    assert json.loads((tmp_path / "cuda" / "reproduce.json").read_text())["device"] == "cuda"
+    # 20 batches from the same weights; the recurrent noise of a CUDA generator differs from the CPU's
+    for name in ("ridge_r2_paper", "final_loss"):
+        np.testing.assert_allclose(results["cuda"][name], results["cpu"][name], atol=0.05, err_msg=name)

@@ -332,3 +332,27 @@ def test_bad_parameters_raise(params, error, match):
 def test_bad_calls_raise(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"boundary": "circular"}, {"boundary": "multiplicative"}, {"noise": "ar1", "noise_params": {"ar": 0.5}},
+    {"trials_per_sequence": 3},
+])
+def test_ideal_logits_at_one_step_equal_that_step_of_all_steps(rng, options):
+    task = ClassificationTask(n_tasks=4, **options)
+    batch = task.sample_arrays(5, rng)
+    every = task.ideal_logits(batch)
+    n_time = every.shape[1]
+    for step in [*range(n_time), -1, -n_time]:
+        np.testing.assert_allclose(task.ideal_logits(batch, step=step), every[:, step], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("step, error, match", [
+    (22, ValueError, r"step must be an integer in \[-22, 21\]; got 22"),
+    (-23, ValueError, r"step must be an integer in \[-22, 21\]; got -23"),
+    (1.5, TypeError, r"step must be an integer; got float 1.5"),
+])
+def test_ideal_logits_refuse_a_bad_step(rng, step, error, match):
+    task = ClassificationTask(n_tasks=2)
+    with pytest.raises(error, match=match):
+        task.ideal_logits(task.sample_arrays(1, rng), step=step)
