@@ -106,6 +106,15 @@ def makespan(seconds: list[float], n_workers: int = N_WORKERS) -> tuple[float, l
     return max(free), placed
 
 
+def measure_seconds(config: dict[str, Any]) -> float:
+    """Wall seconds of ``measure_network`` on the untrained network of one run config."""
+    probe = build_group([config], 1)
+    start = time.perf_counter()
+    measure_network(neurodis.TrainedNetwork(probe["models"][0], probe["tasks"][0], probe["encoders"][0]),
+                    n_trials=config["eval_trials"], seed=config["seed"])
+    return time.perf_counter() - start
+
+
 def whole_fig3_rows(n_batches: int, warmup: int) -> list[dict[str, Any]]:
     """The whole fig3 preset (four arms) on two workers, estimated from per-group step times."""
     groups = fig3_groups(sorted({c["network"] for c in get_preset("fig3").configs()}))
@@ -115,14 +124,10 @@ def whole_fig3_rows(n_batches: int, warmup: int) -> list[dict[str, Any]]:
         network = group[0]["network"]
         step, record = step_and_record(stamped_training(build_group(group, n_batches)), warmup)
         if network not in measure_s:
-            probe_config = max(group, key=lambda c: c["n_tasks"])
-            probe = build_group([probe_config], 1)
-            start = time.perf_counter()
-            measure_network(neurodis.TrainedNetwork(probe["models"][0], probe["tasks"][0], probe["encoders"][0]),
-                            n_trials=probe_config["eval_trials"], seed=probe_config["seed"])
-            measure_s[network] = time.perf_counter() - start
-        full = group[0]["n_batches"]
-        total = full * step + (full // min(LOG_EVERY, max(1, full // 20))) * record + len(group) * measure_s[network]
+            measure_s[network] = measure_seconds(max(group, key=lambda c: c["n_tasks"]))
+        run = RunConfig.from_dict(group[0]).train_config()  # the sweep's own training length and record schedule
+        full = run.n_batches
+        total = full * step + (full // run.log_every) * record + len(group) * measure_s[network]
         seconds.append(total)
         lines.append(f"{network} ×{len(group)}: {step * 1e3:.1f} ms/batch × {full} + measure "
                      f"{measure_s[network]:.1f} s/network = {total / 60:.1f} min")
@@ -275,11 +280,7 @@ def _measure(n_batches: int, warmup: int, n_base: int, repeats: int, n_decoder: 
 
     alone = [step_and_record(stamped_training(build_group(g, n_batches)), warmup) for g in groups]
     together = two_process_steps(groups, n_batches, warmup)
-    probe = build_group(groups[-1][-1:], 1)  # an N = 24 run of the sweep, untrained
-    start = time.perf_counter()
-    measure_network(neurodis.TrainedNetwork(probe["models"][0], probe["tasks"][0], probe["encoders"][0]),
-                    n_trials=groups[-1][-1]["eval_trials"], seed=groups[-1][-1]["seed"])
-    measure_s = time.perf_counter() - start
+    measure_s = measure_seconds(groups[-1][-1])  # an N = 24 run of the sweep, untrained
 
     base_encoder = neurodis.Encoder(n_dims=2, seed=0)
     base_s = {t: best_seconds(bench_train.baseline_runner(task24, base_encoder, n_base), n_base, t, repeats)
