@@ -153,7 +153,11 @@ def count_silent_units(
     """
     threshold = check_real("threshold", threshold, minimum=0.0)
     max_active_fraction = check_real("max_active_fraction", max_active_fraction, minimum=0.0, maximum=1.0)
-    sets = _training_sets(rates, latents, folds)
+    return _silent_units(_training_sets(rates, latents, folds), folds, threshold, max_active_fraction)
+
+
+def _silent_units(sets: list[tuple[Fold, np.ndarray, np.ndarray]], folds: str, threshold: float,
+                  max_active_fraction: float) -> xr.DataArray:
     counts = []
     for _, x_nxu, _ in sets:
         active_fraction_u = np.mean(x_nxu > threshold, axis=0)
@@ -214,7 +218,10 @@ def decoder_variance(
     """
     if method not in PREDICTOR_DECODERS:
         raise ValueError(f"method must be one of {list(PREDICTOR_DECODERS)}; got {method!r}")
-    sets = _training_sets(rates, latents, folds)
+    return _decoder_variance(_training_sets(rates, latents, folds), folds, method)
+
+
+def _decoder_variance(sets: list[tuple[Fold, np.ndarray, np.ndarray]], folds: str, method: str) -> xr.Dataset:
     fractions, gains = [], []
     for _, x_nxu, y_nxd in sets:
         w_uxd, _ = _fit(method, x_nxu, y_nxd)
@@ -276,7 +283,10 @@ def manifold_linearity(rates: xr.DataArray, latents: xr.DataArray, *, folds: str
     >>> fit["quadratic_r2"].values.round(12).tolist(), bool((fit["linear_r2"] < 1).all())
     ([1.0, 1.0, 1.0, 1.0], True)
     """
-    sets = _training_sets(rates, latents, folds)
+    return _linearity(_training_sets(rates, latents, folds), folds)
+
+
+def _linearity(sets: list[tuple[Fold, np.ndarray, np.ndarray]], folds: str) -> xr.Dataset:
     linear, quadratic = [], []
     for _, x_nxu, y_nxd in sets:
         linear.append(_explained(x_nxu, y_nxd))
@@ -327,7 +337,10 @@ def inner_heldout_r2(
     """
     if method not in PREDICTOR_DECODERS:
         raise ValueError(f"method must be one of {list(PREDICTOR_DECODERS)}; got {method!r}")
-    sets = _training_sets(rates, latents, folds)
+    return _inner_heldout_r2(_training_sets(rates, latents, folds), folds, method)
+
+
+def _inner_heldout_r2(sets: list[tuple[Fold, np.ndarray, np.ndarray]], folds: str, method: str) -> xr.DataArray:
     scores = []
     for _, x_nxu, y_nxd in sets:
         codes = orthant_of(y_nxd)
@@ -388,17 +401,18 @@ def ood_predictors(
     """
     from neurodis._version import __version__
 
-    silent = count_silent_units(rates, latents, folds=folds, threshold=threshold,
-                                max_active_fraction=max_active_fraction)
-    sets = _training_sets(rates, latents, folds)
-    result = manifold_linearity(rates, latents, folds=folds)
+    threshold = check_real("threshold", threshold, minimum=0.0)
+    max_active_fraction = check_real("max_active_fraction", max_active_fraction, minimum=0.0, maximum=1.0)
+    sets = _training_sets(rates, latents, folds)  # checked and split once for every predictor
+    silent = _silent_units(sets, folds, threshold, max_active_fraction)
+    result = _linearity(sets, folds)
     result["n_train"] = ("fold", np.array([len(x_nxu) for _, x_nxu, _ in sets]))
     result["n_silent"] = silent
     for method in PREDICTOR_DECODERS:
-        variance = decoder_variance(rates, latents, folds=folds, method=method)
+        variance = _decoder_variance(sets, folds, method)
         result[f"{method}_variance_fraction"] = variance["variance_fraction"]
         result[f"{method}_gain"] = variance["gain"]
-        result[f"{method}_inner_r2_paper"] = inner_heldout_r2(rates, latents, folds=folds, method=method)
+        result[f"{method}_inner_r2_paper"] = _inner_heldout_r2(sets, folds, method)
     for name in result.data_vars:
         result[name].attrs = {}
     result.attrs = {**silent.attrs, "neurodis_version": __version__,
