@@ -10,7 +10,9 @@ Schema history (:attr:`RunConfig.SCHEMA`, written into every store's ``store.jso
 * schema 2 (this one): the keys of :data:`~neurodis.sweeps.presets.RUN_DEFAULTS`.
   Stores written before the typed config are schema-2 stores of flat dicts with these
   keys and the same run ids, so they resume unchanged: :meth:`RunConfig.from_dict` reads
-  their ``config.json`` as it is.
+  their ``config.json`` as it is. Keys added since (:data:`LATER_KEYS`) appear in a
+  run's flat dict only when they differ from their defaults, so every run written
+  before them keeps its id.
 * schema 1 (before the ``task`` and ``variant`` keys): refused by
   :class:`~neurodis.sweeps.store.RunStore` with its one-line error, like any store of
   another schema; its runs would have other ids and cannot resume.
@@ -25,7 +27,7 @@ from typing import Any, ClassVar
 
 from neurodis._validation import check_in, check_int, check_real, check_type
 
-__all__ = ["NETWORKS", "RunConfig"]
+__all__ = ["LATER_KEYS", "NETWORKS", "RunConfig"]
 
 #: The networks of the ``network`` key: (registered arch, constructor options).
 NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -39,6 +41,10 @@ NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
 
 #: Run keys passed to a task that has a field of that name.
 _TASK_KEYS = ("n_tasks", "n_dims", "sigma", "noise", "latent_correlation", "loss_mask")
+
+#: Keys added to schema 2 after stores of it were written, with their defaults: a run's
+#: flat dict (its ``config.json``, hence its id) holds one only when it is set otherwise.
+LATER_KEYS: dict[str, Any] = {"lr_end": None}
 
 _INTS = {"n_tasks": 1, "n_dims": 1, "n_units": 1, "n_batches": 1, "batch_size": 1, "seed": 0, "eval_trials": 1}
 #: Real fields: (minimum, strictly above it).
@@ -78,6 +84,9 @@ class RunConfig:
         Step of the task's timing in ms.
     n_batches, batch_size : int
     lr : float
+    lr_end : float or None
+        Learning rate of the last batch, by cosine decay from ``lr``; ``None`` (the
+        paper) keeps ``lr`` (see :class:`~neurodis.training.TrainConfig`).
     seed : int
         Seeds the network, the encoder, training, and the measurements.
     eval_trials : int
@@ -131,6 +140,7 @@ class RunConfig:
     n_batches: int = 100_000
     batch_size: int = 16
     lr: float = 1e-3
+    lr_end: float | None = None
     seed: int = 0
     eval_trials: int = 8000
     variant: str = ""
@@ -149,6 +159,10 @@ class RunConfig:
             # an int stays an int: the canonical JSON, hence the run id, is the value as given
             if not isinstance(value, (int, float)):
                 object.__setattr__(self, name, float(value))
+        if self.lr_end is not None:
+            check_real("lr_end", self.lr_end, minimum=0.0, strict_minimum=True, maximum=self.lr)
+            if not isinstance(self.lr_end, (int, float)):
+                object.__setattr__(self, "lr_end", float(self.lr_end))
         check_in("task", self.task, list_tasks())
         check_in("network", self.network, sorted(NETWORKS))
         # the task and the training config check their own values (noise model, loss mask,
@@ -163,19 +177,30 @@ class RunConfig:
         Raises
         ------
         ValueError
-            If keys are missing or unknown (a dict of another schema).
+            If keys are missing or unknown (a dict of another schema). Keys of
+            :data:`LATER_KEYS` may be missing (they take their defaults).
         """
         check_type("config", config, Mapping, "a mapping of run keys")
         fields = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = sorted(set(fields) - set(config)), sorted(set(config) - set(fields))
+        missing = sorted(set(fields) - set(config) - set(LATER_KEYS))
+        unknown = sorted(set(config) - set(fields))
         if missing or unknown:
             raise ValueError(f"config must hold exactly the run keys of schema {cls.SCHEMA} {fields}; "
                              f"got missing {missing}, unknown {unknown}")
         return cls(**config)
 
     def to_dict(self) -> dict[str, Any]:
-        """The flat dict of JSON values that names the run (its ``config.json``)."""
-        return dataclasses.asdict(self)
+        """The flat dict of JSON values that names the run (its ``config.json``).
+
+        Keys of :data:`LATER_KEYS` are left out at their defaults.
+
+        Examples
+        --------
+        >>> "lr_end" in RunConfig().to_dict(), RunConfig(lr_end=1e-5).to_dict()["lr_end"]
+        (False, 1e-05)
+        """
+        return {key: value for key, value in dataclasses.asdict(self).items()
+                if key not in LATER_KEYS or value != LATER_KEYS[key]}
 
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with ``changes`` (validated again)."""
@@ -234,5 +259,6 @@ class RunConfig:
         from neurodis.training import TrainConfig
 
         log_every = max(1, min(500, self.n_batches // 20))
-        return TrainConfig(n_batches=self.n_batches, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+        return TrainConfig(n_batches=self.n_batches, batch_size=self.batch_size, lr=self.lr, lr_end=self.lr_end,
+                           seed=self.seed,
                            encoder=self.encoder, log_every=log_every, checkpoint_every=log_every * 10)

@@ -11,6 +11,7 @@ ensemble (see :func:`ensemble_key`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from neurodis.sweeps.config import NETWORKS, RunConfig
 from neurodis.sweeps.grid import expand_grid
 from neurodis.sweeps.jobs import EVAL_REPEATS
 
-__all__ = ["JOBS", "NETWORKS", "PRESETS", "RUN_DEFAULTS", "Preset", "ensemble_key", "get_preset"]
+__all__ = ["JOBS", "NETWORKS", "PRESETS", "RUN_DEFAULTS", "RUN_KEYS", "Preset", "ensemble_key", "get_preset"]
 
 #: The kinds of job a preset may run (each with its own measurement, table and figures;
 #: see :data:`neurodis.sweeps.reproduce.JOB_KINDS`).
@@ -30,8 +31,11 @@ JOBS = ("generalization", "free_rt", "attractor")
 #: another schema is refused.
 CONFIG_SCHEMA = RunConfig.SCHEMA
 
-#: Every key a run config may hold, with the paper's values (the fields of :class:`RunConfig`).
+#: The paper's run config as a flat dict: every key of :class:`RunConfig` but those of
+#: :data:`~neurodis.sweeps.config.LATER_KEYS`, which a run holds only when set.
 RUN_DEFAULTS: dict[str, Any] = RunConfig().to_dict()
+#: Every key a run config may hold (the fields of :class:`RunConfig`).
+RUN_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RunConfig))
 
 #: Keys whose values may differ inside one ensemble (the stacked networks share
 #: their shape, inputs and encoder sizes; the task's boundaries and noise may differ).
@@ -64,7 +68,7 @@ class Preset:
     description : str
         One line for ``--help`` and the results folder.
     base : dict
-        Values laid over :data:`RUN_DEFAULTS` for every run.
+        Values laid over :data:`RUN_DEFAULTS` for every run (keys of :data:`RUN_KEYS`).
     grid : dict of str to list
         The swept keys; they become the dims of the collected results.
     network_batches : dict of str to int
@@ -105,9 +109,9 @@ class Preset:
         keys = set(self.base) | set(self.grid)
         for values in self.variants.values():
             keys |= set(values)
-        unknown = sorted(keys - set(RUN_DEFAULTS))
+        unknown = sorted(keys - set(RUN_KEYS))
         if unknown:
-            raise ValueError(f"preset {self.name!r} keys must be among {sorted(RUN_DEFAULTS)}; got unknown {unknown}")
+            raise ValueError(f"preset {self.name!r} keys must be among {sorted(RUN_KEYS)}; got unknown {unknown}")
         for name in self.grid.get("network", []):
             check_in(f"preset {self.name!r} network", name, sorted(NETWORKS))
         for name in self.grid.get("variant", []):
@@ -140,9 +144,9 @@ class Preset:
         >>> len(runs), runs[0].n_batches
         (25, 20000)
         """
-        unknown = sorted(set(overrides) - set(RUN_DEFAULTS))
+        unknown = sorted(set(overrides) - set(RUN_KEYS))
         if unknown:
-            raise ValueError(f"overrides must be run keys among {sorted(RUN_DEFAULTS)}; got unknown {unknown}")
+            raise ValueError(f"overrides must be run keys among {sorted(RUN_KEYS)}; got unknown {unknown}")
         clash = sorted(set(overrides) & set(self.grid))
         if clash:
             raise ValueError(f"overrides must not replace swept keys of preset {self.name!r}; got {clash}")

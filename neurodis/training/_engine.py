@@ -338,6 +338,9 @@ class Engine:
         losses.sum().backward()
         if self.config.grad_clip is not None:
             self._clip(self.config.grad_clip)
+        if self.config.lr_end is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.lr_at(self.batch)
         self.optimizer.step()
         self.batch += 1
         self._score(logits.detach(), batch, losses_k)

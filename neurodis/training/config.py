@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from neurodis._validation import check_in, check_int, check_memory, check_real, check_type
+from neurodis._validation import (
+    check_in,
+    check_int,
+    check_memory,
+    check_real,
+    check_type,
+)
 
 __all__ = ["TrainConfig"]
 
@@ -29,7 +36,12 @@ class TrainConfig:
     batch_size : int
         Trials per batch (paper: 16).
     lr : float
-        Adam learning rate (paper: 1e-3).
+        Adam learning rate (paper: 1e-3); with ``lr_end``, the rate of the first batch.
+    lr_end : float or None
+        Learning rate of the last batch, reached by cosine decay from ``lr`` (``0 <
+        lr_end <= lr``; see :meth:`lr_at`). ``None`` (the paper) keeps ``lr`` throughout.
+        The rate depends only on the batch number, so a resumed run follows the same
+        schedule.
     loss : {"bce", "mse"} or None
         Masked binary cross-entropy on the readout logits, or masked mean squared
         error on the activated readout (bounded-accumulator and regression targets).
@@ -95,6 +107,7 @@ class TrainConfig:
     n_batches: int = 100_000
     batch_size: int = 16
     lr: float = 1e-3
+    lr_end: float | None = None
     loss: str | None = None
     grad_clip: float | None = None
     checkpoint_every: int = 1000
@@ -115,6 +128,9 @@ class TrainConfig:
         check_memory("batch_size", batch_size, 24.0 * batch_size,
                      "at least one step of inputs, targets and loss mask per trial, float64")
         object.__setattr__(self, "lr", check_real("lr", self.lr, minimum=0.0, strict_minimum=True))
+        if self.lr_end is not None:
+            object.__setattr__(self, "lr_end", check_real("lr_end", self.lr_end, minimum=0.0, strict_minimum=True,
+                                                          maximum=self.lr))
         if self.loss is not None:
             check_in("loss", self.loss, LOSSES)
         if self.grad_clip is not None:
@@ -136,6 +152,25 @@ class TrainConfig:
         check_in("encoder", self.encoder, ENCODERS)
         for name in PENALTIES:
             object.__setattr__(self, name, check_real(name, getattr(self, name), minimum=0.0))
+
+    def lr_at(self, batch: int) -> float:
+        """The learning rate of the batch with 0-based index ``batch``.
+
+        ``lr_end + (lr - lr_end) (1 + cos(pi · batch / (n_batches - 1))) / 2``: ``lr`` at
+        the first batch, ``lr_end`` at the last; ``lr`` throughout when ``lr_end`` is None.
+
+        Examples
+        --------
+        >>> config = TrainConfig(n_batches=3, lr=1e-3, lr_end=1e-5)
+        >>> [round(config.lr_at(b), 6) for b in range(3)]
+        [0.001, 0.000505, 1e-05]
+        >>> TrainConfig(n_batches=3).lr_at(2)
+        0.001
+        """
+        batch = check_int("batch", batch, minimum=0, maximum=self.n_batches - 1)
+        if self.lr_end is None or self.n_batches == 1:
+            return self.lr
+        return self.lr_end + 0.5 * (self.lr - self.lr_end) * (1.0 + math.cos(math.pi * batch / (self.n_batches - 1)))
 
     @property
     def penalized(self) -> bool:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from neurodis.sweeps import RunStore
-from neurodis.sweeps.config import RunConfig
+from neurodis.sweeps.config import LATER_KEYS, RunConfig
 from neurodis.sweeps.grid import run_id
 from neurodis.sweeps.presets import CONFIG_SCHEMA, PRESETS, RUN_DEFAULTS, get_preset
 from neurodis.tasks import Timing, make_task
@@ -48,7 +48,23 @@ def test_every_preset_names_the_same_runs_typed_and_as_dicts():
         runs, configs = preset.runs(), preset.configs()
         assert [run.to_dict() for run in runs] == configs
         assert [RunConfig.from_dict(config) for config in configs] == runs
-        assert all(set(config) == set(RUN_DEFAULTS) for config in configs)
+        for run, config in zip(runs, configs):  # later keys only where set
+            assert set(config) == set(RUN_DEFAULTS) | {k for k, v in LATER_KEYS.items() if getattr(run, k) != v}
+
+
+def test_a_later_key_names_its_run_only_when_set_so_older_stores_keep_their_ids():
+    older = RUN_DEFAULTS  # the flat dict of every run written before the later keys
+    assert not set(older) & set(LATER_KEYS)
+    assert RunConfig.from_dict(older) == RunConfig() and RunConfig().to_dict() == older
+    assert run_id(RunConfig(lr_end=None).to_dict()) == run_id(older)
+    decayed = RunConfig(lr_end=1e-5)
+    assert decayed.to_dict() == {**older, "lr_end": 1e-5} and run_id(decayed.to_dict()) != run_id(older)
+    assert RunConfig.from_dict(decayed.to_dict()) == decayed
+    assert decayed.train_config().lr_end == 1e-5 and RunConfig().train_config().lr_end is None
+    with pytest.raises(ValueError, match=r"lr_end must be <= 0.001; got 0.01"):
+        RunConfig(lr_end=1e-2)
+    with pytest.raises(ValueError, match=r"missing \['seed'\]"):
+        RunConfig.from_dict({key: value for key, value in older.items() if key != "seed"})
 
 
 def test_a_value_keeps_its_json_type_so_the_id_is_the_dicts():

@@ -38,6 +38,9 @@ def reference_training(task, model, encoder, config, loss_kind):
     generator = torch.Generator().manual_seed(int(noise.generate_state(1, np.uint64)[0]))
     model = copy.deepcopy(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    # torch's own cosine schedule: lr at the first batch, lr_end at the last
+    schedule = (None if config.lr_end is None else
+                torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.n_batches - 1, eta_min=config.lr_end))
     for _ in range(config.n_batches):
         batch = task.sample_arrays(config.batch_size, rng)
         inputs, _ = encoder.encode_inputs(batch.inputs, task.input_names)
@@ -52,20 +55,23 @@ def reference_training(task, model, encoder, config, loss_kind):
         if config.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
+        if schedule is not None:
+            schedule.step()
     return model
 
 
 @pytest.mark.parametrize(
-    ("task_name", "readout", "clip"),
-    [("classification", "sigmoid", None), ("classification", "sigmoid", 0.05), ("accumulation", "tanh", None)],
+    ("task_name", "readout", "clip", "lr_end"),
+    [("classification", "sigmoid", None, None), ("classification", "sigmoid", 0.05, None),
+     ("accumulation", "tanh", None, None), ("classification", "sigmoid", None, 1e-4)],
 )
-def test_train_equals_the_plain_reference_loop(task_name, readout, clip):
+def test_train_equals_the_plain_reference_loop(task_name, readout, clip, lr_end):
     task = make_task(task_name, n_tasks=3, timing={**SHORT, **({"fixation": 0.0, "decision": 0.0}
                                                               if task_name == "accumulation" else {})})
     encoder = tiny_encoder()
     n_inputs = encoder.n_inputs_after(len(task.input_names))
     model = CTRNN(n_inputs, 3, n_units=8, readout=readout, dt=50.0, recurrent_noise=0.1, input_noise=0.05)
-    config = tiny_config(grad_clip=clip, lr=1e-2)
+    config = tiny_config(grad_clip=clip, lr=1e-2, lr_end=lr_end)
     result = train(task, model, config, encoder=encoder, progress=False)
     expected = reference_training(task, model, encoder, config, "bce" if readout == "sigmoid" else "mse")
     for (name, got), want in zip(result.model.named_parameters(), expected.parameters()):
@@ -97,8 +103,9 @@ def test_history_rows_average_the_losses_of_their_window():
     assert json.loads(history.attrs["train_config"])["seed"] == 1 and history.attrs["arch"] == "ctrnn"
 
 
-def test_resume_after_an_interruption_ends_identical(tmp_path):
-    task, model, config = tiny_task(), tiny_ctrnn(recurrent_noise=0.1), tiny_config()
+@pytest.mark.parametrize("lr_end", [None, 1e-4])
+def test_resume_after_an_interruption_ends_identical(tmp_path, lr_end):
+    task, model, config = tiny_task(), tiny_ctrnn(recurrent_noise=0.1), tiny_config(lr_end=lr_end)
     full = train(task, model, config, encoder=tiny_encoder(), progress=False)
 
     def interrupt(batch, loss):
@@ -113,6 +120,15 @@ def test_resume_after_an_interruption_ends_identical(tmp_path):
     xr.testing.assert_identical(resumed.history.drop_vars("elapsed"), full.history.drop_vars("elapsed"))
     again = train(task, model, config, out=tmp_path, resume=True, progress=False)  # finished: nothing to do
     assert same_weights(again.model, full.model)
+
+
+def test_a_decaying_learning_rate_changes_training_and_lr_end_equal_to_lr_changes_nothing():
+    task, model = tiny_task(), tiny_ctrnn()
+    constant = train(task, model, tiny_config(lr=1e-2), encoder=tiny_encoder(), progress=False)
+    flat = train(task, model, tiny_config(lr=1e-2, lr_end=1e-2), encoder=tiny_encoder(), progress=False)
+    decayed = train(task, model, tiny_config(lr=1e-2, lr_end=1e-4), encoder=tiny_encoder(), progress=False)
+    assert same_weights(flat.model, constant.model)
+    assert not same_weights(decayed.model, constant.model)
 
 
 def test_run_folder_loads_back(tmp_path):
