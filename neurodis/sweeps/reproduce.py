@@ -90,7 +90,7 @@ class JobKind:
 JOB_KINDS: dict[str, JobKind] = {
     "generalization": JobKind(train_and_generalize, generalization_table, generalization_figures,
                               options=("eval_repeats", "accuracy_trials"), diagnostics=generalization_diagnostics),
-    "free_rt": JobKind(train_and_time, free_rt_table, free_rt_figures),
+    "free_rt": JobKind(train_and_time, free_rt_table, free_rt_figures, options=("eval_repeats",)),
     "attractor": JobKind(train_and_find_attractors, attractor_table, attractor_figures),
 }
 

@@ -15,8 +15,12 @@ no go cue) is read after ``T + 1`` steps of its own task; any other network is r
 the free-RT regression task (evidence on from the first stimulus step to the end) and
 read ``T`` steps after its first stimulus step, which for the paper's ``T = 20`` is its
 decision step. One simulation serves every duration; out-of-distribution decoders
-(least squares and ridge with the penalty chosen on the training quadrants) are fit per
-duration.
+(ridge with the penalty chosen on the training quadrants, the primary estimator; least
+squares; the authors' early-stopped Adam fit) are fit per duration. Every network is
+evaluated ``n_repeats`` times, each with its own trials, noise and decoder fits (a
+``repeat`` dim), and beside it two controls on the same trials with the same decoders
+(:func:`measure_free_rt_controls`): the untrained network, and the evidence (encoder
+output) averaged over the ``T + 1`` steps a network has integrated at duration ``T``.
 
 Attractor geometry (:func:`train_and_find_attractors`, :func:`measure_attractor`).
 Fixed and slow points under the zero-evidence input, started from noise-free visited
@@ -33,8 +37,10 @@ network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,18 +48,21 @@ import xarray as xr
 
 from neurodis._validation import check_int, check_rng
 from neurodis.sweeps.config import RunConfig
-from neurodis.sweeps.jobs import run_group
+from neurodis.sweeps.jobs import EVAL_REPEATS, run_group
 from neurodis.sweeps.runner import Report
 
 if TYPE_CHECKING:
     from neurodis.training import TrainedNetwork
-from neurodis.trials import LATENT, TIME, TRIAL, UNIT
+from neurodis.trials import INPUT, LATENT, TIME, TRIAL, UNIT
 
 __all__ = [
     "DURATIONS",
+    "FREE_RT_CONTROLS",
+    "FREE_RT_DECODERS",
     "N_INITS",
     "measure_attractor",
     "measure_free_rt",
+    "measure_free_rt_controls",
     "train_and_find_attractors",
     "train_and_time",
 ]
@@ -61,6 +70,28 @@ __all__ = [
 #: Trial durations T (stimulus steps before the decision step) of the free-RT job; the
 #: states read have integrated T + 1 samples, 5 to 20: all within the paper's trial.
 DURATIONS = (4, 9, 14, 19)
+#: The decoders of the free-RT job: variable prefix -> (``method`` of
+#: :func:`~neurodis.analysis.fit_ood_decoders`, the variables kept). Least squares keeps
+#: the unprefixed names; ridge (penalty chosen by leaving one training quadrant out) is
+#: the primary estimator; Adam is the authors' decoder fit.
+FREE_RT_DECODERS = {
+    "": ("lstsq", ("r2_paper", "r2", "angle", "id_r2_paper", "id_r2")),
+    "ridge_": ("ridge_cv", ("r2_paper", "id_r2_paper", "alpha")),
+    "adam_": ("adam", ("r2_paper", "id_r2_paper")),
+}
+#: The controls of every free-RT number: variable prefix -> what it measures.
+FREE_RT_CONTROLS = {
+    "untrained_": "the untrained network: the run's architecture with its initial weights (the run's seed), "
+                  "the same encoder, trials, network noise, decoders and evaluations",
+    "encoder_": "no recurrence: the encoder output (the raw stimulus without an encoder) averaged over the "
+                "T + 1 stimulus steps read at duration T, the same trials, decoders and evaluations",
+}
+#: The evaluations' randomness, as recorded in the results.
+_STREAMS = ("repeat r: children 2r (trials, then network noise) and 2r+1 (decoder fits) of "
+            "SeedSequence(seed).spawn(2 * n_repeats)")
+#: Dim of the independent evaluations: :data:`neurodis.experiments.REPEAT`, not imported
+#: here because that package loads torch.
+_REPEAT = "repeat"
 #: Starting points of the fixed-point search of the attractor job.
 N_INITS = 128
 #: Leading modes (largest |μ|) whose amplification the attractor job summarises.
@@ -93,8 +124,76 @@ def _evidence_trials(task: Any, encoder: Any, n_samples: int, n_trials: int, rng
     return evidence.sample(n_trials, rng=rng, encoder=encoder), timing.period_slice("stimulus").start
 
 
+#: What a free-RT measurement features (``(trial, time, unit)`` at the durations) from
+#: encoded trials, the index of their first stimulus step and the network-noise stream.
+_Features = Callable[[xr.Dataset, int, np.random.Generator], xr.DataArray]
+
+
+def _network_rates(network: TrainedNetwork, durations: list[int]) -> _Features:
+    """The network's rates read ``T`` steps after the first stimulus step, for every duration T."""
+    from neurodis.experiments import run
+
+    def features(trials: xr.Dataset, first: int, noise_rng: np.random.Generator) -> xr.DataArray:
+        rates = run(network, trials, rng=noise_rng, backend="simulator")["rates"]
+        return xr.DataArray(rates.values[:, [first + t for t in durations]], dims=(TRIAL, TIME, UNIT),
+                            coords={TIME: durations})
+
+    return features
+
+
+def _averaged_evidence(durations: list[int]) -> _Features:
+    """The evidence channels averaged over stimulus steps ``first .. first + T`` (the ``T + 1``
+    samples a network read at duration T has integrated), for every duration T."""
+
+    def features(trials: xr.Dataset, first: int, noise_rng: np.random.Generator) -> xr.DataArray:
+        # the channels of encoder_generalization: the encoder's output, or the raw stimulus without
+        # an encoder; never the fixation (go-cue) input
+        channels = [name for name in trials[INPUT].values if str(name).startswith(("encoded", "stimulus"))]
+        evidence = trials["inputs"].sel({INPUT: channels}).values[:, first:first + durations[-1] + 1]
+        running_mean = np.cumsum(evidence, axis=1) / np.arange(1, evidence.shape[1] + 1)[:, None]
+        return xr.DataArray(running_mean[:, durations], dims=(TRIAL, TIME, UNIT), coords={TIME: durations})
+
+    return features
+
+
+def _evaluations(features: _Features, task: Any, encoder: Any, *, n_trials: int, seed: int, durations: list[int],
+                 n_repeats: int) -> xr.Dataset:
+    """``n_repeats`` evaluations of ``features`` by every decoder of :data:`FREE_RT_DECODERS`,
+    along ``repeat`` (the streams of :func:`measure_free_rt`)."""
+    from neurodis.analysis import fit_ood_decoders
+
+    streams = np.random.SeedSequence(seed).spawn(2 * n_repeats)
+    evaluations = []
+    for simulation, fits in zip(streams[0::2], streams[1::2], strict=True):
+        trial_rng, noise_rng = check_rng(simulation).spawn(2)
+        trials, first = _evidence_trials(task, encoder, durations[-1] + 1, n_trials, trial_rng)
+        latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT),
+                               coords={LATENT: trials[LATENT].values})
+        featured = features(trials, first, noise_rng)
+        # every decoder gets the same SeedSequence, so each starts from the same random state
+        scored = {prefix: fit_ood_decoders(featured, latents, method=method, rng=fits)
+                  for prefix, (method, _) in FREE_RT_DECODERS.items()}
+        evaluations.append(xr.Dataset({prefix + name: scored[prefix][name].reset_coords(drop=True)
+                                       for prefix, (_, kept) in FREE_RT_DECODERS.items() for name in kept}))
+    result = xr.concat(evaluations, dim=_REPEAT).assign_coords({_REPEAT: np.arange(n_repeats)})
+    result = result.rename({TIME: "duration"}).assign_coords(n_samples=("duration", [t + 1 for t in durations]))
+    result["duration"].attrs["long_name"] = "stimulus steps T before the decision step (T + 1 samples)"
+    result.attrs = {"read_from_step": first}
+    return result
+
+
+def _check_evaluation(durations: Sequence[int], n_trials: Any, seed: Any, n_repeats: Any) -> list[int]:
+    """The checked, sorted durations (``n_trials``, ``seed`` and ``n_repeats`` checked too)."""
+    durations = _check_durations(durations)
+    check_int("n_trials", n_trials, minimum=1)
+    check_int("seed", seed, minimum=0)
+    check_int("n_repeats", n_repeats, minimum=1)
+    return durations
+
+
 def measure_free_rt(
-    network: TrainedNetwork, *, n_trials: int, seed: int, durations: Sequence[int] = DURATIONS
+    network: TrainedNetwork, *, n_trials: int, seed: int, durations: Sequence[int] = DURATIONS,
+    n_repeats: int = EVAL_REPEATS,
 ) -> xr.Dataset:
     """OOD decoder generalization of a CTRNN at several trial durations (free reaction time).
 
@@ -105,24 +204,36 @@ def measure_free_rt(
         with a fixation channel such as ``"classification"`` (read on free-RT regression
         trials), and its frozen encoder.
     n_trials : int
-        Trials of the single simulation, uniform over the latent box.
+        Trials of each evaluation's simulation, uniform over the latent box.
     seed : int
-        Seeds the trials, the network noise and the decoder fits.
+        Seeds every evaluation: repeat ``r`` draws from children ``2r`` (split in two:
+        the trials, then the network noise) and ``2r + 1`` (the decoder fits, the same
+        stream for every decoder) of ``SeedSequence(seed).spawn(2 * n_repeats)``, so the
+        first evaluations do not depend on ``n_repeats``.
     durations : sequence of int
         Durations T (stimulus steps before the decision step, see the module docstring).
+    n_repeats : int
+        Independent evaluations, each with its own trials, network noise and decoder fits.
 
     Returns
     -------
     xarray.Dataset
-        Along ``duration`` (coord ``n_samples`` = T + 1) and ``fold``: ``r2_paper``,
-        ``r2``, ``angle`` (least squares), ``ridge_r2_paper``, ``ridge_alpha``; per
-        duration ``id_r2_paper``, ``id_r2``, ``ridge_id_r2_paper`` and ``ceiling``; attrs
-        ``sigma``, ``free_rt`` (1), ``eval_trials``.
+        Along ``repeat``, ``fold`` and ``duration`` (coord ``n_samples`` = T + 1): least
+        squares ``r2_paper``, ``r2``, ``angle``; ridge with the penalty chosen on the
+        training quadrants ``ridge_r2_paper``, ``ridge_alpha``; the authors' Adam decoder
+        ``adam_r2_paper``; along ``repeat`` and ``duration`` the in-distribution
+        references ``id_r2_paper``, ``id_r2``, ``ridge_id_r2_paper``,
+        ``adam_id_r2_paper``; per duration ``ceiling``; attrs ``sigma``, ``free_rt``
+        (1), ``eval_trials``, ``n_repeats``, ``seed``, ``streams``, ``trained_task``,
+        ``read_from_step``, ``decoders``.
 
     Raises
     ------
     ValueError
-        If ``durations`` is empty, repeats a value or holds a value below 1.
+        If ``durations`` is empty, repeats a value or holds a value below 1, or
+        ``n_trials``, ``n_repeats`` is below 1 or ``seed`` below 0.
+    TypeError
+        If ``n_trials``, ``seed`` or ``n_repeats`` is not an int.
 
     Examples
     --------
@@ -131,47 +242,111 @@ def measure_free_rt(
     >>> from neurodis.training import TrainedNetwork
     >>> task = make_task("accumulation", n_tasks=3)
     >>> net = TrainedNetwork(CTRNN(2, 3, n_units=8, readout="tanh"), task, None)
-    >>> result = measure_free_rt(net, n_trials=200, seed=0, durations=(4, 19))
-    >>> result["r2_paper"].dims, result["n_samples"].values.tolist()
-    (('fold', 'duration'), [5, 20])
+    >>> result = measure_free_rt(net, n_trials=200, seed=0, durations=(4, 19), n_repeats=2)
+    >>> result["ridge_r2_paper"].dims, result["n_samples"].values.tolist()
+    (('repeat', 'fold', 'duration'), [5, 20])
     """
-    from neurodis.analysis import fit_ood_decoders, r2_ceiling
-    from neurodis.experiments import run
+    from neurodis.analysis import r2_ceiling
 
-    durations = _check_durations(durations)
+    durations = _check_evaluation(durations, n_trials, seed, n_repeats)
     task = network.task
-    trial_rng, noise_rng = check_rng(seed).spawn(2)
-    trials, first = _evidence_trials(task, network.encoder, durations[-1] + 1, n_trials, trial_rng)
-    rates = run(network, trials, rng=noise_rng, backend="simulator")["rates"]
-    sampled = xr.DataArray(rates.values[:, [first + t for t in durations]], dims=(TRIAL, TIME, UNIT),
-                          coords={TIME: durations})
-    latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT), coords={LATENT: trials[LATENT].values})
-    fits = {name: fit_ood_decoders(sampled, latents, method=method, rng=seed)
-            for name, method in (("", "lstsq"), ("ridge_", "ridge_cv"))}
-    names = {"": ("r2_paper", "r2", "angle", "id_r2_paper", "id_r2"), "ridge_": ("r2_paper", "id_r2_paper", "alpha")}
-    result = xr.Dataset({prefix + name: fits[prefix][name].reset_coords(drop=True)
-                         for prefix, keep in names.items() for name in keep})
-    result = result.rename({TIME: "duration"}).assign_coords(n_samples=("duration", [t + 1 for t in durations]))
+    result = _evaluations(_network_rates(network, durations), task, network.encoder, n_trials=n_trials, seed=seed,
+                          durations=durations, n_repeats=n_repeats)
     result["ceiling"] = ("duration", [r2_ceiling(task.sigma, t, free_rt=True) for t in durations])
     result["ceiling"].attrs["long_name"] = "1 - sigma^2 / ((T + 1) Var x): the ideal observer's r2_paper"
-    result["duration"].attrs["long_name"] = "stimulus steps T before the decision step (T + 1 samples)"
-    result.attrs.update(sigma=task.sigma, free_rt=1, eval_trials=n_trials, trained_task=task.name,
-                        read_from_step=first)
+    result.attrs.update(sigma=task.sigma, free_rt=1, eval_trials=n_trials, n_repeats=n_repeats, seed=seed,
+                        streams=_STREAMS, trained_task=task.name,
+                        decoders=json.dumps({prefix: method for prefix, (method, _) in FREE_RT_DECODERS.items()}))
+    return result
+
+
+def measure_free_rt_controls(
+    network: TrainedNetwork, untrained: Any, *, n_trials: int, seed: int, durations: Sequence[int] = DURATIONS,
+    n_repeats: int = EVAL_REPEATS,
+) -> xr.Dataset:
+    """The two controls of a network's free-RT numbers, on its trials with its decoder fits.
+
+    ``untrained_*``: :func:`measure_free_rt` of ``untrained`` (the network's
+    architecture with its initial weights) behind the network's task and encoder;
+    ``encoder_*``: the same decoders of the evidence channels (the encoder's output, or
+    the raw stimulus without an encoder; not the fixation input) averaged, at duration
+    T, over the T + 1 stimulus steps a network's state has integrated there. Both draw
+    from the streams of :func:`measure_free_rt` with the same ``seed``: every evaluation
+    scores the trials, network noise and decoder randomness of the trained network's,
+    so the numbers compare evaluation by evaluation. Each control keeps every decoder
+    variable of :func:`measure_free_rt` under its prefix (``untrained_ridge_r2_paper``,
+    ``encoder_adam_id_r2_paper``, ...).
+
+    Parameters
+    ----------
+    network : TrainedNetwork
+        The trained network (its task and encoder).
+    untrained : torch.nn.Module
+        The same architecture with the weights training started from (in a sweep,
+        ``RunConfig.build_network(task, encoder)``).
+    n_trials, seed, durations, n_repeats
+        As in :func:`measure_free_rt`.
+
+    Returns
+    -------
+    xarray.Dataset
+        The ``untrained_*`` and ``encoder_*`` variables with the dims of
+        :func:`measure_free_rt`'s.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`measure_free_rt`.
+
+    Examples
+    --------
+    >>> from neurodis.models import CTRNN
+    >>> from neurodis.tasks import make_task
+    >>> from neurodis.training import TrainedNetwork
+    >>> task = make_task("accumulation", n_tasks=3)
+    >>> net = TrainedNetwork(CTRNN(2, 3, n_units=8, readout="tanh"), task, None)
+    >>> controls = measure_free_rt_controls(net, CTRNN(2, 3, n_units=8, readout="tanh", seed=1), n_trials=200,
+    ...                                     seed=0, durations=(4, 19), n_repeats=2)
+    >>> controls["encoder_ridge_r2_paper"].dims
+    ('repeat', 'fold', 'duration')
+    """
+    from neurodis.training import TrainedNetwork
+
+    durations = _check_evaluation(durations, n_trials, seed, n_repeats)
+    protocol = {"n_trials": n_trials, "seed": seed, "durations": durations, "n_repeats": n_repeats}
+    task, encoder = network.task, network.encoder
+    controls = {
+        "untrained_": _network_rates(TrainedNetwork(untrained, task, encoder), durations),
+        "encoder_": _averaged_evidence(durations),
+    }
+    result = xr.Dataset()
+    for prefix, features in controls.items():
+        measured = _evaluations(features, task, encoder, **protocol)
+        for name, values in measured.data_vars.items():
+            result[prefix + name] = values.assign_attrs(long_name=f"{name} of the control: {FREE_RT_CONTROLS[prefix]}")
     return result
 
 
 def train_and_time(configs: list[dict[str, Any]], run_dirs: list[str], report: Report, *,
-                   device: str = "cpu") -> list[xr.Dataset]:
+                   eval_repeats: int = EVAL_REPEATS, device: str = "cpu") -> list[xr.Dataset]:
     """Train one group of networks and measure each with :func:`measure_free_rt` (a job).
 
     :func:`~neurodis.sweeps.jobs.run_group` (training on ``device``) with
-    ``eval_trials`` trials and :data:`DURATIONS`.
+    ``eval_repeats`` evaluations of ``eval_trials`` trials at :data:`DURATIONS`, and
+    beside them :func:`measure_free_rt_controls` (the untrained network rebuilt from
+    the run config, and the time-averaged encoder output).
     """
-    return run_group(configs, run_dirs, report, _free_rt, device=device)
+    return run_group(configs, run_dirs, report, partial(_free_rt, eval_repeats=eval_repeats), device=device)
 
 
-def _free_rt(network: TrainedNetwork, config: RunConfig) -> xr.Dataset:
-    return measure_free_rt(network, n_trials=config.eval_trials, seed=config.seed, durations=DURATIONS)
+def _free_rt(network: TrainedNetwork, config: RunConfig, *, eval_repeats: int) -> xr.Dataset:
+    protocol = {"n_trials": config.eval_trials, "seed": config.seed, "durations": DURATIONS,
+                "n_repeats": eval_repeats}
+    result = measure_free_rt(network, **protocol)
+    untrained = config.build_network(network.task, network.encoder)  # the weights training started from
+    result.update(measure_free_rt_controls(network, untrained, **protocol))
+    result.attrs["controls"] = json.dumps(FREE_RT_CONTROLS)
+    return result
 
 
 def measure_attractor(network: TrainedNetwork, *, n_trials: int, seed: int, n_inits: int = N_INITS) -> xr.Dataset:

@@ -126,13 +126,20 @@ _DIAGNOSTICS = {
     ("relative_accuracy_se", "median"): "acc_vs_ideal_se",
 }
 
-#: Free-RT columns (the ceiling is added per duration).
+#: Free-RT columns, per duration (the ceilings are added): ridge, the primary estimator,
+#: first; ``ood_r2`` keeps its meaning (least squares); then the controls.
 _FREE_RT = {
+    ("ridge_r2_paper", "median"): "ood_r2_ridge",
+    ("ridge_r2_paper", "ci_low"): "ood_r2_ridge_ci_low",
+    ("ridge_r2_paper", "ci_high"): "ood_r2_ridge_ci_high",
     ("r2_paper", "median"): "ood_r2",
     ("r2_paper", "q25"): "ood_r2_q25",
     ("r2_paper", "q75"): "ood_r2_q75",
-    ("ridge_r2_paper", "median"): "ood_r2_ridge",
+    ("adam_r2_paper", "median"): "ood_r2_adam",
+    ("ridge_id_r2_paper", "median"): "id_r2_ridge",
     ("id_r2_paper", "median"): "id_r2",
+    **_control_columns("untrained_", "untrained"),
+    **_control_columns("encoder_", "encoder"),
 }
 
 #: Attractor columns: medians over seeds of per-network values (selections of a variable
@@ -253,22 +260,35 @@ def generalization_diagnostics(results: xr.Dataset):
 
 
 def free_rt_table(results: xr.Dataset):
-    """One row per swept condition and trial duration: OOD r² against its ceiling.
+    """One row per swept condition and trial duration: OOD r² of three decoders against the ceilings.
+
+    Every r² is a median over networks (``seed``) × folds × independent evaluations
+    (``repeat``), as in :func:`generalization_table`.
 
     Parameters
     ----------
     results : xarray.Dataset
         Collected results of the free-RT job (:func:`~neurodis.sweeps.studies.measure_free_rt`),
-        with ``seed``, ``fold`` and ``duration`` dims.
+        with ``seed``, ``fold`` and ``duration`` dims (and ``repeat``; results stored
+        before it have one evaluation).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by the swept dims other than ``seed``, then ``duration`` (T); columns
-        ``ood_r2``, ``ood_r2_q25``, ``ood_r2_q75`` (least squares, over seeds × folds),
-        ``ood_r2_ridge`` (median), ``id_r2`` (median over seeds), ``ceiling`` (the
-        paper's, ``1 - σ²/((T + 1) Var x)``) and ``bayes_ceiling`` (the posterior
-        mean's r², :func:`~neurodis.analysis.bayes_r2_ceiling`).
+        ``ood_r2_ridge`` (ridge, penalty chosen on the training quadrants: the primary
+        estimator) with ``_ci_low``/``_ci_high`` (95 % bootstrap interval resampling
+        networks; NaN with a single seed), ``ood_r2`` (least squares) with
+        ``ood_r2_q25``, ``ood_r2_q75``, ``ood_r2_adam`` (the authors' Adam decoder),
+        ``id_r2_ridge``, ``id_r2`` (in distribution); the controls on the same trials
+        with the same decoders (:func:`~neurodis.sweeps.studies.measure_free_rt_controls`):
+        ``untrained_r2_ridge`` with its interval, ``untrained_r2``,
+        ``untrained_r2_adam``, ``untrained_id_r2`` of the untrained network, and the
+        ``encoder_*`` columns (as ``untrained_*``) of the evidence averaged over the
+        ``T + 1`` steps read (no recurrence); ``ceiling`` (the paper's,
+        ``1 - σ²/((T + 1) Var x)``) and ``bayes_ceiling`` (the posterior mean's r²,
+        :func:`~neurodis.analysis.bayes_r2_ceiling`). Columns of variables the results
+        lack (Adam or the controls in older results) are left out.
     """
     from neurodis.analysis import bayes_r2_ceiling, r2_ceiling
 
@@ -278,10 +298,10 @@ def free_rt_table(results: xr.Dataset):
         table[name] = xr.apply_ufunc(
             np.vectorize(lambda s, t, f=ceiling: f(float(s), int(t), free_rt=True)), sigma, results["duration"]
         )
-    frame = table.drop_vars("n_samples", errors="ignore").to_dataframe()
+    frame = _ordered(table.drop_vars("n_samples", errors="ignore"), [*_FREE_RT.values(), "ceiling", "bayes_ceiling"])
     if frame.index.nlevels > 1:
         frame = frame.reorder_levels([*(n for n in frame.index.names if n != "duration"), "duration"])
-    return frame[[*_FREE_RT.values(), "ceiling", "bayes_ceiling"]].sort_index()
+    return frame.sort_index()
 
 
 def attractor_table(results: xr.Dataset):
@@ -365,8 +385,8 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     return paths
 
 
-def _draw_controls(ax: Any, results: xr.Dataset, variable: str) -> bool:
-    """The controls' medians against ``n_tasks`` (thin lines, no markers): per decoder for r²,
+def _draw_controls(ax: Any, results: xr.Dataset, variable: str, x: str = "n_tasks") -> bool:
+    """The controls' medians against ``x`` (thin lines, no markers): per decoder for r²,
     least squares (the held-out angle's colour) for the angle. Whether any was drawn."""
     decoders = _CONTROL_DECODERS if variable == "r2_paper" else (("", "", "C0"),)
     drawn = False
@@ -376,9 +396,9 @@ def _draw_controls(ax: Any, results: xr.Dataset, variable: str) -> bool:
             if name not in results:
                 continue
             values = results[name]
-            median = values.quantile(0.5, dim=[d for d in values.dims if d != "n_tasks"]).transpose("n_tasks")
+            median = values.quantile(0.5, dim=[d for d in values.dims if d != x]).transpose(x)
             label = f"{control_label}, {decoder_label}" if decoder_label else control_label
-            ax.plot(results["n_tasks"].values, median.values, linestyle=style, linewidth=1, color=color,
+            ax.plot(results[x].values, median.values, linestyle=style, linewidth=1, color=color,
                     label=label)
             drawn = True
     return drawn
@@ -394,38 +414,67 @@ def _conditions(results: xr.Dataset, keep: tuple[str, ...]) -> list[tuple[str, x
             for key in stacked["_condition"].values]
 
 
+#: The decoders of the free-RT figure: variable prefix, legend label, style (ridge, the
+#: primary estimator, solid; the colours of :func:`~neurodis.plotting.plot_r2_vs_tasks`).
+_FREE_RT_DECODERS = (
+    ("ridge_", "ridge, out of distribution", {"color": "C1", "linestyle": "-"}),
+    ("", "least squares, out of distribution", {"color": "C0", "linestyle": "--"}),
+    ("adam_", "Adam (authors' decoder), out of distribution", {"color": "C2", "linestyle": "-."}),
+)
+
+
 def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
-    """``r2_vs_duration.png``: OOD r² (median, IQR) per condition against T, with the ceiling."""
+    """``r2_vs_duration.png``: OOD r² against T, one panel per condition, with the ceilings.
+
+    Per decoder (ridge solid, least squares dashed, Adam dash-dotted) the median and
+    IQR over seeds × folds × evaluations, the ridge decoders' in-distribution median
+    (grey), the paper's ceiling and the Bayes ceiling (black), and the controls the
+    results hold as thin lines of their medians, in the decoder's colour (dotted: the
+    untrained network, dash-dotted: the time-averaged evidence), as in
+    :func:`generalization_figures`; the legend goes below the panels.
+    """
     from neurodis.analysis import bayes_r2_ceiling, r2_ceiling
 
     plt = _pyplot(folder)
     from neurodis.plotting.common import save_figure
 
-    figure, ax = plt.subplots(figsize=(5.5, 4))
-    lowest = []
-    for k, (label, subset) in enumerate(_conditions(results, ("seed", "fold", "duration"))):
-        duration, color = subset["duration"].values, f"C{k}"
-        flat = subset["r2_paper"].transpose("duration", ...).values.reshape(duration.size, -1)
-        q25, median, q75 = np.nanpercentile(flat, [25, 50, 75], axis=1)
-        lowest.append(np.nanmin(q25))
-        ax.errorbar(duration, median, yerr=[median - q25, q75 - median], marker="o", capsize=2, color=color,
-                    label=f"OOD {label}".strip())
-        ridge = subset["ridge_r2_paper"].transpose("duration", ...).values.reshape(duration.size, -1)
-        ax.plot(duration, np.nanmedian(ridge, axis=1), ls=":", color=color, label=f"OOD ridge {label}".strip())
-        ax.plot(duration, subset["id_r2_paper"].median("seed") if "seed" in subset.dims else subset["id_r2_paper"],
-                ls="--", color=color, alpha=0.6, label=f"in distribution {label}".strip())
+    conditions = _conditions(results, ("seed", "fold", "repeat", "duration"))
+    figure, axes = plt.subplots(1, len(conditions), figsize=(4.5 * len(conditions), 3.6), sharey=True,
+                                squeeze=False)
     durations = results["duration"].values
     grid = np.arange(int(durations.min()), int(durations.max()) + 1)
     sigma = float(np.atleast_1d(results["sigma"].values if "sigma" in results.coords else results.attrs["sigma"])[0])
-    ax.plot(grid, [r2_ceiling(sigma, int(t), free_rt=True) for t in grid], color="k", lw=1,
-            label="paper's ceiling 1 - 12σ²/(T+1)")
-    ax.plot(grid, [bayes_r2_ceiling(sigma, int(t), free_rt=True) for t in grid], color="k", lw=1, ls=":",
-            label="Bayes ceiling (posterior mean)")
-    ax.set_xticks(durations)
-    ax.set_xlabel("trial duration T (stimulus steps; T + 1 samples)")
-    ax.set_ylabel("$r^2$ (paper convention)")
-    ax.set_ylim(max(0.0, min(lowest) - 0.05), 1.0)
-    ax.legend(frameon=False, fontsize="x-small")
+    for k, (ax, (label, subset)) in enumerate(zip(axes[0], conditions)):
+        for prefix, decoder, style in _FREE_RT_DECODERS:
+            if f"{prefix}r2_paper" not in subset:
+                continue
+            values = subset[f"{prefix}r2_paper"].transpose("duration", ...)
+            q25, median, q75 = np.nanpercentile(values.values.reshape(durations.size, -1), [25, 50, 75], axis=1)
+            ax.errorbar(durations, median, yerr=np.stack([median - q25, q75 - median]), marker="o", capsize=2,
+                        label=decoder, **style)
+        reference, decoder = ("ridge_id_r2_paper", "ridge") if "ridge_id_r2_paper" in subset else ("id_r2_paper",
+                                                                                                    "least squares")
+        values = subset[reference]
+        median = values.quantile(0.5, dim=[d for d in values.dims if d != "duration"]).transpose("duration")
+        ax.plot(durations, median.values, color="C7", label=f"in distribution, {decoder}")
+        _draw_controls(ax, subset, "r2_paper", x="duration")
+        ax.plot(grid, [r2_ceiling(sigma, int(t), free_rt=True) for t in grid], color="k", lw=1,
+                label="paper's ceiling 1 - 12σ²/(T+1)")
+        ax.plot(grid, [bayes_r2_ceiling(sigma, int(t), free_rt=True) for t in grid], color="k", lw=1, ls=":",
+                label="Bayes ceiling (posterior mean)")
+        ax.set_xticks(durations)
+        ax.set_xlabel("trial duration T (stimulus steps; T + 1 samples)")
+        ax.set_title(label, fontsize="small")
+        if not k:
+            ax.set_ylabel("$r^2$ (paper convention)")
+    # every line in view (the controls too), but a least-squares fit far below 0 does not squash the rest
+    lowest = min(np.nanmin(np.asarray(line.get_ydata(), dtype=float)) for ax in axes[0] for line in ax.get_lines())
+    axes[0][0].set_ylim(max(0.0, lowest - 0.05), 1.0)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    # the trained networks' decoders first (matplotlib lists error-bar series after plain lines)
+    order = sorted(range(len(labels)), key=lambda i: not labels[i].endswith("out of distribution"))
+    figure.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper center",
+                  bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, fontsize="x-small")
     return [save_figure(figure, folder / "r2_vs_duration.png")]
 
 

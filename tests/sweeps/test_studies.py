@@ -11,13 +11,17 @@ from neurodis.sweeps import presets, studies
 from neurodis.sweeps.config import RunConfig
 from neurodis.sweeps.presets import JOBS, RUN_DEFAULTS, Preset, ensemble_key, get_preset
 from neurodis.sweeps.reproduce import JOB_KINDS, reproduce, summary_table
-from neurodis.sweeps.studies import measure_attractor, measure_free_rt
+from neurodis.sweeps.studies import (
+    measure_attractor,
+    measure_free_rt,
+    measure_free_rt_controls,
+)
 from neurodis.tasks import Timing, make_task
 from neurodis.training import TrainedNetwork
 
 TINY_FREE_RT = Preset(name="tiny-free-rt", description="both tasks, two seeds, a few batches", job="free_rt",
                       base={"n_batches": 4, "eval_trials": 400, "n_units": 8, "n_tasks": 4},
-                      grid={"task": ["accumulation", "classification"], "seed": [0, 1]})
+                      grid={"task": ["accumulation", "classification"], "seed": [0, 1]}, eval_repeats=2)
 TINY_ATTRACTOR = Preset(name="tiny-attractor", description="two N, two seeds, a few batches", job="attractor",
                         base={"n_batches": 4, "eval_trials": 32, "n_units": 8},
                         grid={"n_tasks": [2, 4], "seed": [0, 1]})
@@ -104,9 +108,11 @@ def test_a_running_sum_decodes_at_the_linear_optimum_of_t_plus_one_samples(task_
     task = make_task(task_name, n_tasks=3)
     durations = (4, 19)
     result = measure_free_rt(TrainedNetwork(_summing_ctrnn(task), task, None), n_trials=3000, seed=1,
-                             durations=durations)
+                             durations=durations, n_repeats=2)
     v, s = 1 / 12, 0.2**2 / (np.array(durations) + 1)
-    np.testing.assert_allclose(result["id_r2_paper"].values, v / (v + s), atol=0.01)
+    for name in ("id_r2_paper", "ridge_id_r2_paper", "adam_id_r2_paper"):  # every evaluation, every decoder
+        np.testing.assert_allclose(result[name].values, np.broadcast_to(v / (v + s), (2, 2)), atol=0.01,
+                                   err_msg=name)
     np.testing.assert_allclose(result["ceiling"].values, 1 - 0.48 / (np.array(durations) + 1))
     assert result["n_samples"].values.tolist() == [5, 20]
     assert (result["r2_paper"].mean("fold") > result["ceiling"] - 0.02).all()
@@ -132,31 +138,60 @@ def test_measure_attractor_counts_the_slow_modes_of_a_known_linear_network():
 
 def test_free_rt_preset_writes_its_table_and_figure(free_rt_run):
     out, results = free_rt_run
-    assert results["r2_paper"].dims == ("task", "seed", "fold", "duration")
+    assert results["r2_paper"].dims == ("task", "seed", "repeat", "fold", "duration")
+    assert results.sizes["repeat"] == TINY_FREE_RT.eval_repeats
     assert results["duration"].values.tolist() == list(studies.DURATIONS)
+    assert json.loads(results.attrs["controls"]) == studies.FREE_RT_CONTROLS
     table = summary_table(results)
-    assert list(table.columns) == ["ood_r2", "ood_r2_q25", "ood_r2_q75", "ood_r2_ridge", "id_r2", "ceiling",
-                                   "bayes_ceiling"]
+    controls = [f"{control}_{column}" for control in ("untrained", "encoder")
+                for column in ("r2_ridge", "r2_ridge_ci_low", "r2_ridge_ci_high", "r2", "r2_adam", "id_r2")]
+    assert list(table.columns) == ["ood_r2_ridge", "ood_r2_ridge_ci_low", "ood_r2_ridge_ci_high", "ood_r2",
+                                   "ood_r2_q25", "ood_r2_q75", "ood_r2_adam", "id_r2_ridge", "id_r2", *controls,
+                                   "ceiling", "bayes_ceiling"]
     assert table.index.names == ["task", "duration"]
     durations = table.index.get_level_values("duration").to_numpy()
     np.testing.assert_allclose(table["ceiling"].to_numpy(), 1 - 0.48 / (durations + 1))
     assert (table["bayes_ceiling"] > table["ceiling"]).all()
+    # medians over seeds × repeats × folds
+    for variable, column in (("r2_paper", "ood_r2"), ("ridge_r2_paper", "ood_r2_ridge"),
+                             ("adam_r2_paper", "ood_r2_adam"), ("encoder_ridge_r2_paper", "encoder_r2_ridge"),
+                             ("untrained_r2_paper", "untrained_r2")):
+        values = results[variable].sel(task="accumulation", duration=9).values.ravel()
+        assert values.size == 2 * TINY_FREE_RT.eval_repeats * 4
+        assert table.loc[("accumulation", 9), column] == pytest.approx(np.median(values)), column
     values = results["r2_paper"].sel(task="accumulation", duration=9).values.ravel()
-    assert table.loc[("accumulation", 9), "ood_r2"] == pytest.approx(np.median(values))
     assert table.loc[("accumulation", 9), "ood_r2_q75"] == pytest.approx(np.quantile(values, 0.75))
+    assert (table["ood_r2_ridge_ci_low"] <= table["ood_r2_ridge_ci_high"]).all()
     assert (out / "table.csv").read_text().startswith("task,duration,ood_r2")
     assert {p.name for p in (out / "figures").iterdir()} == {"r2_vs_duration.png"}
     assert json.loads((out / "reproduce.json").read_text())["job"] == "free_rt"
 
 
+def test_free_rt_table_reads_results_stored_before_repeats_adam_and_controls(free_rt_run):
+    _, results = free_rt_run
+    old = results.isel(repeat=0, drop=True)[["r2_paper", "ridge_r2_paper", "id_r2_paper", "ridge_id_r2_paper"]]
+    table = summary_table(old, job="free_rt")
+    assert list(table.columns) == ["ood_r2_ridge", "ood_r2_ridge_ci_low", "ood_r2_ridge_ci_high", "ood_r2",
+                                   "ood_r2_q25", "ood_r2_q75", "id_r2_ridge", "id_r2", "ceiling", "bayes_ceiling"]
+    values = old["ridge_r2_paper"].sel(task="classification", duration=14).values.ravel()
+    assert table.loc[("classification", 14), "ood_r2_ridge"] == pytest.approx(np.median(values))
+
+
 def test_free_rt_results_are_reproduced_by_the_saved_networks(free_rt_run):
+    """The stored numbers are measure_free_rt of the saved network, and its controls those of the
+    network its run config rebuilds with the initial weights."""
     out, _ = free_rt_run
     for config in (TINY_FREE_RT.configs()[1], TINY_FREE_RT.configs()[2]):
         model, task, encoder, stored = _saved(out, config)
-        again = measure_free_rt(TrainedNetwork(model, task, encoder), n_trials=config["eval_trials"],
-                                seed=config["seed"])
-        for name in ("r2_paper", "ridge_r2_paper", "id_r2_paper", "ridge_alpha"):
+        network = TrainedNetwork(model, task, encoder)
+        protocol = {"n_trials": config["eval_trials"], "seed": config["seed"], "n_repeats": TINY_FREE_RT.eval_repeats}
+        again = measure_free_rt(network, **protocol)
+        for name in ("r2_paper", "ridge_r2_paper", "adam_r2_paper", "id_r2_paper", "ridge_alpha"):
             np.testing.assert_array_equal(again[name].values, stored[name].values)
+        untrained = RunConfig.from_dict(config).build_network(task, encoder)
+        controls = measure_free_rt_controls(network, untrained, **protocol)
+        for name in ("untrained_ridge_r2_paper", "untrained_adam_id_r2_paper", "encoder_r2_paper"):
+            np.testing.assert_array_equal(controls[name].values, stored[name].values)
 
 
 def test_attractor_preset_writes_its_table_and_figures(attractor_run):
