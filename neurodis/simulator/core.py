@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+import math
+import numbers
+import os
+import types
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -33,15 +37,17 @@ from neurodis._version import __version__
 from neurodis.simulator import _engine
 from neurodis.simulator.weights import CTRNNWeights, check_float_dtype
 from neurodis.trials import (
-    TIME_ATTRS,
-    VARIABLE_ATTRS,
     INPUT,
     OUTPUT,
     TIME,
+    TIME_ATTRS,
     TRIAL,
     UNIT,
+    VARIABLE_ATTRS,
     assemble_dataset,
+    dataset_parts,
     dim_coord,
+    shallow_copy,
     time_coord,
     validate_trials,
 )
@@ -129,8 +135,13 @@ def simulate_arrays(
     weights = as_weights(model_or_weights)
     dtype = check_float_dtype(dtype)
     check_type("final_only", final_only, bool, "a bool")
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        check_rng(rng)  # refuse a bad rng now, even if the run turns out noise-free
+    return _simulate_arrays(weights, inputs, _RunRng(rng), noise, dtype, initial_state, final_only)
+
+
+def _simulate_arrays(weights: CTRNNWeights, inputs: Any, generator: Callable[[], np.random.Generator],
+                     noise: Any, dtype: type[np.floating], initial_state: Any,
+                     final_only: bool) -> SimulationArrays:
+    """:func:`simulate_arrays` after its argument checks; ``generator()`` gives the noise's generator."""
     kw = _engine.kernel_weights(weights, dtype)
     shape = np.shape(inputs)  # before the inputs are copied: a broadcast view may be huge
     if len(shape) == 3 and not final_only:
@@ -147,11 +158,67 @@ def simulate_arrays(
             f"model's n_inputs={weights.n_inputs}; got {describe(inputs_bxtxi)}"
         )
     state_bxn = _initial_state("initial_state", initial_state, n_trials, weights.n_units, dtype)
-    noise_source, noise_kind = _engine.make_noise(
-        noise, weights, kw, n_trials, n_steps, lambda: check_rng(rng), dtype
-    )
+    noise_source, noise_kind = _engine.make_noise(noise, weights, kw, n_trials, n_steps, generator, dtype)
     source = _engine.InputDrive(kw, inputs_bxtxi, noise_source)
     return _run(weights, kw, state_bxn, n_steps, source, 0 if final_only else 1, noise_kind)
+
+
+def _is_seed(rng: Any) -> bool:
+    """Whether ``check_rng`` takes ``rng`` as an integer seed (without raising)."""
+    return isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0
+
+
+class _RunRng:
+    """The generator of one run, built when noise is first drawn, and its provenance.
+
+    Calling the instance gives ``check_rng(rng)`` (built once); :meth:`provenance` gives
+    ``rng_provenance`` of it, the state before the first draw. A bad ``rng`` is refused
+    at once, even if the run turns out noise-free. A seed or ``None`` has its generator
+    built only for a run that draws noise: building one (SeedSequence hashing, PCG64
+    seeding) costs a third of the labelled overhead of simulating a small batch, and a
+    seed's provenance, the same in every run, is written once.
+    """
+
+    def __init__(self, rng: Any) -> None:
+        self.rng, self.recorded = rng, None
+        self.generator = None if rng is None or _is_seed(rng) else check_rng(rng)
+
+    def __call__(self) -> np.random.Generator:
+        if self.generator is None:
+            self.generator = check_rng(self.rng)
+        if self.recorded is None and not _is_seed(self.rng):  # the state before the first draw
+            self.recorded = rng_provenance(self.rng, self.generator)
+        return self.generator
+
+    def provenance(self) -> Mapping[str, Any]:
+        """``seed`` and ``rng_state`` for the attrs; asked for after the run."""
+        if self.recorded is not None:
+            return self.recorded
+        if _is_seed(self.rng):
+            return _seed_provenance(int(self.rng))
+        if self.generator is not None:  # the caller's generator or SeedSequence's, not drawn from
+            return rng_provenance(self.rng, self.generator)
+        return {"seed": -1, "rng_state": _unused_rng_state()}  # rng=None, nothing drawn
+
+
+@functools.lru_cache(maxsize=64)
+def _seed_provenance(seed: int) -> Mapping[str, Any]:
+    """``rng_provenance`` of a seed: the same for every run of that seed, so it is built once."""
+    return types.MappingProxyType(rng_provenance(seed, check_rng(seed)))
+
+
+def _unused_rng_state() -> str:
+    """A fresh PCG64 state from OS entropy, written as ``rng_provenance`` writes one.
+
+    What a run with ``rng=None`` that drew no noise records: the generator it would have
+    built starts from an equally unpredictable state, and with no draw made there is
+    nothing to replay. (PCG64's increment is odd.)
+    """
+    entropy = os.urandom(32)
+    state, inc = int.from_bytes(entropy[:16], "little"), int.from_bytes(entropy[16:], "little") | 1
+    # json.dumps of numpy's PCG64 state dict, written out (a test checks they agree)
+    return (f'{{"bit_generator": "PCG64", "state": {{"state": {state}, "inc": {inc}}}, '
+            f'"has_uint32": 0, "uinteger": 0}}')
 
 
 def _run(weights: CTRNNWeights, kw: _engine.KernelWeights, state_bxn: np.ndarray, n_steps: int,
@@ -208,7 +275,8 @@ def simulate(
         ``final_logits (trial, output)`` instead, and ``attrs["final_time"]`` is the time
         of the last step. ``attrs`` add ``tau``, ``alpha``, ``model`` (JSON config),
         ``simulation`` (JSON: dtype, noise kind) and ``simulation_seed`` /
-        ``simulation_rng_state``.
+        ``simulation_rng_state`` (the generator's state before its first draw, which
+        replays the noise; with ``rng=None`` and no noise drawn, a fresh PCG64 state).
 
     Raises
     ------
@@ -231,15 +299,13 @@ def simulate(
     weights = as_weights(model_or_weights)
     check_type("final_only", final_only, bool, "a bool")
     ds = _as_trials(trials_or_inputs, weights)
-    generator = check_rng(rng)
-    provenance = rng_provenance(rng, generator)
+    generator = _RunRng(rng)
     # the labelled parts are ready before the run, so that little Python work follows it
     frame = _ResultFrame(ds, weights)
-    result = simulate_arrays(
-        weights, ds.variables["inputs"].values, rng=generator, noise=noise, dtype=dtype,
-        initial_state=initial_state, final_only=final_only,
-    )
-    attrs = {**ds.attrs, **_attrs(weights, dtype, result.noise, provenance)}
+    dtype = check_float_dtype(dtype)
+    result = _simulate_arrays(weights, ds.variables["inputs"].values, generator, noise, dtype,
+                              initial_state, final_only)
+    attrs = {**ds.attrs, **_attrs(weights, dtype, result.noise, generator.provenance())}
     if final_only:
         attrs["final_time"] = float(ds.variables[TIME].values[-1])
     return frame.with_results(_result_variables(result, final_only), attrs)
@@ -255,7 +321,7 @@ class _ResultFrame:
     """
 
     def __init__(self, ds: xr.Dataset, weights: CTRNNWeights) -> None:
-        variables = ds.variables
+        variables, coord_names, indexes = dataset_parts(ds)
         self.ds, self.stale = ds, {name for name in (*_SIMULATED, UNIT) if name in variables}
         kept = {name: variable for name, variable in variables.items() if name not in self.stale}
         self.coords = {UNIT: np.arange(weights.n_units)}
@@ -264,13 +330,17 @@ class _ResultFrame:
         self.checked = UNIT in ds.dims and any(UNIT in variable.dims for variable in kept.values())
         if self.checked:
             return
-        data_vars = ds.data_vars
         # shallow copies, as assign makes them (index variables keep their class)
-        self.variables = {name: variable.copy(deep=False) for name, variable in kept.items()}
-        self.coord_names = [name for name in kept if name not in data_vars] + list(self.coords)
-        self.indexes = {name: index for name, index in ds.xindexes.items() if name not in self.stale}
+        self.variables = {name: shallow_copy(variable) for name, variable in kept.items()}
+        self.coord_names = [name for name in kept if name in coord_names] + list(self.coords)
+        self.indexes = {name: index for name, index in indexes.items() if name not in self.stale}
+        # the dims in the order of their first use, with the sizes they have in ds
+        ds_sizes = ds.sizes
+        self.sizes = {dim: ds_sizes[dim] for dim in dict.fromkeys(dim for variable in kept.values()
+                                                                  for dim in variable.dims)}
         for name, values in self.coords.items():
             self.indexes[name], self.variables[name] = dim_coord(name, values)
+            self.sizes[name] = len(values)
 
     def with_results(self, results: Mapping[str, tuple], attrs: dict[str, Any]) -> xr.Dataset:
         """The Dataset with ``results`` (name to (dims, data, attrs)) and ``attrs``."""
@@ -278,9 +348,13 @@ class _ResultFrame:
             ds = self.ds.drop_vars(sorted(self.stale)).assign_coords(self.coords).assign(results)
             ds.attrs = attrs
             return ds
-        # fastpath: the kernels' results are plain float ndarrays, which xarray would keep as they are
-        variables = {**self.variables, **{name: xr.Variable(*spec, fastpath=True) for name, spec in results.items()}}
-        return assemble_dataset(variables, self.coord_names, attrs, self.indexes, self.ds.encoding)
+        variables, sizes = dict(self.variables), dict(self.sizes)
+        for name, (dims, data, data_attrs) in results.items():
+            # fastpath: the kernels' results are plain float ndarrays, which xarray would keep as they are
+            variables[name] = xr.Variable(dims, data, data_attrs, fastpath=True)
+            for dim, size in zip(dims, data.shape):
+                sizes.setdefault(dim, size)
+        return assemble_dataset(variables, self.coord_names, attrs, self.indexes, self.ds.encoding, sizes)
 
 
 def simulate_autonomous(
@@ -364,11 +438,8 @@ def simulate_autonomous(
             f"input_vector must have shape ({weights.n_inputs},) or ({n_runs}, "
             f"{weights.n_inputs}) to match the model and initial_states; got {describe(input_bxi)}"
         )
-    generator = check_rng(rng)
-    provenance = rng_provenance(rng, generator)
-    noise_source, noise_kind = _engine.make_noise(
-        noise, weights, kw, n_runs, n_steps, lambda: generator, dtype
-    )
+    generator = _RunRng(rng)
+    noise_source, noise_kind = _engine.make_noise(noise, weights, kw, n_runs, n_steps, generator, dtype)
     initial = state_bxn.copy()
     source = _engine.ConstantDrive(kw, input_bxi, noise_source)
     result = _run(weights, kw, state_bxn, n_steps, source, 0 if final_only else record_every, noise_kind)
@@ -390,7 +461,7 @@ def simulate_autonomous(
         time = time_coord(n_steps // record_every, weights.dt * record_every) + offset
         ds = ds.assign_coords({TIME: time.assign_attrs(units="ms", long_name="time from run start")})
     ds = ds.assign(_result_variables(result, final_only))
-    ds.attrs.update(_attrs(weights, dtype, noise_kind, provenance))
+    ds.attrs.update(_attrs(weights, dtype, noise_kind, generator.provenance()))
     return ds
 
 
@@ -475,15 +546,28 @@ def _attrs(weights: CTRNNWeights, dtype: type[np.floating], noise_kind: str,
     return {
         "tau": weights.tau,
         "alpha": weights.alpha,
-        "model": json.dumps(weights.config(), sort_keys=True),
-        "simulation": _simulation_json(np.dtype(dtype).name, noise_kind),
+        "model": _model_json(weights),
+        "simulation": _simulation_json(dtype, noise_kind),
         "simulation_seed": provenance["seed"],
         "simulation_rng_state": provenance["rng_state"],
         "neurodis_version": __version__,
     }
 
 
+def _model_json(weights: CTRNNWeights) -> str:
+    """``json.dumps(weights.config(), sort_keys=True)``, written once per distinct config."""
+    config = weights.config()
+    # CTRNNWeights gives each field one type, so equal configs write equal JSON, except
+    # for -0.0 and 0.0 (equal, but written apart): the signs of zeros are part of the key
+    return _config_json(tuple(config.items()), tuple(math.copysign(1.0, v) for v in config.values() if v == 0))
+
+
+@functools.lru_cache(maxsize=64)
+def _config_json(items: tuple[tuple[str, Any], ...], zero_signs: tuple[float, ...]) -> str:
+    return json.dumps(dict(items), sort_keys=True)
+
+
 @functools.lru_cache(maxsize=16)
-def _simulation_json(dtype_name: str, noise_kind: str) -> str:
+def _simulation_json(dtype: type[np.floating], noise_kind: str) -> str:
     """``attrs["simulation"]``: one of a few strings, so each is written once."""
-    return json.dumps({"dtype": dtype_name, "noise": noise_kind})
+    return json.dumps({"dtype": np.dtype(dtype).name, "noise": noise_kind})

@@ -3,6 +3,8 @@ reproducibility, and every bad input."""
 
 from __future__ import annotations
 
+import json
+
 import numba
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import torch
 import xarray as xr
 
 import neurodis
+from neurodis._validation import rng_provenance
 from neurodis.models import CTRNN, make_model
 from neurodis.simulator import (
     CTRNNWeights,
@@ -191,6 +194,72 @@ def test_noise_is_reproducible_and_seed_dependent() -> None:
     off = simulate_arrays(w, inputs, rng=1, noise=np.False_)
     assert off.noise == "off" and not np.array_equal(off.rates, a)
     np.testing.assert_array_equal(simulate_arrays(w, inputs, rng=1, noise=True).rates, a)
+
+
+def _replayed_rates(w: CTRNNWeights, ds: xr.Dataset) -> np.ndarray:
+    """The rates of ``ds`` simulated again from its recorded generator state."""
+    generator = np.random.default_rng()
+    generator.bit_generator.state = json.loads(ds.attrs["simulation_rng_state"])
+    return simulate_arrays(w, ds["inputs"].values, rng=generator).rates
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+@pytest.mark.parametrize("rng", [5, np.int64(5), np.random.SeedSequence(5)])
+def test_a_seeds_provenance_is_its_generators_whether_noise_is_drawn_or_not(noisy: bool, rng) -> None:
+    w = _weights(recurrent_noise=0.3 if noisy else 0.0)
+    expected = rng_provenance(rng, np.random.default_rng(rng))
+    ds = simulate(w, _trials(), rng=rng)
+    autonomous = simulate_autonomous(w, np.ones(N_IN), 4, initial_states=np.ones(N), rng=rng)
+    for attrs in (ds.attrs, autonomous.attrs):
+        assert (attrs["simulation_seed"], attrs["simulation_rng_state"]) == (expected["seed"], expected["rng_state"])
+    np.testing.assert_array_equal(_replayed_rates(w, ds), ds["rates"].values)
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_a_generators_provenance_is_its_state_before_the_draws(noisy: bool) -> None:
+    w = _weights(recurrent_noise=0.3 if noisy else 0.0)
+    generator = np.random.default_rng(5)
+    before = json.dumps(generator.bit_generator.state, default=int)
+    ds = simulate(w, _trials(), rng=generator)
+    assert ds.attrs["simulation_rng_state"] == before and ds.attrs["simulation_seed"] == -1
+    assert (json.dumps(generator.bit_generator.state, default=int) != before) == noisy  # consumed only by draws
+    np.testing.assert_array_equal(_replayed_rates(w, ds), ds["rates"].values)
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_without_an_rng_the_provenance_is_a_fresh_pcg64_state(noisy: bool) -> None:
+    w = _weights(recurrent_noise=0.3 if noisy else 0.0)
+    first, second = simulate(w, _trials()), simulate(w, _trials())
+    for ds in (first, second):
+        bit_generator = np.random.PCG64()
+        bit_generator.state = json.loads(ds.attrs["simulation_rng_state"])  # a state numpy accepts, ...
+        assert json.dumps(bit_generator.state, default=int) == ds.attrs["simulation_rng_state"]  # ... as it writes one
+        assert ds.attrs["simulation_seed"] == -1
+        np.testing.assert_array_equal(_replayed_rates(w, ds), ds["rates"].values)
+    assert first.attrs["simulation_rng_state"] != second.attrs["simulation_rng_state"]
+
+
+def test_the_model_attr_is_the_weights_config_as_json() -> None:
+    # in one sequence, so that a config written earlier could stand in for an equal one
+    variants = [{}, {"recurrent_noise": -0.0}, {"input_noise": -0.0}, {}, {"activation": "tanh", "leaky": False},
+                {"readout": "tanh", "bound": 2.0}, {"recurrent_noise": 0.1}, {"recurrent_noise": -0.0}]
+    for options in variants:
+        w = _weights(**options)
+        assert simulate(w, _trials(), rng=0).attrs["model"] == json.dumps(w.config(), sort_keys=True)
+    assert '"recurrent_noise": -0.0' in simulate(_weights(recurrent_noise=-0.0), _trials()).attrs["model"]
+
+
+@pytest.mark.parametrize(("rng", "error", "match"), [
+    (-1, ValueError, "rng must be a non-negative integer seed; got -1"),
+    (True, TypeError, "rng must be an int, numpy.random.SeedSequence, numpy.random.Generator or None; got bool"),
+    (1.5, TypeError, "rng must be an int, numpy.random.SeedSequence, numpy.random.Generator or None; got float"),
+])
+def test_a_bad_rng_is_refused_even_when_no_noise_is_drawn(rng, error, match) -> None:
+    w = _weights()
+    for run in (lambda: simulate(w, _trials(), rng=rng), lambda: simulate_arrays(w, _inputs(), rng=rng),
+                lambda: simulate_autonomous(w, np.ones(N_IN), 4, initial_states=np.ones(N), rng=rng)):
+        with pytest.raises(error, match=match):
+            run()
 
 
 def test_results_do_not_depend_on_the_thread_count() -> None:

@@ -14,8 +14,11 @@ from neurodis.trials import (
     VARIABLE_ATTRS,
     VARIABLE_DIMS,
     assemble_dataset,
+    dataset_parts,
     dim_coord,
     make_trials,
+    save_trials,
+    shallow_copy,
     validate_trials,
 )
 
@@ -77,6 +80,66 @@ def test_assemble_dataset_equals_the_public_constructor():
                             {"unit": index})
     slow = xr.Dataset({"rates": rates}, coords={"unit": unit, "label": label}, attrs={"dt": 1.0})
     _identical(fast, slow)
+
+
+def test_assemble_dataset_with_the_sizes_given_equals_it_with_them_read():
+    index, unit = dim_coord("unit", np.arange(3))
+    variables = {"rates": xr.Variable(("trial", "unit"), np.ones((2, 3))), "unit": unit,
+                 "label": xr.Variable(("trial",), np.array(["a", "b"]))}
+    read = assemble_dataset(variables, ["unit", "label"], {}, {"unit": index})
+    _identical(assemble_dataset(variables, ["unit", "label"], {}, {"unit": index}, sizes={"trial": 2, "unit": 3}),
+               read)
+
+
+def _copy_cases(tmp_path) -> dict[str, xr.Variable]:
+    trials = make_task("classification", n_tasks=2).sample(3, 0)
+    with xr.open_dataset(save_trials(trials, tmp_path / "trials.nc"), engine="h5netcdf") as lazy:
+        lazy_inputs = lazy.variables["inputs"]  # not loaded: xarray's copy re-wraps its cache
+    return {
+        "data": trials.variables["inputs"],
+        "index": trials.variables["time"],
+        "non-index coord": trials.variables["quadrant"],
+        "no attrs": xr.Variable(("a",), np.arange(2), {}),
+        "encoding": xr.Variable(("a",), np.arange(2.0), {"units": "1"}, {"dtype": "float32"}),
+        "lazily loaded": lazy_inputs,
+    }
+
+
+@pytest.mark.parametrize("case", ["data", "index", "non-index coord", "no attrs", "encoding", "lazily loaded"])
+def test_shallow_copy_equals_xarrays_shallow_copy(case, tmp_path):
+    variable = _copy_cases(tmp_path)[case]
+    fast, slow = shallow_copy(variable), variable.copy(deep=False)
+    assert type(fast) is type(slow) and type(fast._data) is type(slow._data)
+    assert (fast._data is variable._data) == (slow._data is variable._data)
+    assert (fast._attrs, fast._encoding) == (slow._attrs, slow._encoding)
+    xr.testing.assert_identical(fast, slow)
+    fast.attrs["note"] = fast.encoding["note"] = "changed"
+    assert "note" not in variable.attrs and "note" not in variable.encoding
+
+
+def test_dataset_parts_are_read_only_views_of_the_dataset():
+    trials = make_task("classification", n_tasks=2).sample(3, 0)
+    variables, coord_names, indexes = dataset_parts(trials)
+    assert list(variables) == list(trials.variables) and coord_names == set(trials.coords)
+    assert dict(indexes) == dict(trials.xindexes)
+    with pytest.raises(TypeError):
+        indexes["time"] = None
+    with pytest.raises(TypeError):
+        variables["inputs"] = None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_time_on_the_grid_passes_and_off_it_fails_the_same_way(dtype):
+    trials = make_task("classification", n_tasks=2).sample(3, 0)
+    grid = (np.arange(22) * 100.0).astype(dtype)
+    for time in (grid, grid + dtype(50.0)):  # exactly the grid, or from a later origin
+        validate_trials(trials.assign_coords(time=("time", time, TIME_ATTRS)))
+    for time in (grid * 1.5, np.where(np.arange(22) == 3, np.nan, grid).astype(dtype)):
+        off = trials.assign_coords(time=("time", time, TIME_ATTRS))
+        with pytest.raises(ValueError, match=r"trials\['time'\] must be spaced by dt=100.0 ms; got "):
+            validate_trials(off)
+        with pytest.raises(ValueError, match=r"trials\['time'\] must be spaced by dt=100.0 ms; got "):
+            simulate(CTRNN(3, 2, n_units=4), off)
 
 
 def _public_simulate(trials: xr.Dataset, result: xr.Dataset) -> xr.Dataset:
