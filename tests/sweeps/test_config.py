@@ -31,6 +31,7 @@ PINNED_IDS = {
     ("encoder", 29): "62198c89dc563cb7",
     ("training", 7): "ca3e22f49836a166",
     ("correlation", 11): "e3a020634657e0ab",
+    ("best", 14): "3590ed6498760dd1",
     ("free-rt", 5): "443c3e6e1826ebe9",
     ("attractor", 4): "3cc039b73c39648b",
 }
