@@ -44,12 +44,14 @@ _TASK_KEYS = ("n_tasks", "n_dims", "sigma", "noise", "latent_correlation", "loss
 
 #: Keys added to schema 2 after stores of it were written, with their defaults: a run's
 #: flat dict (its ``config.json``, hence its id) holds one only when it is set otherwise.
-LATER_KEYS: dict[str, Any] = {"lr_end": None}
+LATER_KEYS: dict[str, Any] = {"lr_end": None, "l1_weights": 0.0, "l2_weights": 0.0, "l1_rates": 0.0,
+                               "l2_rates": 0.0}
 
 _INTS = {"n_tasks": 1, "n_dims": 1, "n_units": 1, "n_batches": 1, "batch_size": 1, "seed": 0, "eval_trials": 1}
 #: Real fields: (minimum, strictly above it).
 _REALS = {"sigma": (0.0, False), "latent_correlation": (-1.0, True), "tau": (0.0, True),
-          "recurrent_noise": (0.0, False), "dt": (0.0, True), "lr": (0.0, True)}
+          "recurrent_noise": (0.0, False), "dt": (0.0, True), "lr": (0.0, True), "l1_weights": (0.0, False),
+          "l2_weights": (0.0, False), "l1_rates": (0.0, False), "l2_rates": (0.0, False)}
 _STRINGS = ("task", "noise", "encoder", "loss_mask", "network", "variant")
 
 
@@ -87,6 +89,9 @@ class RunConfig:
     lr_end : float or None
         Learning rate of the last batch, by cosine decay from ``lr``; ``None`` (the
         paper) keeps ``lr`` (see :class:`~neurodis.training.TrainConfig`).
+    l1_weights, l2_weights, l1_rates, l2_rates : float
+        Weight and rate penalties (>= 0; 0, the paper, is off; see
+        :class:`~neurodis.training.TrainConfig`).
     seed : int
         Seeds the network, the encoder, training, and the measurements.
     eval_trials : int
@@ -141,6 +146,10 @@ class RunConfig:
     batch_size: int = 16
     lr: float = 1e-3
     lr_end: float | None = None
+    l1_weights: float = 0.0
+    l2_weights: float = 0.0
+    l1_rates: float = 0.0
+    l2_rates: float = 0.0
     seed: int = 0
     eval_trials: int = 8000
     variant: str = ""
@@ -260,5 +269,6 @@ class RunConfig:
 
         log_every = max(1, min(500, self.n_batches // 20))
         return TrainConfig(n_batches=self.n_batches, batch_size=self.batch_size, lr=self.lr, lr_end=self.lr_end,
-                           seed=self.seed,
+                           l1_weights=self.l1_weights, l2_weights=self.l2_weights, l1_rates=self.l1_rates,
+                           l2_rates=self.l2_rates, seed=self.seed,
                            encoder=self.encoder, log_every=log_every, checkpoint_every=log_every * 10)

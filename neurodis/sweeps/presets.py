@@ -178,6 +178,21 @@ class Preset:
 
 
 _N_TASKS = [2, 3, 6, 12, 24]
+_NOISE_DECISION = {"recurrent_noise": 0.05, "loss_mask": "decision"}
+#: The training recipes of preset ``recipes``: recurrent noise and a decision-step loss,
+#: alone and with what else had helped alone.
+_RECIPES: dict[str, dict[str, Any]] = {
+    "noise_decision": _NOISE_DECISION,
+    "noise_decision_alpha_half": {**_NOISE_DECISION, "tau": 200.0},
+    "noise_decision_cosine_lr": {**_NOISE_DECISION, "lr_end": 1e-5},
+    "noise_decision_alpha_half_cosine_lr": {**_NOISE_DECISION, "tau": 200.0, "lr_end": 1e-5},
+    "noise_decision_l2_weights": {**_NOISE_DECISION, "l2_weights": 1e-3},
+    "noise_decision_l2_rates": {**_NOISE_DECISION, "l2_rates": 1e-3},
+    "noise_0.1_decision": {**_NOISE_DECISION, "recurrent_noise": 0.1},
+    "noise_0.1_decision_alpha_half": {**_NOISE_DECISION, "recurrent_noise": 0.1, "tau": 200.0},
+    "noise_0.2_decision": {**_NOISE_DECISION, "recurrent_noise": 0.2},
+    "noise_balanced": {**_NOISE_DECISION, "loss_mask": "balanced"},
+}
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset
@@ -232,10 +247,19 @@ PRESETS: dict[str, Preset] = {
             },
         ),
         Preset(
+            name="recipes",
+            description="the search behind preset best: combinations of training choices for the leaky CTRNN's "
+                        "true OOD r2 (N = 24, 3e4 batches, 3 seeds, 4 evaluations of 4000 trials)",
+            base={"n_batches": 30_000, "eval_trials": 4000},
+            grid={"variant": list(_RECIPES), "seed": [0, 1, 2]},
+            variants=_RECIPES,
+            accuracy_trials=2048,
+        ),
+        Preset(
             name="best",
             description="the best recipe found for the true OOD r2 of the paper's leaky CTRNN: recurrent noise 0.05 "
                         "and the loss on the decision step, 1e5 batches, N = 6, 12, 24, 5 seeds",
-            base={"recurrent_noise": 0.05, "loss_mask": "decision"},
+            base=dict(_NOISE_DECISION),
             grid={"n_tasks": [6, 12, 24], "seed": [0, 1, 2, 3, 4]},
         ),
         Preset(

@@ -32,6 +32,7 @@ PINNED_IDS = {
     ("training", 7): "ca3e22f49836a166",
     ("correlation", 11): "e3a020634657e0ab",
     ("best", 14): "3590ed6498760dd1",
+    ("recipes", 29): "b0fc42182bdb8b2a",
     ("free-rt", 5): "443c3e6e1826ebe9",
     ("attractor", 4): "3cc039b73c39648b",
 }
@@ -64,6 +65,12 @@ def test_a_later_key_names_its_run_only_when_set_so_older_stores_keep_their_ids(
     assert decayed.train_config().lr_end == 1e-5 and RunConfig().train_config().lr_end is None
     with pytest.raises(ValueError, match=r"lr_end must be <= 0.001; got 0.01"):
         RunConfig(lr_end=1e-2)
+    penalized = RunConfig(l2_weights=1e-3, l1_rates=2e-3)
+    assert penalized.to_dict() == {**older, "l2_weights": 1e-3, "l1_rates": 2e-3}
+    train = penalized.train_config()
+    assert (train.l1_weights, train.l2_weights, train.l1_rates, train.l2_rates) == (0.0, 1e-3, 2e-3, 0.0)
+    with pytest.raises(ValueError, match=r"l2_rates must be >= 0.0; got -1.0"):
+        RunConfig(l2_rates=-1.0)
     with pytest.raises(ValueError, match=r"missing \['seed'\]"):
         RunConfig.from_dict({key: value for key, value in older.items() if key != "seed"})
 
