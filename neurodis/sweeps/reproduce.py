@@ -25,8 +25,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,6 @@ def reproduce(
         If a run raised (one line naming the run, the error and its ``error.log``).
     """
     from neurodis._version import show_versions
-
     from neurodis.training.config import DEVICES
     from neurodis.training.loop import check_device
 
