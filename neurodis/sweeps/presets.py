@@ -253,7 +253,6 @@ PRESETS: dict[str, Preset] = {
             base={"n_batches": 30_000, "eval_trials": 4000},
             grid={"variant": list(_RECIPES), "seed": [0, 1, 2]},
             variants=_RECIPES,
-            accuracy_trials=2048,
         ),
         Preset(
             name="best",
