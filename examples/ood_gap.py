@@ -62,8 +62,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_networks(store: Path) -> list[tuple[int, int, object]]:
-    """(n_tasks, seed, TrainedNetwork) of every finished run folder of the store."""
+def load_networks(store: Path) -> list[tuple[dict, object]]:
+    """(run config as a flat dict, TrainedNetwork) of every finished run folder of the store."""
     from neurodis.models import load_model
     from neurodis.sweeps.config import RunConfig
     from neurodis.tasks.encoders import Encoder
@@ -78,21 +78,33 @@ def load_networks(store: Path) -> list[tuple[int, int, object]]:
         # a store run folder holds the sweep's RunConfig, not a training run description, so
         # TrainedNetwork.load does not read it: the bundle is assembled from its parts
         network = TrainedNetwork(load_model(run / "model"), config.build_task(), encoder, None)
-        networks.append((config.n_tasks, config.seed, network))
-    return sorted(networks, key=lambda item: item[:2])
+        networks.append((config.to_dict(), network))
+    return sorted(networks, key=lambda item: (item[0]["n_tasks"], item[0]["seed"], json.dumps(item[0], sort_keys=True)))
 
 
-def measure(networks: list, n_trials: int, seed: int) -> xr.Dataset:
-    """Predictors per (network, fold), on fresh trials (each network its own SeedSequence child)."""
+def grid_dims(store: Path) -> list[str]:
+    """The swept keys of the store's results (its dims besides fold and repeat)."""
+    with xr.open_dataset(store / "results.nc") as results:
+        return [d for d in results[OUTCOMES["ridge"]].dims if d not in ("fold", "repeat")]
+
+
+def measure(networks: list, n_trials: int, seed: int, dims: list[str]) -> xr.Dataset:
+    """Predictors per (network, fold), on fresh trials (each network its own SeedSequence child).
+
+    Each network carries its value of every swept key in ``dims`` as a coordinate.
+    """
     from neurodis.analysis.ood_predictors import ood_predictors
     from neurodis.experiments.ood import regression_rates
 
     streams = np.random.SeedSequence(seed).spawn(len(networks))
     tables = []
-    for (n_tasks, net_seed, network), stream in zip(networks, streams, strict=True):
+    for (config, network), stream in zip(networks, streams, strict=True):
         rates, latents = regression_rates(network, n_trials=n_trials, rng=stream)
-        table = ood_predictors(rates, latents).expand_dims(network=[f"N{n_tasks}-s{net_seed}"])
-        tables.append(table.assign_coords(n_tasks=("network", [n_tasks]), seed=("network", [net_seed])))
+        label = f"N{config['n_tasks']}-s{config['seed']}" + "".join(
+            f"-{config[d]}" for d in dims if d not in ("n_tasks", "seed"))
+        table = ood_predictors(rates, latents).expand_dims(network=[label])
+        keys = {d: ("network", [config[d]]) for d in {"n_tasks", "seed", *dims}}
+        tables.append(table.assign_coords(keys))
     return xr.concat(tables, dim="network", combine_attrs="override")
 
 
@@ -101,14 +113,12 @@ def outcomes(store: Path, predictors: xr.Dataset) -> xr.Dataset:
     results = xr.open_dataset(store / "results.nc")
     data = {}
     for decoder, name in OUTCOMES.items():
-        per_fold = results[name].median("repeat")
-        data[decoder] = xr.DataArray(
-            np.stack([per_fold.sel(n_tasks=n, seed=s).sel(fold=predictors.fold).values
-                      for n, s in zip(predictors.n_tasks.values, predictors.seed.values, strict=True)]),
-            dims=("network", "fold"), coords={"network": predictors.network, "fold": predictors.fold})
-        data[f"{decoder}_network"] = results[name].sel(
-            n_tasks=xr.DataArray(predictors.n_tasks.values, dims="network"),
-            seed=xr.DataArray(predictors.seed.values, dims="network")).median(["repeat", "fold"])
+        # pointwise selection: each network's own cell of the grid
+        picked = results[name].sel({d: xr.DataArray(predictors[d].values, dims="network")
+                                     for d in results[name].dims if d not in ("fold", "repeat")})
+        picked = picked.drop_vars([c for c in picked.coords if c != "fold"])
+        data[decoder] = picked.median("repeat").sel(fold=predictors.fold).transpose("network", "fold")
+        data[f"{decoder}_network"] = picked.median(["repeat", "fold"])
     return xr.Dataset(data).assign_coords(network=predictors.network)
 
 
@@ -155,8 +165,9 @@ def report(predictors: xr.Dataset, scores: xr.Dataset, rows: list[dict]) -> None
         print(f"{network:>9} {values[0]:6.1f} {values[1]:8.2e} {values[2]:8.2e} {values[3]:7.3f} {values[4]:7.4f} "
               f"{values[5]:7.3f} {values[6]:7.3f} {float(scores.lstsq_network[k]):7.3f} "
               f"{float(scores.ridge_network[k]):7.3f}")
-    print("\nSpearman rho (two-sided permutation p): across 15 networks | within N (permuted within N) | "
-          "across folds within a network (60 pairs)")
+    n_networks, n_pairs = predictors.sizes["network"], predictors.sizes["network"] * predictors.sizes["fold"]
+    print(f"\nSpearman rho (two-sided permutation p): across {n_networks} networks | within N (permuted within N) | "
+          f"across folds within a network ({n_pairs} pairs)")
     print(f"{'predictor':>24} {'decoder':>7} {'across':>16} {'within N':>16} {'folds':>16}")
     for row in rows:
         cells = [f"{row[k + '_rho']:+.2f} ({_p(row[k + '_p'])})" if np.isfinite(row[k + "_rho"]) else "—"
@@ -211,9 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     networks = load_networks(store)
     if FAST:
-        first = sorted({n_tasks for n_tasks, _, _ in networks})[:2]  # two values of N: every test still runs
-        networks = [item for item in networks if item[0] in first]
-    predictors = measure(networks, args.n_trials, args.seed)
+        first = sorted({config["n_tasks"] for config, _ in networks})[:2]  # two values of N: every test still runs
+        networks = [item for item in networks if item[0]["n_tasks"] in first]
+    predictors = measure(networks, args.n_trials, args.seed, grid_dims(store))
     scores = outcomes(store, predictors)
     rows = associations(predictors, scores, args.n_resamples, args.seed)
     report(predictors, scores, rows)
