@@ -44,8 +44,8 @@ from neurodis.training import TrainedNetwork
 from neurodis.trials import INPUT, LATENT, TIME, TRIAL, UNIT
 
 __all__ = [
-    "DECODERS", "REPEAT", "encoder_generalization", "generalization", "ood_generalization", "regression_rates",
-    "regression_task",
+    "DECODERS", "REPEAT", "encoder_generalization", "evidence_channels", "generalization", "ood_generalization",
+    "regression_rates", "regression_task",
 ]
 
 #: The decoders :func:`generalization` scores: name -> (variable prefix, description).
@@ -184,12 +184,24 @@ def _regression_trials(network: TrainedNetwork, n_trials: int, rng: Any) -> tupl
     return trials, latents, noise_rng
 
 
+def evidence_channels(trials: xr.Dataset) -> list[str]:
+    """The input channels that carry evidence: the encoder's output, or the raw stimulus
+    without an encoder; never the fixation (go-cue) input.
+
+    Examples
+    --------
+    >>> from neurodis.tasks import make_task
+    >>> evidence_channels(make_task("classification", n_tasks=2).sample(2, rng=0))
+    ['stimulus_0', 'stimulus_1']
+    """
+    return [str(name) for name in trials[INPUT].values if str(name).startswith(("encoded", "stimulus"))]
+
+
 def _encoder_features(network: TrainedNetwork, n_trials: int, rng: Any) -> tuple[xr.DataArray, xr.DataArray]:
     """The encoder's output (the raw stimulus without one) averaged over each trial's stimulus
     period, as ``(trial, unit)`` rates, and the latents: the trials of :func:`regression_rates`."""
     trials, latents, _ = _regression_trials(network, n_trials, rng)
-    # the encoder's channels, or the raw stimulus channels without an encoder; never the fixation input
-    channels = [name for name in trials[INPUT].values if str(name).startswith(("encoded", "stimulus"))]
+    channels = evidence_channels(trials)
     period = regression_task(network.task).timing.period_slice("stimulus")
     averaged = trials["inputs"].sel({INPUT: channels}).isel({TIME: period}).mean(TIME)
     return xr.DataArray(averaged.values, dims=(TRIAL, UNIT)), latents

@@ -145,10 +145,10 @@ def _averaged_evidence(durations: list[int]) -> _Features:
     """The evidence channels averaged over stimulus steps ``first .. first + T`` (the ``T + 1``
     samples a network read at duration T has integrated), for every duration T."""
 
+    from neurodis.experiments.ood import evidence_channels
+
     def features(trials: xr.Dataset, first: int, noise_rng: np.random.Generator) -> xr.DataArray:
-        # the channels of encoder_generalization: the encoder's output, or the raw stimulus without
-        # an encoder; never the fixation (go-cue) input
-        channels = [name for name in trials[INPUT].values if str(name).startswith(("encoded", "stimulus"))]
+        channels = evidence_channels(trials)  # the channels of encoder_generalization
         evidence = trials["inputs"].sel({INPUT: channels}).values[:, first:first + durations[-1] + 1]
         running_mean = np.cumsum(evidence, axis=1) / np.arange(1, evidence.shape[1] + 1)[:, None]
         return xr.DataArray(running_mean[:, durations], dims=(TRIAL, TIME, UNIT), coords={TIME: durations})
