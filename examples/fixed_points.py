@@ -20,8 +20,7 @@ import numpy as np
 import torch
 
 import neurodis
-from neurodis.experiments import find_fixed_points
-from neurodis.experiments import run
+from neurodis.experiments import find_fixed_points, run
 from neurodis.plotting import plot_eigenvalues
 from neurodis.training import TrainConfig, train
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 import platform
 import sys
+from importlib import metadata
 from typing import Any
 
 __version__ = "0.1.0"

@@ -23,7 +23,7 @@ import neurodis
 from neurodis import recordings as rec
 from neurodis import simulator as sim
 from neurodis import tasks as T
-from neurodis.models import GRU, LSTM, CausalTransformer, CTRNN, Readout, make_model
+from neurodis.models import CTRNN, GRU, LSTM, CausalTransformer, Readout, make_model
 from neurodis.training import TrainConfig, make_network, train
 
 #: ``(test id, call, expected exception, regex the message must match)``

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import ast
 import configparser
-import importlib.metadata as metadata
 import re
 import subprocess
 import sys
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 import pytest

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import neurodis.files as files
+from neurodis import files
 from neurodis.errors import CorruptFileError
 from neurodis.files import (
     atomic_write,

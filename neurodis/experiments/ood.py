@@ -44,8 +44,8 @@ from neurodis.training import TrainedNetwork
 from neurodis.trials import INPUT, LATENT, TIME, TRIAL, UNIT
 
 __all__ = [
-    "DECODERS", "REPEAT", "encoder_generalization", "evidence_channels", "generalization", "ood_generalization",
-    "regression_rates", "regression_task",
+    "DECODERS", "REPEAT", "encoder_generalization", "evaluation_streams", "evidence_channels", "generalization",
+    "ood_generalization", "regression_rates", "regression_task",
 ]
 
 #: The decoders :func:`generalization` scores: name -> (variable prefix, description).
@@ -207,13 +207,21 @@ def _encoder_features(network: TrainedNetwork, n_trials: int, rng: Any) -> tuple
     return xr.DataArray(averaged.values, dims=(TRIAL, UNIT)), latents
 
 
-def _evaluation_streams(rng: Any, fit_rng: Any, n_evaluations: int) -> list[tuple[Any, Any]]:
-    """The (simulation, decoder fits) randomness of each evaluation.
+def evaluation_streams(rng: Any, fit_rng: Any, n_evaluations: int) -> list[tuple[Any, Any]]:
+    """The (simulation, decoder fits) randomness of each of ``n_evaluations`` evaluations.
 
     Children ``2r`` and ``2r + 1`` of ``rng``'s SeedSequence (``SeedSequence(rng)`` for an
     int), all spawned at once, so evaluation 0 is the single evaluation of
     ``n_repeats=None``. A given ``fit_rng`` (one evaluation only) keeps ``rng`` whole for
-    the simulation.
+    the simulation. Every OOD measurement of the project draws its evaluations here.
+
+    Examples
+    --------
+    >>> streams = evaluation_streams(0, None, 2)
+    >>> len(streams), [child.spawn_key for pair in streams for child in pair]
+    (2, [(0,), (1,), (2,), (3,)])
+    >>> evaluation_streams(0, 7, 1)
+    [(0, 7)]
     """
     if fit_rng is not None:
         return [(rng, fit_rng)]
@@ -417,7 +425,7 @@ def _evaluate(features: Any, *, folds: str, decoders: list[str], n_repeats: int 
               fit_rng: Any) -> xr.Dataset:
     """Every evaluation: ``features(simulation_rng) -> (rates, latents)`` scored by the decoders."""
     evaluations = []
-    for simulation_rng, decoder_rng in _evaluation_streams(rng, fit_rng, n_repeats or 1):
+    for simulation_rng, decoder_rng in evaluation_streams(rng, fit_rng, n_repeats or 1):
         rates, latents = features(simulation_rng)
         evaluations.append(_score_decoders(rates, latents, folds=folds, decoders=decoders, rng=decoder_rng))
     return evaluations[0] if n_repeats is None else _stack_repeats(evaluations, rng)

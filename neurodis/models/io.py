@@ -23,8 +23,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from neurodis._version import __version__
 from neurodis._validation import check_type
+from neurodis._version import __version__
 from neurodis.errors import CorruptFileError
 from neurodis.files import atomic_write, check_path, read_json, verify_file, write_json
 from neurodis.models.base import SequenceModel, list_models, make_model

@@ -161,10 +161,10 @@ def _evaluations(features: _Features, task: Any, encoder: Any, *, n_trials: int,
     """``n_repeats`` evaluations of ``features`` by every decoder of :data:`FREE_RT_DECODERS`,
     along ``repeat`` (the streams of :func:`measure_free_rt`)."""
     from neurodis.analysis import fit_ood_decoders
+    from neurodis.experiments.ood import evaluation_streams
 
-    streams = np.random.SeedSequence(seed).spawn(2 * n_repeats)
     evaluations = []
-    for simulation, fits in zip(streams[0::2], streams[1::2], strict=True):
+    for simulation, fits in evaluation_streams(seed, None, n_repeats):
         trial_rng, noise_rng = check_rng(simulation).spawn(2)
         trials, first = _evidence_trials(task, encoder, durations[-1] + 1, n_trials, trial_rng)
         latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT),

@@ -11,8 +11,8 @@ True
 {'trial': 16, 'time': 22, 'input': 3, 'output': 6, 'latent': 2}
 """
 
-from neurodis.tasks.base import EncoderLike, Task, Timing, TrialBatch, list_tasks, make_task, register_task
 from neurodis.tasks.accumulation import AccumulationTask
+from neurodis.tasks.base import EncoderLike, Task, Timing, TrialBatch, list_tasks, make_task, register_task
 from neurodis.tasks.classification import ClassificationTask
 from neurodis.tasks.encoders import Encoder
 from neurodis.tasks.flipflop import FlipFlopTask

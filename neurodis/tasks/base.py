@@ -17,7 +17,6 @@ from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar
 import numpy as np
 import xarray as xr
 
-from neurodis._version import __version__
 from neurodis._validation import (
     check_in,
     check_int,
@@ -28,6 +27,7 @@ from neurodis._validation import (
     describe,
     rng_provenance,
 )
+from neurodis._version import __version__
 from neurodis.trials import make_trials
 
 __all__ = [

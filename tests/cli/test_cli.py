@@ -6,8 +6,7 @@ import sys
 import pytest
 import xarray as xr
 
-from neurodis import list_tasks, load_trials, make_task
-from neurodis import cli
+from neurodis import cli, list_tasks, load_trials, make_task
 from neurodis.cli import build_parser, main
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import xarray as xr
 
 from neurodis.analysis import pca
-from neurodis.experiments import find_fixed_points, zero_evidence_input
 from neurodis.cli import main
+from neurodis.experiments import find_fixed_points, zero_evidence_input
 from neurodis.simulator import simulate
 from neurodis.training import TrainedNetwork
 from neurodis.trials import load_dataset

@@ -8,8 +8,8 @@ import pytest
 
 import neurodis.experiments.ood
 from neurodis.analysis import fit_ood_decoders
-from neurodis.experiments import regression_rates
 from neurodis.cli import main
+from neurodis.experiments import regression_rates
 from neurodis.models import CTRNN
 from neurodis.tasks import make_task
 from neurodis.training import TrainConfig, TrainedNetwork, train

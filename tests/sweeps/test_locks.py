@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from neurodis.sweeps import locks
 from neurodis.files import process_started
+from neurodis.sweeps import locks
 from neurodis.sweeps.locks import STALE_SECONDS, RunLock
 
 

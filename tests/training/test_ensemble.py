@@ -12,8 +12,8 @@ import xarray as xr
 from neurodis.models import CTRNN, make_model
 from neurodis.training import (
     StackedModel,
-    load_checkpoint,
     TrainedNetwork,
+    load_checkpoint,
     split_ensemble,
     train,
     train_ensemble,

@@ -45,7 +45,14 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import (
-    NeurodisWarning, check_in, check_int, check_probability, check_rng, check_type, describe, rng_provenance,
+    NeurodisWarning,
+    check_in,
+    check_int,
+    check_probability,
+    check_rng,
+    check_type,
+    describe,
+    rng_provenance,
 )
 from neurodis._version import __version__
 

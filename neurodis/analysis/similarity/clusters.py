@@ -32,7 +32,13 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import (
-    check_in, check_int, check_probability, check_real, check_rng, check_type, rng_provenance,
+    check_in,
+    check_int,
+    check_probability,
+    check_real,
+    check_rng,
+    check_type,
+    rng_provenance,
 )
 from neurodis._version import __version__
 from neurodis.analysis.similarity.nulls import NULL_DIM
