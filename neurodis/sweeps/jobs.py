@@ -224,7 +224,8 @@ def run_group(
         :func:`~neurodis.sweeps.presets.ensemble_key` group (networks of one kind that
         may differ in seed, number of tasks and noise).
     run_dirs : list of str
-        Their run folders; each receives ``model/`` and ``encoder.json``.
+        Their run folders; each receives ``model/``, ``encoder.json`` and ``history.nc``
+        (:meth:`~neurodis.training.TrainedNetwork.load` reads the folder back).
     report : callable
         Receives progress messages (``batch``, ``loss``).
     measure : callable
@@ -287,6 +288,7 @@ def _train_and_measure(
     from neurodis.models import save_model
     from neurodis.training import adopt_members, default_encoder, train_ensemble
     from neurodis.training.checkpoint import CHECKPOINT_NAME
+    from neurodis.trials import save_dataset
 
     tasks = [c.build_task() for c in configs]
     # the members share every training setting but the seed (ensemble_key)
@@ -311,10 +313,12 @@ def _train_and_measure(
     results = []
     for member, run_config, run_dir in zip(trained, configs, run_dirs):
         member.model.to("cpu")  # measured on the CPU whatever it trained on (the Numba simulator runs CTRNNs)
-        # the store's run folder holds its own config.json: only the weights and encoder go in
+        # the store's run folder holds its own config.json (TrainedNetwork.load rebuilds the
+        # task and training config from it): the weights, encoder and history go in
         save_model(member.model, Path(run_dir) / "model")
         if member.encoder is not None:
             member.encoder.save(Path(run_dir) / "encoder.json")
+        save_dataset(member.history, Path(run_dir) / "history.nc")
         result = measure(replace(member, path=Path(run_dir)), run_config)
         for name in _FINAL_HISTORY:
             result[f"final_{name}"] = ((), float(member.history[name].values[-1]))

@@ -140,17 +140,20 @@ def test_reproduce_writes_a_self_describing_folder_and_resumes(tiny_run):
 
 
 def test_stored_results_are_reproduced_by_the_saved_networks(tiny_run):
-    """A run's saved weights and encoder, measured again, give the stored numbers exactly."""
-    from neurodis.models import load_model
+    """A run folder of the store loads as a TrainedNetwork that, measured again, gives the stored numbers exactly."""
     from neurodis.sweeps import RunStore
-    from neurodis.tasks.encoders import Encoder
     from neurodis.training import TrainedNetwork
 
     out, _ = tiny_run
     store = RunStore(out / "store", schema=CONFIG_SCHEMA)
     config = TINY.configs()[3]
     folder = store.run_dir(config)
-    network = TrainedNetwork(load_model(folder / "model"), RunConfig.from_dict(config).build_task(), Encoder.load(folder / "encoder.json"))
+    network = TrainedNetwork.load(folder)
+    run = RunConfig.from_dict(config)
+    assert network.path == folder and network.config == run.train_config()
+    assert network.task.config() == run.build_task().config()
+    # the history is this member's: its last row is the final loss the result recorded
+    assert float(network.history["loss"].values[-1]) == float(store.load_result(config)["final_loss"])
     again = measure_network(network, n_trials=config["eval_trials"], seed=config["seed"], n_repeats=2,
                             accuracy_trials=512)
     stored = store.load_result(config)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from neurodis.errors import CorruptFileError
-from neurodis.files import sidecar_path
+from neurodis.files import sidecar_path, write_json
 from neurodis.tasks import Encoder
 from neurodis.training import TrainedNetwork, adopt_members, load_checkpoint, train, train_ensemble
 from neurodis.training.checkpoint import FORMAT, save_checkpoint
@@ -131,6 +131,19 @@ def test_trained_network_load_refuses_a_garbled_description(run):
     with pytest.raises(ValueError, match=r"config\.json must describe the run's task and training config; got an "
                                          r"error: n_tasks must be an integer >= 1"):
         TrainedNetwork.load(run)
+
+
+def test_trained_network_load_names_what_a_sweep_run_folder_lacks(tmp_path):
+    from neurodis.sweeps.config import RunConfig
+
+    config = RunConfig(n_batches=2).to_dict()
+    write_json(tmp_path / "config.json", config)  # laid out by a sweep, not trained yet
+    with pytest.raises(FileNotFoundError, match=r"sweep run that has been trained \(with model/\); got .*no model"):
+        TrainedNetwork.load(tmp_path)
+    write_json(tmp_path / "config.json", {**config, "n_batches": 0})
+    with pytest.raises(ValueError, match=r"config\.json must hold a run description or a sweep's run config; got "
+                                         r"an error: n_batches must be an integer >= 1"):
+        TrainedNetwork.load(tmp_path)
 
 
 def test_adopting_members_refuses_a_corrupt_source_checkpoint(tmp_path):
