@@ -12,8 +12,9 @@ score share no evaluation noise.
 Three tests per predictor, each a Spearman correlation with a permutation p-value:
 
 * across networks (15 pairs);
-* within N (pairings permuted within each number of tasks): does the predictor say
-  anything that N alone does not? With 3 networks per N this test is weak;
+* within N (pairings permuted within each number of tasks, or within the cells of the
+  swept keys given by ``--within``): does the predictor say anything that N (the
+  condition) alone does not? With 3 networks per cell this test is weak;
 * across folds within a network (60 pairs, permuted within networks): does it say which
   quadrant of a network generalizes worse?
 
@@ -59,26 +60,22 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n-resamples", type=int, default=999 if FAST else 99999)
     default_out = "ood_gap.png" if FAST else str(Path(__file__).resolve().parent / "figures" / "ood_gap.png")
     parser.add_argument("--out", default=default_out)
+    parser.add_argument("--within", default="n_tasks",
+                        help="comma-separated swept keys whose cells the within test permutes inside "
+                             "(default n_tasks; e.g. network,n_dims,n_tasks for the dims preset)")
     return parser.parse_args(argv)
 
 
 def load_networks(store: Path) -> list[tuple[dict, object]]:
     """(run config as a flat dict, TrainedNetwork) of every finished run folder of the store."""
-    from neurodis.models import load_model
     from neurodis.sweeps.config import RunConfig
-    from neurodis.tasks.encoders import Encoder
     from neurodis.training import TrainedNetwork
 
     networks = []
     for run in sorted((store / "store" / "runs").iterdir()):
-        if not (run / "result.nc").is_file():
-            continue
-        config = RunConfig.from_dict(json.loads((run / "config.json").read_text()))
-        encoder = Encoder.load(run / "encoder.json") if (run / "encoder.json").is_file() else None
-        # a store run folder holds the sweep's RunConfig, not a training run description, so
-        # TrainedNetwork.load does not read it: the bundle is assembled from its parts
-        network = TrainedNetwork(load_model(run / "model"), config.build_task(), encoder, None)
-        networks.append((config.to_dict(), network))
+        if (run / "result.nc").is_file():
+            config = RunConfig.from_dict(json.loads((run / "config.json").read_text()))
+            networks.append((config.to_dict(), TrainedNetwork.load(run)))
     return sorted(networks, key=lambda item: (item[0]["n_tasks"], item[0]["seed"], json.dumps(item[0], sort_keys=True)))
 
 
@@ -122,10 +119,14 @@ def outcomes(store: Path, predictors: xr.Dataset) -> xr.Dataset:
     return xr.Dataset(data).assign_coords(network=predictors.network)
 
 
-def associations(predictors: xr.Dataset, scores: xr.Dataset, n_resamples: int, seed: int) -> list[dict]:
+def associations(predictors: xr.Dataset, scores: xr.Dataset, n_resamples: int, seed: int,
+                 within: list[str]) -> list[dict]:
     from neurodis.analysis.ood_predictors import rank_association
 
     n_tasks = predictors.n_tasks.values
+    # the within test permutes pairings inside each cell of the keys in ``within``
+    cells = np.unique(np.stack([predictors[key].values.astype(str) for key in within], axis=1), axis=0,
+                      return_inverse=True)[1].ravel()
     candidates = {"n_tasks": xr.DataArray(n_tasks.astype(float), dims="network")}
     candidates.update({name: predictors[name].median("fold") for name in PREDICTORS})
     streams = iter(np.random.SeedSequence(seed + 1).spawn(3 * len(candidates) * len(OUTCOMES)))
@@ -140,7 +141,7 @@ def associations(predictors: xr.Dataset, scores: xr.Dataset, n_resamples: int, s
             if name == "n_tasks":
                 row.update(within_rho=np.nan, within_p=np.nan, folds_rho=np.nan, folds_p=np.nan)
             else:
-                within = rank_association(per_network.values, y, groups=n_tasks, n_resamples=n_resamples,
+                within = rank_association(per_network.values, y, groups=cells, n_resamples=n_resamples,
                                           rng=stream_within)
                 x_f, y_f = predictors[name].values.ravel(), scores[decoder].values.ravel()
                 groups = np.repeat(np.arange(predictors.sizes["network"]), predictors.sizes["fold"])
@@ -154,7 +155,11 @@ def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def report(predictors: xr.Dataset, scores: xr.Dataset, rows: list[dict]) -> None:
+def _within_label(within: list[str]) -> str:
+    return "within N" if within == ["n_tasks"] else "within " + " × ".join(within)
+
+
+def report(predictors: xr.Dataset, scores: xr.Dataset, rows: list[dict], within: list[str]) -> None:
     print("per network (predictors: median over folds; held-out r²: median over folds × repeats)")
     cols = ["n_silent", "lstsq_variance_fraction", "ridge_variance_fraction", "linear_r2", "curvature",
             "lstsq_inner_r2_paper", "ridge_inner_r2_paper"]
@@ -166,16 +171,17 @@ def report(predictors: xr.Dataset, scores: xr.Dataset, rows: list[dict]) -> None
               f"{values[5]:7.3f} {values[6]:7.3f} {float(scores.lstsq_network[k]):7.3f} "
               f"{float(scores.ridge_network[k]):7.3f}")
     n_networks, n_pairs = predictors.sizes["network"], predictors.sizes["network"] * predictors.sizes["fold"]
-    print(f"\nSpearman rho (two-sided permutation p): across {n_networks} networks | within N (permuted within N) | "
+    label = _within_label(within)
+    print(f"\nSpearman rho (two-sided permutation p): across {n_networks} networks | {label} (permuted there) | "
           f"across folds within a network ({n_pairs} pairs)")
-    print(f"{'predictor':>24} {'decoder':>7} {'across':>16} {'within N':>16} {'folds':>16}")
+    print(f"{'predictor':>24} {'decoder':>7} {'across':>16} {label[:16]:>16} {'folds':>16}")
     for row in rows:
         cells = [f"{row[k + '_rho']:+.2f} ({_p(row[k + '_p'])})" if np.isfinite(row[k + "_rho"]) else "—"
                  for k in ("across", "within", "folds")]
         print(f"{row['predictor']:>24} {row['decoder']:>7} {cells[0]:>16} {cells[1]:>16} {cells[2]:>16}")
 
 
-def figure(predictors: xr.Dataset, scores: xr.Dataset, rows: list[dict], path: Path) -> None:
+def figure(predictors: xr.Dataset, scores: xr.Dataset, rows: list[dict], path: Path, within: list[str]) -> None:
     import matplotlib.pyplot as plt
 
     shown = ["n_silent", "lstsq_variance_fraction", "ridge_variance_fraction", "curvature",
@@ -193,7 +199,7 @@ def figure(predictors: xr.Dataset, scores: xr.Dataset, rows: list[dict], path: P
                 pick = predictors.n_tasks.values == n
                 ax.scatter(x[pick], y[pick], color=colours[n], s=28, label=f"N = {n}")
             row = lookup[(name, decoder)]
-            ax.set_title(f"ρ {row['across_rho']:+.2f} (p {_p(row['across_p'])}); within N "
+            ax.set_title(f"ρ {row['across_rho']:+.2f} (p {_p(row['across_p'])}); {_within_label(within)} "
                          f"{row['within_rho']:+.2f} (p {_p(row['within_p'])})", fontsize=7.5)
             if "variance_fraction" in name:
                 ax.set_xscale("log")
@@ -226,9 +232,13 @@ def main(argv: list[str] | None = None) -> int:
         networks = [item for item in networks if item[0]["n_tasks"] in first]
     predictors = measure(networks, args.n_trials, args.seed, grid_dims(store))
     scores = outcomes(store, predictors)
-    rows = associations(predictors, scores, args.n_resamples, args.seed)
-    report(predictors, scores, rows)
-    figure(predictors, scores, rows, Path(args.out))
+    within = args.within.split(",")
+    unknown = sorted(set(within) - set(predictors.coords))
+    if unknown:
+        raise SystemExit(f"--within must name swept keys of the store {sorted(grid_dims(store))}; got {unknown}")
+    rows = associations(predictors, scores, args.n_resamples, args.seed, within)
+    report(predictors, scores, rows, within)
+    figure(predictors, scores, rows, Path(args.out), within)
     return 0
 
 
