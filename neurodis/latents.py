@@ -27,6 +27,7 @@ __all__ = [
     "orthant_of",
     "orthant_signs",
     "orthant_to_quadrant",
+    "quadrant_code",
     "quadrant_codes",
     "quadrant_of",
     "quadrant_to_orthant",
@@ -65,6 +66,17 @@ def quadrant_to_orthant(quadrants: int | Iterable[int]) -> int | np.ndarray:
     """
     codes = _ORTHANT_OF_QUADRANT[_as_codes("quadrants", quadrants, 1, 4)]
     return int(codes) if codes.ndim == 0 else codes
+
+
+def quadrant_code(orthants: Any) -> Any:
+    """The 2-D orthant code (0..3) of the quadrant of ``x_0, x_1`` that each orthant lies in (any D).
+
+    Examples
+    --------
+    >>> quadrant_code(np.array([0, 1, 5, 7]))  # D = 3: 5 is x_0 < 0 <= x_1 with x_2 < 0
+    array([0, 1, 1, 3])
+    """
+    return orthants & 3
 
 
 def orthant_to_quadrant(orthants: int | Iterable[int]) -> int | np.ndarray:

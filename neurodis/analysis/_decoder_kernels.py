@@ -15,7 +15,7 @@ from numba import njit
 
 from neurodis._validation import check_in, check_int, check_real
 from neurodis.analysis.theory import VAR_UNIFORM
-from neurodis.latents import orthant_of
+from neurodis.latents import orthant_of, quadrant_code
 
 __all__ = [
     "METHODS",
@@ -142,8 +142,9 @@ class Solver:
     :class:`~neurodis.analysis.Decoder` estimator, so that both fit the same numbers:
     ``"lstsq"`` and ``"ridge"`` (penalty ``alpha``) by :func:`fit_linear`,
     ``"ridge_cv"`` by :func:`fit_ridge_cv` with the trials grouped by the orthant of
-    their targets, ``"adam"`` by :func:`adam_init` (drawn from ``rng``) then
-    :func:`adam_linear`.
+    their targets (``groups="orthant"``) or by its quadrant of ``x_0, x_1``
+    (``groups="quadrant"``, the regions of quadrant folds; the same for D = 2),
+    ``"adam"`` by :func:`adam_init` (drawn from ``rng``) then :func:`adam_linear`.
     """
 
     method: str = "lstsq"
@@ -151,9 +152,11 @@ class Solver:
     n_batches: int = 2000
     batch_size: int = 16
     lr: float = 3e-3
+    groups: str = "orthant"
 
     def __post_init__(self) -> None:
         check_in("method", self.method, METHODS)
+        check_in("groups", self.groups, ("orthant", "quadrant"))
         check_real("alpha", self.alpha, minimum=0.0, strict_minimum=self.method == "ridge")
         check_int("n_batches", self.n_batches, minimum=1)
         check_int("batch_size", self.batch_size, minimum=1)
@@ -169,7 +172,8 @@ class Solver:
             init = adam_init(rng, *x_bxnxu.shape, y_nxd.shape[1], self.n_batches, self.batch_size)
             return (*adam_linear(x_bxnxu, y_nxd, *init, lr=self.lr), np.full(n_problems, np.nan))
         if self.method == "ridge_cv":
-            return fit_ridge_cv(x_bxnxu, y_nxd, orthant_of(y_nxd))
+            codes = orthant_of(y_nxd)
+            return fit_ridge_cv(x_bxnxu, y_nxd, quadrant_code(codes) if self.groups == "quadrant" else codes)
         alpha = self.alpha if self.method == "ridge" else 0.0
         return (*fit_linear(x_bxnxu, y_nxd, alpha=alpha), np.full(n_problems, alpha))
 

@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from neurodis._validation import check_finite, check_in, check_int, check_type, describe
-from neurodis.latents import check_orthants, orthant_of, orthant_to_quadrant, quadrant_to_orthant
+from neurodis.latents import check_orthants, orthant_of, orthant_to_quadrant, quadrant_code, quadrant_to_orthant
 from neurodis.trials import LATENT, TRIAL
 
 __all__ = [
@@ -74,7 +74,10 @@ def make_folds(folds: str = "quadrant", n_dims: int = 2, *, evaluation: str = "h
     ----------
     folds : {"quadrant", "orthant", "halfspace"}
     n_dims : int
-        Number of latent dims D (``"quadrant"`` needs D = 2).
+        Number of latent dims D. With D > 2, a quadrant is one of the first two latents
+        (``x_0``, ``x_1``), the others free: fold Q2 holds out every orthant with
+        ``x_0 < 0 <= x_1``, a quarter of the box whatever D is, and has the name, and
+        the held-out share, of its D = 2 fold.
     evaluation : {"heldout", "authors_default"}
         ``"authors_default"`` (quadrant folds only) makes folds Q2 and Q4 test on Q1
         and Q3, as the published default run did.
@@ -86,7 +89,7 @@ def make_folds(folds: str = "quadrant", n_dims: int = 2, *, evaluation: str = "h
     Raises
     ------
     ValueError
-        For an unknown kind or evaluation, quadrant folds with D != 2, or the authors'
+        For an unknown kind or evaluation, quadrant folds with D < 2, or the authors'
         evaluation with non-quadrant folds.
 
     Examples
@@ -97,13 +100,15 @@ def make_folds(folds: str = "quadrant", n_dims: int = 2, *, evaluation: str = "h
     Fold(name='Q2', heldout=(1,), train=(0, 2, 3), test=(0, 3))
     >>> [f.name for f in make_folds("halfspace", 2)]
     ['x0<0', 'x0>0', 'x1<0', 'x1>0']
+    >>> make_folds("quadrant", 3)[1]  # x_0 < 0 <= x_1, x_2 either sign
+    Fold(name='Q2', heldout=(1, 5), train=(0, 2, 3, 4, 6, 7), test=(1, 5))
     """
     check_in("folds", folds, FOLD_KINDS)
     n_dims = check_int("n_dims", n_dims, minimum=1)
     check_in("evaluation", evaluation, EVALUATIONS)
-    if folds == "quadrant" and n_dims != 2:
+    if folds == "quadrant" and n_dims < 2:
         raise ValueError(
-            f"folds='quadrant' needs latents with 2 dims; got {n_dims} (use folds='orthant' or 'halfspace')"
+            f"folds='quadrant' needs latents with at least 2 dims; got {n_dims} (use folds='orthant' or 'halfspace')"
         )
     if evaluation == "authors_default" and folds != "quadrant":
         raise ValueError(f"evaluation='authors_default' is defined for folds='quadrant' only; got folds={folds!r}")
@@ -130,13 +135,17 @@ def make_folds(folds: str = "quadrant", n_dims: int = 2, *, evaluation: str = "h
             )
             for code in codes
         )
+    def region(quadrants: tuple[int, ...]) -> tuple[int, ...]:
+        wanted = {int(quadrant_to_orthant(q)) for q in quadrants}
+        return tuple(c for c in codes if quadrant_code(c) in wanted)
+
     result = []
     for quadrant in (1, 2, 3, 4):
-        code = int(quadrant_to_orthant(quadrant))
-        test = (code,)
+        heldout = region((quadrant,))
+        test = heldout
         if evaluation == "authors_default" and quadrant in _AUTHORS_TEST_QUADRANTS:
-            test = tuple(sorted(int(c) for c in quadrant_to_orthant(list(_AUTHORS_TEST_QUADRANTS[quadrant]))))
-        result.append(Fold(f"Q{quadrant}", (code,), tuple(c for c in codes if c != code), test))
+            test = region(_AUTHORS_TEST_QUADRANTS[quadrant])
+        result.append(Fold(f"Q{quadrant}", heldout, tuple(c for c in codes if c not in heldout), test))
     return tuple(result)
 
 
@@ -267,7 +276,8 @@ def evaluation_note(fold_set: Sequence[Fold]) -> str:
 
 
 def region_label(codes: Sequence[int], n_dims: int, quadrants: bool) -> str:
-    """Readable name of a set of orthants: ``"Q1,Q3"`` or ``"O+-,O--"``."""
+    """Readable name of a set of orthants: ``"Q1,Q3"`` (quadrants of ``x_0, x_1``) or ``"O+-,O--"``."""
     if quadrants:
-        return ",".join(f"Q{int(orthant_to_quadrant(c))}" for c in sorted(codes, key=orthant_to_quadrant))
+        named = sorted({int(orthant_to_quadrant(quadrant_code(int(c)))) for c in codes})
+        return ",".join(f"Q{q}" for q in named)
     return ",".join("O" + "".join("-" if (c >> i) & 1 else "+" for i in range(n_dims)) for c in codes)

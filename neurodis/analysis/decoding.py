@@ -15,8 +15,9 @@ experiment that samples the trials and runs the network is
 Fold sets (orthant codes: bit ``i`` set when ``x_i < 0``; a coordinate exactly 0
 counts as positive):
 
-``"quadrant"``   D = 2 only: four folds ``Q1 … Q4``, each holding out one quadrant and
-                 training on the other three;
+``"quadrant"``   four folds ``Q1 … Q4``, each holding out one quadrant of ``x_0, x_1``
+                 and training on the other three (for D > 2 the other latents are
+                 free: a quadrant is a quarter of the box);
 ``"orthant"``    ``2**D`` folds ``O+-…`` (a ``-`` at position i: ``x_i < 0``), each
                  holding out one orthant;
 ``"halfspace"``  ``2 D`` folds ``x{i}<0`` / ``x{i}>0``, each holding out one half-space
@@ -310,7 +311,8 @@ def fit_ood_decoders(
         under ``"heldout"``), otherwise ``ValueError``.
     method : {"lstsq", "ridge", "ridge_cv", "adam"}
         As in :func:`fit_decoder`. ``"ridge_cv"`` chooses each fold's penalty by
-        leaving out one of its *training* orthants at a time (never the test region):
+        leaving out one of its *training* orthants (quadrants, under quadrant folds) at a
+        time (never the test region):
         unregularised decoders extrapolate poorly into a held-out quadrant along
         directions of the rates that barely vary in the training quadrants.
     alpha : float
@@ -346,7 +348,7 @@ def fit_ood_decoders(
         If ``rates``/``latents`` are not DataArrays or ``splits`` is not a mapping.
     ValueError
         For missing dims, mismatched trials, rates or latents that are the same in
-        every trial, quadrant folds with D != 2, bad ``splits``, or folds with fewer
+        every trial, quadrant folds with D < 2, bad ``splits``, or folds with fewer
         than ``min_trials_per_fold`` trials.
 
     Examples
@@ -366,7 +368,8 @@ def fit_ood_decoders(
         raise ValueError("latents must have the same 'trial' coordinate as rates; the two differ")
     _check_fit_data(rates, latents)
     fold_set = make_folds(folds, latents.sizes[LATENT], evaluation=evaluation)
-    solver = kernels.Solver(method, alpha, n_batches, batch_size, lr)
+    # ridge_cv leaves out one training region at a time: a quadrant of x_0, x_1 under quadrant folds
+    solver = kernels.Solver(method, alpha, n_batches, batch_size, lr, groups="quadrant" if folds == "quadrant" else "orthant")
     id_splits = check_int("id_splits", id_splits, minimum=2)
     min_trials = check_int("min_trials_per_fold", min_trials_per_fold, minimum=2)
     generator = check_rng(rng)

@@ -340,7 +340,7 @@ class LeaveOneRegionOut(BaseCrossValidator):
         ------
         ValueError
             For an unknown ``folds``, ``y`` missing, non-finite or of another length
-            than ``X``, quadrant folds without exactly 2 latents, or a fold with no
+            than ``X``, quadrant folds with fewer than 2 latents, or a fold with no
             training or no test trials.
         """
         check_in("folds", self.folds, FOLD_KINDS)

@@ -320,8 +320,8 @@ def test_fit_ood_decoders_rejects_bad_input(rng):
         fit_ood_decoders(states.assign_coords(trial=np.arange(200)), shifted)
     with pytest.raises(ValueError, match="rates must be finite"):
         fit_ood_decoders(states.where(states.trial > 0), latents)
-    with pytest.raises(ValueError, match="folds='quadrant' needs latents with 2 dims; got 3"):
-        fit_ood_decoders(states, _latents(rng, 200, 3))
+    with pytest.raises(ValueError, match="folds='quadrant' needs latents with at least 2 dims; got 1"):
+        fit_ood_decoders(states, _latents(rng, 200, 1))
     with pytest.raises(ValueError, match="folds must be one of"):
         fit_ood_decoders(states, latents, folds="octant")
     with pytest.raises(ValueError, match="evaluation='authors_default' is defined for folds='quadrant' only"):
@@ -508,3 +508,33 @@ def test_ridge_cv_on_constant_states_predicts_the_training_mean(rng):
     assert np.all(np.isfinite(ridge["r2_paper"].values)) and np.all(ridge["alpha"].values > 0)
     with pytest.raises(ValueError, match="rates must vary across trials; got 400 trials that are all equal"):
         fit_ood_decoders(states.isel(time=[0]), latents, rng=0)
+
+
+@pytest.mark.parametrize("n_dims", [3, 4])
+def test_quadrant_folds_of_more_latents_hold_out_a_quadrant_of_the_first_two(n_dims):
+    """With D > 2 a quadrant fold holds out a quarter of the box: x_0, x_1 in that quadrant, the rest free."""
+    latents = _latents(np.random.default_rng(n_dims), 4000, n_dims)
+    # the quadrant of (x_0, x_1) read directly from the signs, independently of orthant codes
+    quadrant = quadrant_of(latents.values[:, :2])
+    folds = make_folds("quadrant", n_dims)
+    assert [f.name for f in folds] == ["Q1", "Q2", "Q3", "Q4"]
+    for q, fold in enumerate(folds, start=1):
+        np.testing.assert_array_equal(heldout_mask(latents, fold).values, quadrant == q)
+        assert set(fold.heldout).isdisjoint(fold.train) and len(fold.heldout) == 2 ** (n_dims - 2)
+    authors = make_folds("quadrant", n_dims, evaluation="authors_default")[3]
+    np.testing.assert_array_equal(region_mask(latents, authors.test).values, np.isin(quadrant, [1, 3]))
+
+
+def test_quadrant_folds_of_three_latents_score_a_linear_code_and_choose_ridge_by_training_quadrant():
+    rng = np.random.default_rng(5)
+    latents = _latents(rng, 2000, 3)
+    states = _linear_code(latents, rng, n_units=8, noise=0.05)
+    res = fit_ood_decoders(states, latents)
+    assert list(res["heldout"].values) == ["Q1", "Q2", "Q3", "Q4"] and bool(res["test_is_heldout"].all())
+    assert float(res["r2_paper"].min()) > 0.95  # a linear code extrapolates into any quadrant
+    ridge = fit_ood_decoders(states, latents, method="ridge_cv")
+    # the penalty of fold Q3, chosen by leaving out one of its three training quadrants of (x_0, x_1)
+    quadrant = quadrant_of(latents.values[:, :2])
+    train = quadrant != 3
+    _, _, alpha = kernels.fit_ridge_cv(states.values[None, train], latents.values[train], quadrant[train])
+    assert float(ridge["alpha"].sel(fold="Q3")) == pytest.approx(float(alpha[0]), rel=1e-12)

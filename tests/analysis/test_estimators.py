@@ -191,8 +191,8 @@ def test_splitter_rejects_bad_input(rng):
     holed[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"y must be finite; got 1 non-finite values, the first at index \(3, 1\)"):
         next(LeaveOneRegionOut().split(states, holed))
-    with pytest.raises(ValueError, match="folds='quadrant' needs latents with 2 dims; got 3"):
-        next(LeaveOneRegionOut().split(states, np.c_[latents, latents[:, 0]]))
+    with pytest.raises(ValueError, match="folds='quadrant' needs latents with at least 2 dims; got 1"):
+        next(LeaveOneRegionOut().split(states, latents[:, :1]))
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         next(LeaveOneRegionOut().split(states[:40], latents))
     with pytest.raises(ValueError, match="fold 'Q3' has 50 training and 0 test trials"):

@@ -127,9 +127,19 @@ def test_noise_lowers_linear_and_quadratic_r2_alike(box):
     assert float(abs(result["curvature"]).max()) < 0.005
 
 
+@pytest.fixture(scope="module")
+def bent3():
+    """As ``bent``, with three latents: quadrant folds are quadrants of x_0, x_1, x_2 free."""
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-0.5, 0.5, (1600, 3))
+    drive = x @ rng.normal(size=(3, 12)) + 0.3 * x[:, :1] ** 2 + 0.1 * rng.normal(size=(x.shape[0], 12))
+    return _labelled(np.maximum(drive, 0.0), x)
+
+
+@pytest.mark.parametrize("data", ["bent", "bent3"])
 @pytest.mark.parametrize("method, protocol_method", [("lstsq", "lstsq"), ("ridge", "ridge_cv")])
-def test_inner_heldout_r2_is_the_protocol_run_on_the_training_orthants(bent, method, protocol_method):
-    rates, latents = bent
+def test_inner_heldout_r2_is_the_protocol_run_on_the_training_orthants(data, method, protocol_method, request):
+    rates, latents = request.getfixturevalue(data)
     x = latents.values
     result = inner_heldout_r2(rates, latents, method=method)
     for k, fold in enumerate(result.fold.values):

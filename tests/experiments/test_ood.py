@@ -114,8 +114,8 @@ def test_ood_generalization_rejects_bad_input(task_and_encoder):
         ood_generalization(network, n_trials=0)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         ood_generalization(network, n_trials=50, n_test=30, batch_size=0)
-    with pytest.raises(ValueError, match="folds='quadrant' needs latents with 2 dims; got 3"):
-        ood_generalization(TrainedNetwork(model, neurodis.make_task("regression", n_dims=3), encoder))
+    with pytest.raises(ValueError, match="folds='quadrant' needs latents with at least 2 dims; got 1"):
+        ood_generalization(TrainedNetwork(model, neurodis.make_task("regression", n_dims=1), encoder))
 
 
 @pytest.fixture(scope="module")
