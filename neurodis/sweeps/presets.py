@@ -262,6 +262,13 @@ PRESETS: dict[str, Preset] = {
             grid={"n_tasks": [6, 12, 24], "seed": [0, 1, 2, 3, 4]},
         ),
         Preset(
+            name="moonshot",
+            description="the best recipe trained twice as long, where it reaches the moonshot: recurrent noise "
+                        "0.05 and the loss on the decision step, 2e5 batches, N = 24, 5 seeds",
+            base={**_NOISE_DECISION, "n_batches": 200_000},
+            grid={"n_tasks": [24], "seed": [0, 1, 2, 3, 4]},
+        ),
+        Preset(
             name="correlation",
             description="latent correlation rho = 0..0.99 (Gaussian copula), N = 24",
             base={"n_batches": 30_000},

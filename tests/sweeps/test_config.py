@@ -33,6 +33,8 @@ PINNED_IDS = {
     ("correlation", 11): "e3a020634657e0ab",
     ("best", 14): "3590ed6498760dd1",
     ("recipes", 29): "b0fc42182bdb8b2a",
+    # the store of `reproduce --preset best --batches 200000 --select n_tasks=24` is this preset's
+    ("moonshot", 4): "098a2511b9acbe61",
     ("free-rt", 5): "443c3e6e1826ebe9",
     ("attractor", 4): "3cc039b73c39648b",
 }
