@@ -341,8 +341,9 @@ def _pyplot(folder: Path):
 
 def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
     """``r2_vs_tasks.png`` and ``angle_vs_tasks.png`` when ``n_tasks`` is swept (else none),
-    and ``evaluation_spread.png`` (the spread of r² between evaluations of one network, per
-    decoder) when every network was evaluated more than once.
+    ``evaluation_spread.png`` (the spread of r² between evaluations of one network, per
+    decoder) when every network was evaluated more than once, and ``r2_vs_dims.png`` (r²
+    against D, a line per N) when ``n_dims`` is swept too.
 
     One panel per combination of the other swept dims (e.g. per network in ``fig3``;
     a panel of one σ of a sweep over σ draws that σ's ceiling). The controls the results
@@ -382,7 +383,48 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
             figure.legend(*axes[0][0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
                           ncol=2, frameon=False, fontsize="x-small")
         paths.append(save_figure(figure, folder / f"{name}.png"))
+    if "n_dims" in results.dims:
+        paths.append(_r2_vs_dims(results, folder / "r2_vs_dims.png"))
     return paths
+
+
+def _r2_vs_dims(results: xr.Dataset, path: Path) -> Path:
+    """OOD r² against the latent dimensionality D, a line per N (the paper's Fig. 5b), one
+    panel per combination of the other swept dims: median and IQR over seeds × folds ×
+    evaluations of the primary decoder (ridge, or least squares in results without it), the
+    untrained network's median (grey, dotted) and the ceiling (dashed)."""
+    import matplotlib.pyplot as plt
+
+    from neurodis.analysis import r2_ceiling
+    from neurodis.plotting.common import save_figure
+
+    name = "ridge_r2_paper" if "ridge_r2_paper" in results else "r2_paper"
+    decoder = "ridge" if name == "ridge_r2_paper" else "least squares"
+    conditions = _conditions(results, ("n_dims", "n_tasks", "seed", "fold", "repeat"))
+    figure, axes = plt.subplots(1, len(conditions), figsize=(4 * len(conditions), 3.2), sharey=True, squeeze=False)
+    colours = plt.cm.viridis(np.linspace(0.0, 0.85, results.sizes["n_tasks"]))
+    for k, (ax, (label, subset)) in enumerate(zip(axes[0], conditions)):
+        d = subset["n_dims"].values
+        for n, colour in zip(subset["n_tasks"].values, colours):
+            values = subset[name].sel(n_tasks=n)
+            pooled = [dim for dim in values.dims if dim != "n_dims"]
+            q25, q50, q75 = (values.quantile(q, dim=pooled).transpose("n_dims").values for q in (0.25, 0.5, 0.75))
+            ax.errorbar(d, q50, yerr=[q50 - q25, q75 - q50], color=colour, marker="o", capsize=2, label=f"N = {n}")
+        untrained = f"untrained_{name}"
+        if untrained in subset:
+            values = subset[untrained]
+            median = values.quantile(0.5, dim=[dim for dim in values.dims if dim != "n_dims"]).transpose("n_dims")
+            ax.plot(d, median.values, color="0.5", linestyle=":", label=f"untrained network, {decoder}")
+        sigma = float(subset["sigma"].values.ravel()[0]) if "sigma" in subset.coords else float(results.attrs["sigma"])
+        ax.axhline(r2_ceiling(sigma, int(results.attrs["n_steps"])), color="k", linestyle="--", linewidth=1,
+                   label="ceiling")
+        ax.set_title(label, fontsize="small")
+        ax.set_xlabel("latent dimensionality D")
+        ax.set_xticks(d)
+        if not k:
+            ax.set_ylabel(f"out-of-distribution r² ({decoder})")
+            ax.legend(fontsize="x-small", frameon=False)
+    return save_figure(figure, path)
 
 
 def _draw_controls(ax: Any, results: xr.Dataset, variable: str, x: str = "n_tasks") -> bool:

@@ -363,3 +363,30 @@ def test_reproduce_trains_on_cuda_and_measures_like_the_cpu(tiny, tmp_path):
     # 20 batches from the same weights; the recurrent noise of a CUDA generator differs from the CPU's
     for name in ("ridge_r2_paper", "final_loss"):
         np.testing.assert_allclose(results["cuda"][name], results["cpu"][name], atol=0.05, err_msg=name)
+
+
+def test_a_sweep_over_d_draws_r2_against_d_with_a_line_per_n(tmp_path, monkeypatch):
+    from neurodis.plotting import common
+    from neurodis.sweeps.summaries import generalization_figures
+
+    rng = np.random.default_rng(1)
+    dims = ("network", "n_dims", "n_tasks", "seed", "repeat", "fold")
+    shape = (2, 3, 2, 3, 2, 4)
+    results = xr.Dataset({name: (dims, rng.uniform(0.3, 0.95, shape)) for name in
+                          ("r2_paper", "angle", "ridge_r2_paper", "untrained_ridge_r2_paper")},
+                         coords={"network": ["ctrnn", "transformer"], "n_dims": [2, 4, 6], "n_tasks": [3, 6]},
+                         attrs={"n_steps": 20, "sigma": 0.2})
+    figures, save = {}, common.save_figure
+    monkeypatch.setattr(common, "save_figure", lambda figure, path: figures.setdefault(path.name, figure) and
+                        save(figure, path))
+    paths = generalization_figures(results, tmp_path)
+    assert paths[-1].name == "r2_vs_dims.png" and paths[-1].exists()
+    panels = figures["r2_vs_dims.png"].axes
+    assert [ax.get_title() for ax in panels] == ["network=ctrnn", "network=transformer"]
+    lines = {line.get_label(): line for line in panels[1].get_lines()}
+    # the line of N = 6: the median over seeds × repeats × folds of the ridge r² at each D
+    expected = np.median(results["ridge_r2_paper"].sel(network="transformer", n_tasks=6).values
+                         .reshape(3, -1), axis=1)
+    np.testing.assert_allclose(panels[1].containers[1].lines[0].get_ydata(), expected)
+    np.testing.assert_allclose(lines["untrained network, ridge"].get_xdata(), [2, 4, 6])
+    np.testing.assert_allclose(lines["ceiling"].get_ydata(), [1 - 12 * 0.2**2 / 20] * 2)
