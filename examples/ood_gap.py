@@ -68,14 +68,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load_networks(store: Path) -> list[tuple[dict, object]]:
     """(run config as a flat dict, TrainedNetwork) of every finished run folder of the store."""
+    from neurodis.sweeps import load_network
     from neurodis.sweeps.config import RunConfig
-    from neurodis.training import TrainedNetwork
 
     networks = []
     for run in sorted((store / "store" / "runs").iterdir()):
         if (run / "result.nc").is_file():
             config = RunConfig.from_dict(json.loads((run / "config.json").read_text()))
-            networks.append((config.to_dict(), TrainedNetwork.load(run)))
+            networks.append((config.to_dict(), load_network(run)))
     return sorted(networks, key=lambda item: (item[0]["n_tasks"], item[0]["seed"], json.dumps(item[0], sort_keys=True)))
 
 

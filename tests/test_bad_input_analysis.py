@@ -42,7 +42,6 @@ TRAJ_CONST = xr.DataArray(np.full((3, 12, 2), 0.3), dims=("condition", "time", "
 STATES = xr.DataArray(_rng.normal(size=(40, 4)), dims=("trial", "unit"))
 STATES_T = xr.DataArray(_rng.normal(size=(40, 3, 4)), dims=("trial", "time", "unit"))
 LAT = xr.DataArray(_rng.uniform(-0.5, 0.5, (40, 2)), dims=("trial", "latent"), coords={"latent": ["x0", "x1"]})
-LAT3 = xr.DataArray(_rng.uniform(-0.5, 0.5, (40, 3)), dims=("trial", "latent"))
 CONST_STATES = xr.DataArray(np.ones((40, 4)), dims=("trial", "unit"))
 RATES = xr.DataArray(np.abs(_rng.normal(size=(5, 3, 4))), dims=("trial", "time", "unit"))
 PULSES = xr.DataArray(_rng.choice([-1.0, 1.0], size=(30, 3)), dims=("trial", "pulse"))
@@ -219,7 +218,7 @@ CASES: list[Case] = [
     ("fit_ood_decoders-folds-unknown", lambda: A.fit_ood_decoders(STATES, LAT, folds="octant"), V, "folds"),
     ("fit_ood_decoders-evaluation-unknown", lambda: A.fit_ood_decoders(STATES, LAT, evaluation="all"), V,
      "evaluation"),
-    ("fit_ood_decoders-quadrant-3d", lambda: A.fit_ood_decoders(STATES, LAT3), V, "quadrant"),
+    ("fit_ood_decoders-quadrant-1d", lambda: A.fit_ood_decoders(STATES, LAT.isel(latent=[0])), V, "quadrant"),
     ("fit_ood_decoders-id_splits-one", lambda: A.fit_ood_decoders(STATES, LAT, id_splits=1), V, "id_splits"),
     ("fit_ood_decoders-min_trials-one", lambda: A.fit_ood_decoders(STATES, LAT, min_trials_per_fold=1), V,
      "min_trials_per_fold"),
@@ -230,7 +229,7 @@ CASES: list[Case] = [
      "rates must vary across trials"),
     ("make_folds-unknown", lambda: A.make_folds("octant"), V, "folds must be one of"),
     ("make_folds-n_dims-zero", lambda: A.make_folds("orthant", 0), V, "n_dims"),
-    ("make_folds-quadrant-3d", lambda: A.make_folds("quadrant", 3), V, "quadrant"),
+    ("make_folds-quadrant-1d", lambda: A.make_folds("quadrant", 1), V, "quadrant"),
     ("make_folds-evaluation-unknown", lambda: A.make_folds(evaluation="all"), V, "evaluation must be one of"),
     ("heldout_mask-fold-str", lambda: A.heldout_mask(LAT, "q1"), E, "fold"),
     ("region_mask-orthant-out-of-range", lambda: A.region_mask(LAT, [4]), V, "orthants"),

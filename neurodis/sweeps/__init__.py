@@ -3,6 +3,6 @@
 from neurodis.sweeps.config import RunConfig
 from neurodis.sweeps.grid import canonical_json, expand_grid, run_id
 from neurodis.sweeps.runner import group_configs, run_sweep
-from neurodis.sweeps.store import RunStore
+from neurodis.sweeps.store import RunStore, load_network
 
-__all__ = ["RunConfig", "RunStore", "canonical_json", "expand_grid", "group_configs", "run_id", "run_sweep"]
+__all__ = ["RunConfig", "RunStore", "canonical_json", "expand_grid", "group_configs", "load_network", "run_id", "run_sweep"]

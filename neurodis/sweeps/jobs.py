@@ -225,7 +225,7 @@ def run_group(
         may differ in seed, number of tasks and noise).
     run_dirs : list of str
         Their run folders; each receives ``model/``, ``encoder.json`` and ``history.nc``
-        (:meth:`~neurodis.training.TrainedNetwork.load` reads the folder back).
+        (:func:`~neurodis.sweeps.store.load_network` reads the folder back).
     report : callable
         Receives progress messages (``batch``, ``loss``).
     measure : callable
@@ -313,8 +313,8 @@ def _train_and_measure(
     results = []
     for member, run_config, run_dir in zip(trained, configs, run_dirs):
         member.model.to("cpu")  # measured on the CPU whatever it trained on (the Numba simulator runs CTRNNs)
-        # the store's run folder holds its own config.json (TrainedNetwork.load rebuilds the
-        # task and training config from it): the weights, encoder and history go in
+        # the store's run folder holds its own config.json (load_network rebuilds the task and
+        # training config from it): the weights, encoder and history go in
         save_model(member.model, Path(run_dir) / "model")
         if member.encoder is not None:
             member.encoder.save(Path(run_dir) / "encoder.json")

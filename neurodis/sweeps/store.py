@@ -31,7 +31,7 @@ from neurodis.sweeps.grid import canonical_json, run_id
 from neurodis.sweeps.locks import RunLock
 from neurodis.trials import load_dataset
 
-__all__ = ["RunStore"]
+__all__ = ["RunStore", "load_network"]
 
 RESULT = "result.nc"
 CONFIG = "config.json"
@@ -161,3 +161,52 @@ class RunStore:
         combined = xr.combine_by_coords(pieces, combine_attrs="drop_conflicts")
         combined.attrs["store"] = str(self.root)
         return combined
+
+
+def load_network(path: str | os.PathLike) -> Any:
+    """The trained network of a sweep store's run folder (``<store>/runs/<run_id>``).
+
+    The folder's ``config.json`` is the sweep's run config, from which the task and the
+    training config are rebuilt (:meth:`~neurodis.sweeps.config.RunConfig.build_task`,
+    :meth:`~neurodis.sweeps.config.RunConfig.train_config`); the weights, frozen encoder
+    and training history are the files the job wrote beside it.
+
+    Parameters
+    ----------
+    path : path-like
+        The run folder.
+
+    Returns
+    -------
+    neurodis.training.TrainedNetwork
+        With ``path`` the folder; ``history`` is ``None`` for runs stored before the
+        history was kept there.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder has no ``config.json``, or its run has not been trained (no ``model/``).
+    ValueError
+        If ``config.json`` is not a run config.
+    CorruptFileError
+        If a file is truncated, garbled or fails its checksum.
+    """
+    from neurodis.files import check_path
+    from neurodis.models import load_model
+    from neurodis.sweeps.config import RunConfig
+    from neurodis.tasks.encoders import Encoder
+    from neurodis.training import TrainedNetwork
+
+    run = check_path("path", path, kind="folder")
+    if not (run / CONFIG).is_file():
+        raise FileNotFoundError(f"path must be a sweep run folder holding {CONFIG}; got {str(run)!r}")
+    try:
+        config = RunConfig.from_dict(read_json(run / CONFIG))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{run / CONFIG} must hold a sweep's run config; got an error: {err}") from err
+    if not (run / "model").is_dir():
+        raise FileNotFoundError(f"path must be a sweep run that has been trained (with model/); got {str(run)!r}, "
+                                f"which has no model yet")
+    encoder = Encoder.load(run / "encoder.json") if (run / "encoder.json").is_file() else None
+    history = load_dataset(run / "history.nc") if (run / "history.nc").is_file() else None
+    return TrainedNetwork(load_model(run / "model"), config.build_task(), encoder, config.train_config(), history, run)

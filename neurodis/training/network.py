@@ -13,10 +13,9 @@ A run folder holds (see :mod:`neurodis.training.loop`)::
     history.nc      the training history (netCDF)
     checkpoint.pt   what resuming needs (written by training only)
 
-A sweep's run folder (``<store>/runs/<run_id>``, see :mod:`neurodis.sweeps.store`) loads
-too: its ``config.json`` is the flat run config that names the run, from which the task
-and training config are rebuilt; it holds ``model/``, ``encoder.json`` and, for runs
-trained since the history was kept there, ``history.nc``.
+A sweep's run folder (``<store>/runs/<run_id>``) holds the sweep's run config instead of a
+run description; :func:`neurodis.sweeps.load_network` reads it (:meth:`TrainedNetwork.load`
+says so).
 """
 
 from __future__ import annotations
@@ -100,7 +99,7 @@ class TrainedNetwork:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainedNetwork:
-        """Load a run folder written by :func:`~neurodis.train` (or :meth:`save`), or a sweep's.
+        """Load a single-network run folder written by :func:`~neurodis.train` (or :meth:`save`).
 
         Every file is checked as it is read: against its SHA-256 sidecar (the weights,
         history and encoder), and parse errors name the file.
@@ -108,25 +107,26 @@ class TrainedNetwork:
         Parameters
         ----------
         path : path-like
-            The run folder (``out`` of :func:`~neurodis.train`, a member folder of an
-            ensemble, or a sweep store's ``runs/<run_id>``).
+            The run folder (``out`` of :func:`~neurodis.train`, or a member folder of an
+            ensemble); a sweep store's ``runs/<run_id>`` loads with
+            :func:`neurodis.sweeps.load_network`.
 
         Returns
         -------
         TrainedNetwork
-            The model on the CPU, its task, encoder, config, history and folder. A
-            sweep run folder without ``history.nc`` gives ``history=None``.
+            The model on the CPU, its task, encoder, config, history and folder.
 
         Raises
         ------
         TypeError
             If ``path`` is not a path.
         FileNotFoundError
-            If ``path`` has no ``config.json``, or is a sweep run not trained yet.
+            If ``path`` has no ``config.json``.
         CorruptFileError
             If a file of the run is truncated, garbled or fails its checksum.
         ValueError
-            If ``config.json`` is not a run description, or a file does not fit it.
+            If ``config.json`` is not a run description (a sweep's run config is named as
+            such), or a file does not fit it.
         """
         from neurodis.models import load_model
 
@@ -136,7 +136,8 @@ class TrainedNetwork:
             raise FileNotFoundError(f"path must be a run folder holding config.json; got {str(run)!r}")
         description = read_json(files["config"])
         if isinstance(description, dict) and "network" in description and "train" not in description:
-            return cls._load_sweep_run(run, description)
+            raise ValueError(f"path must be a training run folder; {str(run)!r} is a sweep's run folder (its "
+                             f"config.json is a sweep run config): load it with neurodis.sweeps.load_network(path)")
         if not isinstance(description, dict) or not {"task", "train"} <= set(description):
             raise CorruptFileError(f"{files['config']} must hold a run description with keys 'task' and "
                                    f"'train'; got {str(description)[:80]}")
@@ -149,25 +150,6 @@ class TrainedNetwork:
                              f"got an error: {err}") from err
         encoder = Encoder.load(files["encoder"]) if files["encoder"].is_file() else None
         return cls(load_model(files["model"]), task, encoder, config, load_dataset(files["history"]), run)
-
-    @classmethod
-    def _load_sweep_run(cls, run: Path, description: dict[str, Any]) -> TrainedNetwork:
-        """A sweep store's run folder: task and training config rebuilt from its run config."""
-        from neurodis.models import load_model
-        from neurodis.sweeps.config import RunConfig
-
-        files = {key: run / name for key, name in RUN_FILES.items()}
-        try:
-            config = RunConfig.from_dict(description)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{files['config']} must hold a run description or a sweep's run config; "
-                             f"got an error: {err}") from err
-        if not files["model"].is_dir():
-            raise FileNotFoundError(f"path must be a sweep run that has been trained (with model/); "
-                                    f"got {str(run)!r}, which has no model yet")
-        encoder = Encoder.load(files["encoder"]) if files["encoder"].is_file() else None
-        history = load_dataset(files["history"]) if files["history"].is_file() else None
-        return cls(load_model(files["model"]), config.build_task(), encoder, config.train_config(), history, run)
 
     def save(self, path: str | os.PathLike) -> TrainedNetwork:
         """Write the network as a run folder that :meth:`load` reads back.

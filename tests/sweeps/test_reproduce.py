@@ -140,15 +140,17 @@ def test_reproduce_writes_a_self_describing_folder_and_resumes(tiny_run):
 
 
 def test_stored_results_are_reproduced_by_the_saved_networks(tiny_run):
-    """A run folder of the store loads as a TrainedNetwork that, measured again, gives the stored numbers exactly."""
-    from neurodis.sweeps import RunStore
+    """A run folder of the store loads (load_network) as a network that, measured again, gives the stored numbers exactly."""
+    from neurodis.sweeps import RunStore, load_network
     from neurodis.training import TrainedNetwork
 
     out, _ = tiny_run
     store = RunStore(out / "store", schema=CONFIG_SCHEMA)
     config = TINY.configs()[3]
     folder = store.run_dir(config)
-    network = TrainedNetwork.load(folder)
+    network = load_network(folder)
+    with pytest.raises(ValueError, match=r"is a sweep's run folder .* load it with neurodis\.sweeps\.load_network"):
+        TrainedNetwork.load(folder)
     run = RunConfig.from_dict(config)
     assert network.path == folder and network.config == run.train_config()
     assert network.task.config() == run.build_task().config()

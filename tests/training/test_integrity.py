@@ -133,17 +133,20 @@ def test_trained_network_load_refuses_a_garbled_description(run):
         TrainedNetwork.load(run)
 
 
-def test_trained_network_load_names_what_a_sweep_run_folder_lacks(tmp_path):
+def test_a_sweep_run_folder_loads_with_load_network_which_names_what_it_lacks(tmp_path):
+    from neurodis.sweeps import load_network
     from neurodis.sweeps.config import RunConfig
 
     config = RunConfig(n_batches=2).to_dict()
     write_json(tmp_path / "config.json", config)  # laid out by a sweep, not trained yet
+    with pytest.raises(ValueError, match=r"is a sweep's run folder"):
+        TrainedNetwork.load(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"sweep run that has been trained \(with model/\); got .*no model"):
-        TrainedNetwork.load(tmp_path)
+        load_network(tmp_path)
     write_json(tmp_path / "config.json", {**config, "n_batches": 0})
-    with pytest.raises(ValueError, match=r"config\.json must hold a run description or a sweep's run config; got "
-                                         r"an error: n_batches must be an integer >= 1"):
-        TrainedNetwork.load(tmp_path)
+    with pytest.raises(ValueError, match=r"config\.json must hold a sweep's run config; got an error: n_batches "
+                                         r"must be an integer >= 1"):
+        load_network(tmp_path)
 
 
 def test_adopting_members_refuses_a_corrupt_source_checkpoint(tmp_path):
