@@ -14,8 +14,8 @@ import numpy as np
 from numba import njit
 
 from neurodis._validation import check_in, check_int, check_real
+from neurodis.analysis._folds import FOLD_KINDS, region_codes
 from neurodis.analysis.theory import VAR_UNIFORM
-from neurodis.latents import orthant_of, quadrant_code
 
 __all__ = [
     "METHODS",
@@ -141,9 +141,9 @@ class Solver:
     (every fold of :func:`~neurodis.analysis.fit_ood_decoders`) and the
     :class:`~neurodis.analysis.Decoder` estimator, so that both fit the same numbers:
     ``"lstsq"`` and ``"ridge"`` (penalty ``alpha``) by :func:`fit_linear`,
-    ``"ridge_cv"`` by :func:`fit_ridge_cv` with the trials grouped by the orthant of
-    their targets (``groups="orthant"``) or by its quadrant of ``x_0, x_1``
-    (``groups="quadrant"``, the regions of quadrant folds; the same for D = 2),
+    ``"ridge_cv"`` by :func:`fit_ridge_cv` with the trials grouped by
+    :func:`~neurodis.analysis._folds.region_codes` of their targets under the fold kind
+    ``regions`` (quadrants of ``x_0, x_1`` for quadrant folds, orthants otherwise),
     ``"adam"`` by :func:`adam_init` (drawn from ``rng``) then :func:`adam_linear`.
     """
 
@@ -152,11 +152,11 @@ class Solver:
     n_batches: int = 2000
     batch_size: int = 16
     lr: float = 3e-3
-    groups: str = "orthant"
+    regions: str = "orthant"
 
     def __post_init__(self) -> None:
         check_in("method", self.method, METHODS)
-        check_in("groups", self.groups, ("orthant", "quadrant"))
+        check_in("regions", self.regions, FOLD_KINDS)
         check_real("alpha", self.alpha, minimum=0.0, strict_minimum=self.method == "ridge")
         check_int("n_batches", self.n_batches, minimum=1)
         check_int("batch_size", self.batch_size, minimum=1)
@@ -172,8 +172,7 @@ class Solver:
             init = adam_init(rng, *x_bxnxu.shape, y_nxd.shape[1], self.n_batches, self.batch_size)
             return (*adam_linear(x_bxnxu, y_nxd, *init, lr=self.lr), np.full(n_problems, np.nan))
         if self.method == "ridge_cv":
-            codes = orthant_of(y_nxd)
-            return fit_ridge_cv(x_bxnxu, y_nxd, quadrant_code(codes) if self.groups == "quadrant" else codes)
+            return fit_ridge_cv(x_bxnxu, y_nxd, region_codes(y_nxd, self.regions))
         alpha = self.alpha if self.method == "ridge" else 0.0
         return (*fit_linear(x_bxnxu, y_nxd, alpha=alpha), np.full(n_problems, alpha))
 

@@ -29,6 +29,7 @@ __all__ = [
     "heldout_mask",
     "make_folds",
     "pool_splits",
+    "region_codes",
     "region_label",
     "region_mask",
 ]
@@ -273,6 +274,20 @@ def evaluation_note(fold_set: Sequence[Fold]) -> str:
         f"authors' default evaluation: folds {leaky} are tested on trials from training orthants "
         "(in distribution), so their r2 overstates out-of-distribution generalization"
     )
+
+
+def region_codes(latents_nxd: np.ndarray, folds: str) -> np.ndarray:
+    """The region of each trial that ridge's penalty choice and nested folds leave out in turn:
+    under quadrant folds its quadrant of ``x_0, x_1`` (as a 2-D orthant code), else its orthant.
+
+    Examples
+    --------
+    >>> x = np.array([[0.1, -0.2, -0.3], [-0.1, 0.2, 0.3]])
+    >>> region_codes(x, "quadrant"), region_codes(x, "orthant")
+    (array([2, 1]), array([6, 1]))
+    """
+    codes = orthant_of(latents_nxd)
+    return quadrant_code(codes) if folds == "quadrant" else codes
 
 
 def region_label(codes: Sequence[int], n_dims: int, quadrants: bool) -> str:

@@ -369,7 +369,7 @@ def fit_ood_decoders(
     _check_fit_data(rates, latents)
     fold_set = make_folds(folds, latents.sizes[LATENT], evaluation=evaluation)
     # ridge_cv leaves out one training region at a time: a quadrant of x_0, x_1 under quadrant folds
-    solver = kernels.Solver(method, alpha, n_batches, batch_size, lr, groups="quadrant" if folds == "quadrant" else "orthant")
+    solver = kernels.Solver(method, alpha, n_batches, batch_size, lr, regions=folds)
     id_splits = check_int("id_splits", id_splits, minimum=2)
     min_trials = check_int("min_trials_per_fold", min_trials_per_fold, minimum=2)
     generator = check_rng(rng)

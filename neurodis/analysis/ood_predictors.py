@@ -50,9 +50,9 @@ from neurodis._validation import (
     describe,
 )
 from neurodis.analysis import _decoder_kernels as kernels
-from neurodis.analysis._folds import Fold, check_latents, fold_indices, make_folds
+from neurodis.analysis._folds import Fold, check_latents, fold_indices, make_folds, region_codes
 from neurodis.analysis.theory import VAR_UNIFORM
-from neurodis.latents import orthant_of, quadrant_code
+from neurodis.latents import orthant_of
 from neurodis.trials import LATENT, TRIAL, UNIT
 
 __all__ = [
@@ -169,19 +169,12 @@ def _silent_units(sets: list[tuple[Fold, np.ndarray, np.ndarray]], folds: str, t
     return result["n_silent"].assign_attrs(result.attrs)
 
 
-def _regions(y_nxd: np.ndarray, folds: str) -> np.ndarray:
-    """The region of each trial that ridge's penalty choice and the nested protocol leave out:
-    its orthant, or under quadrant folds its quadrant of ``x_0, x_1`` (the same for D = 2)."""
-    codes = orthant_of(y_nxd)
-    return quadrant_code(codes) if folds == "quadrant" else codes
-
-
 def _fit(method: str, x_nxu: np.ndarray, y_nxd: np.ndarray, folds: str) -> tuple[np.ndarray, np.ndarray]:
     """Decoder ``w_uxd, b_d`` (least squares, or ridge with the penalty chosen by leaving one region out)."""
     if method == "lstsq":
         w_bxuxd, b_bxd = kernels.fit_linear(x_nxu[None], y_nxd)
     else:
-        w_bxuxd, b_bxd, _ = kernels.fit_ridge_cv(x_nxu[None], y_nxd, _regions(y_nxd, folds))
+        w_bxuxd, b_bxd, _ = kernels.fit_ridge_cv(x_nxu[None], y_nxd, region_codes(y_nxd, folds))
     return w_bxuxd[0], b_bxd[0]
 
 
@@ -350,7 +343,7 @@ def inner_heldout_r2(
 def _inner_heldout_r2(sets: list[tuple[Fold, np.ndarray, np.ndarray]], folds: str, method: str) -> xr.DataArray:
     scores = []
     for _, x_nxu, y_nxd in sets:
-        codes = _regions(y_nxd, folds)  # under quadrant folds, the training quadrants of x_0, x_1 (any D)
+        codes = region_codes(y_nxd, folds)  # under quadrant folds, the training quadrants of x_0, x_1 (any D)
         present = np.unique(codes)
         if present.size < (3 if method == "ridge" else 2):
             scores.append(np.nan)
