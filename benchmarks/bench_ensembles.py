@@ -25,7 +25,11 @@ CTRNN, the LSTM, the GRU and the transformer, 13 members each, timed round-robin
 the same run, and each one's cost per network-batch as a multiple of the CTRNN's
 (a sweep balances its workers with these costs). Goals: LSTM and GRU ≤ 2× the CTRNN,
 the transformer ≤ 3×. Check: the members' mean loss over the last logged window
-(training ran and produced a number).
+(training ran and produced a number). Beside each cost the table prints the
+architecture's arithmetic per network-batch as a multiple of the CTRNN's
+(:func:`flops_per_batch`), and so the rate at which it does that arithmetic relative
+to the CTRNN: a cost goal below the FLOP multiple asks the architecture to run its
+matmuls faster than the CTRNN runs its own.
 
 Run: ``python benchmarks/bench_ensembles.py [--quick]``.
 """
@@ -50,6 +54,45 @@ ARCHS = ("lstm", "gru", "transformer")
 GOAL = 1.5
 #: the most each architecture's ensemble may cost per network-batch, as a multiple of the CTRNN's
 COST_GOALS = {"lstm": 2.0, "gru": 2.0, "transformer": 3.0}
+
+
+def flops_per_batch(model: torch.nn.Module, encoder: Any, batch_size: int, n_steps: int) -> float:
+    """Floating-point operations of one training batch of one network, counted from its shapes.
+
+    Each weight matrix costs one multiply-add per element and token in the forward pass
+    and two in the backward (the gradients of its input and of itself), except that no
+    gradient flows to the inputs, so the matrices that read the inputs cost one fewer,
+    nor to a recurrent network's initial state (one step's fewer for the recurrent
+    matrix); a transformer's attention adds ``2 · batch · time² · d_model`` multiply-adds per block
+    (scores and weighted values over the whole causal square, as it is computed); the
+    frozen encoder runs forward only. Elementwise work (nonlinearities, LayerNorm,
+    dropout, Adam) is not counted. ``tests/test_benchmarks.py`` checks the count against
+    torch's own ``FlopCounterMode`` where that sees the model's matmuls.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A ``neurodis`` model (any architecture).
+    encoder : Encoder or None
+        The network's frozen encoder.
+    batch_size, n_steps : int
+        Trials per batch and time steps per trial.
+
+    Returns
+    -------
+    float
+        FLOPs (2 per multiply-add).
+    """
+    tokens = batch_size * n_steps
+    matrices = [p for name, p in model.named_parameters() if p.ndim == 2 and name != "positional"]
+    macs = 3 * tokens * sum(p.numel() for p in matrices)
+    macs -= tokens * sum(p.numel() for p in matrices if p.shape[1] == model.n_inputs)
+    macs -= batch_size * sum(p.numel() for name, p in model.named_parameters() if "weight_hh" in name)
+    if model.arch == "transformer":
+        macs += 3 * len(model.blocks) * 2 * batch_size * n_steps**2 * model.d_model
+    if encoder is not None:
+        macs += tokens * sum(w.size for w in encoder.weights)
+    return 2.0 * macs
 
 
 def _members(arch: str, config: Any) -> tuple[Any, list, list]:
@@ -110,21 +153,32 @@ def time_costs(n_batches: int, repeats: int) -> list[dict[str, Any]]:
             if repeat:
                 best[arch] = min(best[arch], elapsed)
             loss[arch] = float(np.mean([member.history["loss"].values[-1] for member in trained]))
+    n_steps = members["ctrnn"][0].sample(1, rng=0).sizes["time"]
+    flops = {arch: flops_per_batch(models[0], encoders[0], config.batch_size, n_steps)
+             for arch, (_, encoders, models) in members.items()}
     return [{"benchmark": "ensembles", "case": f"{arch} against ctrnn: ensembles of {N_MEMBERS}, per network-batch",
              "baseline_ms": best["ctrnn"], "neurodis_ms": best[arch], "ratio": best["ctrnn"] / best[arch],
              "goal": 1.0 / COST_GOALS[arch], "cost": best[arch] / best["ctrnn"],
+             "flop_ratio": flops[arch] / flops["ctrnn"], "mflop": flops[arch] / 1e6,
              "check": f"members' mean loss over the last window {loss[arch]:.4f} (ctrnn {loss['ctrnn']:.4f})"}
             for arch in ARCHS]
 
 
 def print_costs(rows: list[dict[str, Any]]) -> None:
-    """One line per architecture: its and the CTRNN's ms per network-batch, the cost multiple, the goal."""
+    """One line per architecture: ms per network-batch, cost and FLOP multiples of the CTRNN's, the goal.
+
+    ``rate`` is the architecture's FLOP rate relative to the CTRNN's (FLOP multiple over
+    cost multiple); ``rate needed`` is the rate the goal asks for.
+    """
     width = max(len(row["case"]) for row in rows)
-    print(f"{'case':<{width}} {'ctrnn ms':>9} {'arch ms':>8} {'cost':>7} {'goal':>6}  check")
+    print(f"{'case':<{width}} {'ctrnn ms':>9} {'arch ms':>8} {'MFLOP':>6} {'cost':>7} {'FLOPs':>7} {'rate':>5} "
+          f"{'goal':>6} {'rate needed':>11}  check")
     for row in rows:
         goal = 1.0 / row["goal"]
-        print(f"{row['case']:<{width}} {row['baseline_ms']:>9.3f} {row['neurodis_ms']:>8.3f} {row['cost']:>6.2f}x "
-              f"≤{goal:.1f}x  {'ok' if row['cost'] <= goal else 'MISS'}; {row['check']}")
+        print(f"{row['case']:<{width}} {row['baseline_ms']:>9.3f} {row['neurodis_ms']:>8.3f} {row['mflop']:>6.1f} "
+              f"{row['cost']:>6.2f}x {row['flop_ratio']:>6.2f}x {row['flop_ratio'] / row['cost']:>5.2f} "
+              f"≤{goal:.1f}x {row['flop_ratio'] / goal:>11.2f}  {'ok' if row['cost'] <= goal else 'MISS'}; "
+              f"{row['check']}")
 
 
 def main(quick: bool = False) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCHMARKS = sorted((Path(__file__).parent.parent / "benchmarks").glob("bench_*.py"))
 
@@ -26,3 +27,32 @@ def test_benchmark_imports_against_the_current_api(path, monkeypatch):
 
 def test_there_are_benchmarks():
     assert len(BENCHMARKS) >= 8
+
+
+def _load(name, monkeypatch):
+    path = Path(__file__).parent.parent / "benchmarks" / f"{name}.py"
+    monkeypatch.syspath_prepend(str(path.parent))
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("arch", ["ctrnn", "gru", "transformer"])
+def test_flop_count_from_shapes_matches_torchs_counter(arch, monkeypatch):
+    # FlopCounterMode counts the matmuls autograd really runs (forward and backward);
+    # the LSTM is left out because torch runs it as one fused kernel that the counter does not see
+    from torch.utils.flop_counter import FlopCounterMode
+
+    import neurodis
+    from neurodis.training import make_network
+
+    bench = _load("bench_ensembles", monkeypatch)
+    task = neurodis.make_task("classification", n_tasks=5)
+    model = make_network(task, arch, n_units=16, seed=0, **({"n_heads": 4} if arch == "transformer" else {}))
+    inputs = torch.zeros(3, 7, model.n_inputs)
+    with FlopCounterMode(display=False) as counter:
+        _, logits = model.train()(inputs)
+        logits.sum().backward()
+    assert bench.flops_per_batch(model, None, batch_size=3, n_steps=7) == counter.get_total_flops()
