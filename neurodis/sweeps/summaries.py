@@ -228,9 +228,8 @@ def generalization_table(results: xr.Dataset):
     gains = {name: results[trained] - results[control] for name, (trained, control) in _GAINS.items()
              if trained in results and control in results}
     table = _columns(results.assign(gains), _GENERALIZATION)
-    sigma = results["sigma"] if "sigma" in results.coords else results.attrs["sigma"]
     table["ceiling"] = xr.apply_ufunc(
-        np.vectorize(lambda s: r2_ceiling(float(s), int(results.attrs["n_steps"]))), sigma
+        np.vectorize(lambda s: r2_ceiling(float(s), int(results.attrs["n_steps"]))), _sigma(results)
     )
     return _ordered(table, [*_GENERALIZATION.values(), "ceiling"])
 
@@ -293,7 +292,7 @@ def free_rt_table(results: xr.Dataset):
     from neurodis.analysis import bayes_r2_ceiling, r2_ceiling
 
     table = _columns(results, _FREE_RT)
-    sigma = results["sigma"] if "sigma" in results.coords else xr.DataArray(results.attrs["sigma"])
+    sigma = _sigma(results)
     for name, ceiling in (("ceiling", r2_ceiling), ("bayes_ceiling", bayes_r2_ceiling)):
         table[name] = xr.apply_ufunc(
             np.vectorize(lambda s, t, f=ceiling: f(float(s), int(t), free_rt=True)), sigma, results["duration"]
@@ -415,7 +414,7 @@ def _r2_vs_dims(results: xr.Dataset, path: Path) -> Path:
             values = subset[untrained]
             median = values.quantile(0.5, dim=[dim for dim in values.dims if dim != "n_dims"]).transpose("n_dims")
             ax.plot(d, median.values, color="0.5", linestyle=":", label=f"untrained network, {decoder}")
-        sigma = float(subset["sigma"].values.ravel()[0]) if "sigma" in subset.coords else float(results.attrs["sigma"])
+        sigma = float(_sigma(subset).values.ravel()[0])
         ax.axhline(r2_ceiling(sigma, int(results.attrs["n_steps"])), color="k", linestyle="--", linewidth=1,
                    label="ceiling")
         ax.set_title(label, fontsize="small")
@@ -425,6 +424,11 @@ def _r2_vs_dims(results: xr.Dataset, path: Path) -> Path:
             ax.set_ylabel(f"out-of-distribution r² ({decoder})")
             ax.legend(fontsize="x-small", frameon=False)
     return save_figure(figure, path)
+
+
+def _sigma(results: xr.Dataset) -> xr.DataArray:
+    """The evidence noise σ: the swept coordinate, or the attribute of an unswept σ (0-d)."""
+    return results["sigma"] if "sigma" in results.coords else xr.DataArray(results.attrs["sigma"])
 
 
 def _draw_controls(ax: Any, results: xr.Dataset, variable: str, x: str = "n_tasks") -> bool:
@@ -485,7 +489,7 @@ def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
                                 squeeze=False)
     durations = results["duration"].values
     grid = np.arange(int(durations.min()), int(durations.max()) + 1)
-    sigma = float(np.atleast_1d(results["sigma"].values if "sigma" in results.coords else results.attrs["sigma"])[0])
+    sigma = float(_sigma(results).values.ravel()[0])
     for k, (ax, (label, subset)) in enumerate(zip(axes[0], conditions)):
         for prefix, decoder, style in _FREE_RT_DECODERS:
             if f"{prefix}r2_paper" not in subset:
