@@ -14,13 +14,19 @@ import torch
 BENCHMARKS = sorted((Path(__file__).parent.parent / "benchmarks").glob("bench_*.py"))
 
 
-@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: p.stem)
-def test_benchmark_imports_against_the_current_api(path, monkeypatch):
+def _load(path, monkeypatch):
+    """Import a benchmark script as a module."""
     monkeypatch.syspath_prepend(str(path.parent))  # for the benchmarks' shared helpers (_table)
     spec = importlib.util.spec_from_file_location(f"_bench_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: p.stem)
+def test_benchmark_imports_against_the_current_api(path, monkeypatch):
+    module = _load(path, monkeypatch)
     assert callable(getattr(module, "main", None)), f"{path.name} has no main()"
     assert "--quick" in path.read_text(), f"{path.name} has no --quick smoke mode"
 
@@ -28,15 +34,6 @@ def test_benchmark_imports_against_the_current_api(path, monkeypatch):
 def test_there_are_benchmarks():
     assert len(BENCHMARKS) >= 8
 
-
-def _load(name, monkeypatch):
-    path = Path(__file__).parent.parent / "benchmarks" / f"{name}.py"
-    monkeypatch.syspath_prepend(str(path.parent))
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("arch", ["ctrnn", "gru", "transformer"])
@@ -48,7 +45,7 @@ def test_flop_count_from_shapes_matches_torchs_counter(arch, monkeypatch):
     import neurodis
     from neurodis.training import make_network
 
-    bench = _load("bench_ensembles", monkeypatch)
+    bench = _load(BENCHMARKS[0].parent / "bench_ensembles.py", monkeypatch)
     task = neurodis.make_task("classification", n_tasks=5)
     model = make_network(task, arch, n_units=16, seed=0, **({"n_heads": 4} if arch == "transformer" else {}))
     inputs = torch.zeros(3, 7, model.n_inputs)
