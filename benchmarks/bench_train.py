@@ -11,11 +11,11 @@ the frozen ``2 → 100 → 100 → 40`` encoder (41 network inputs), Adam, BCE o
     with the ideal observer, progress bookkeeping).
 (c) ``neurodis.train_ensemble`` on 25 networks at once, time per network.
 (d) Second baseline, the same work as (c) written as a careful researcher would stack
-    it: K = 13 CTRNNs with their weights stacked on a member axis, each member's
+    it: K = 13 (and 25) CTRNNs with their weights stacked on a member axis, each member's
     batch drawn with ``Task.sample_arrays`` from its own stream, the frozen encoders
     and the input projection and readout as batched matmuls over all steps, an
     unbound time loop of batched matmuls, autograd, ``torch.optim.Adam``; against it
-    ``neurodis.train_ensemble`` on the same 13 networks, on one thread (per core).
+    ``neurodis.train_ensemble`` on the same networks, on one thread (per core).
 
 Goals: (b) ≥ 3× faster than (a); (c) ≥ 12× faster than (a) per network-batch; (d)
 ≥ 1.65× faster than the stacked prototype. A network-batch is ≈ 27 MFLOP (encoder ≈ 10,
@@ -190,8 +190,8 @@ class StackedPrototype:
         return losses.detach().numpy()
 
 
-def stacked_nets() -> list:
-    return [neurodis.CTRNN(41, N_TASKS, n_units=N_UNITS, seed=k) for k in range(N_STACKED)]
+def stacked_nets(n_members: int = N_STACKED) -> list:
+    return [neurodis.CTRNN(41, N_TASKS, n_units=N_UNITS, seed=k) for k in range(n_members)]
 
 
 def check_stacked(task: Any, config: Any, n_batches: int = 4) -> str:
@@ -210,10 +210,10 @@ def check_stacked(task: Any, config: Any, n_batches: int = 4) -> str:
     return f"{n_batches} batches × {N_STACKED} members: loss rel Δ {loss_gap:.1e}, weights Δ {weight_gap:.1e}"
 
 
-def prototype_runner(task: Any, config: Any, n_batches: int) -> Callable[[], None]:
-    """``n_batches`` steps of the prototype (one stack trained on across calls)."""
-    encoders = [neurodis.Encoder(n_dims=2, seed=k) for k in range(N_STACKED)]
-    prototype = StackedPrototype(task, stacked_nets(), encoders, list(range(N_STACKED)), config.lr)
+def prototype_runner(task: Any, config: Any, n_batches: int, n_members: int) -> Callable[[], None]:
+    """``n_batches`` steps of a prototype of ``n_members`` (one stack trained on across calls)."""
+    encoders = [neurodis.Encoder(n_dims=2, seed=k) for k in range(n_members)]
+    prototype = StackedPrototype(task, stacked_nets(n_members), encoders, list(range(n_members)), config.lr)
 
     def run() -> None:
         for _ in range(n_batches):
@@ -291,20 +291,27 @@ def interleaved_median_ms(cases: dict[Any, tuple[int, Callable[[], None], int]],
 
 
 def stacked_rows(task: Any, config: Any, quick: bool) -> list[dict[str, Any]]:
-    """(d): ``train_ensemble`` of 13 against the stacked prototype, one thread."""
+    """(d): ``train_ensemble`` of 13 (a worker's share of fig3's CTRNN arm run alone) and of
+    25 (the arm in one ensemble, as the whole preset trains it) against stacked prototypes
+    of the same size, one thread, all four cases round-robin."""
     n_batches, repeats = (30, 3) if quick else (100, 7)
     with threadpool_limits(1):
         torch.set_num_threads(1)
         agreement = check_stacked(task, config)
     ens_config = config.__class__(**{**config.to_dict(), "n_batches": n_batches})
-    cases = {"prototype": (1, prototype_runner(task, config, n_batches), n_batches * N_STACKED),
-             "neurodis": (1, neurodis_runner(task, ens_config, N_STACKED, []), n_batches * N_STACKED)}
+    cases = {}
+    for k in (N_STACKED, N_MEMBERS):
+        cases[("prototype", k)] = (1, prototype_runner(task, config, n_batches, k), n_batches * k)
+        cases[("neurodis", k)] = (1, neurodis_runner(task, ens_config, k, []), n_batches * k)
     ms = interleaved_median_ms(cases, repeats)
-    proto, ours = ms["prototype"], ms["neurodis"]
-    return [{"benchmark": "train", "case": f"(d) ensemble of {N_STACKED} vs stacked prototype, 1 thread",
-             "baseline_ms": proto, "neurodis_ms": ours, "ratio": proto / ours, "goal": GOALS["stacked"],
-             "check": f"{agreement}; {LIMIT_MS[1] / ours:.0%} of the {LIMIT_MS[1]} ms limit "
-                      f"({MFLOP_PER_NETWORK_BATCH / ours:.0f} GFLOP/s)"}]
+    rows = []
+    for k in (N_STACKED, N_MEMBERS):
+        proto, ours = ms[("prototype", k)], ms[("neurodis", k)]
+        rows.append({"benchmark": "train", "case": f"(d) ensemble of {k} vs stacked prototype, 1 thread",
+                     "baseline_ms": proto, "neurodis_ms": ours, "ratio": proto / ours, "goal": GOALS["stacked"],
+                     "check": f"{agreement}; {LIMIT_MS[1] / ours:.0%} of the {LIMIT_MS[1]} ms limit "
+                              f"({MFLOP_PER_NETWORK_BATCH / ours:.0f} GFLOP/s)"})
+    return rows
 
 
 def gpu_rows(task: Any, config: Any, quick: bool) -> list[dict[str, Any]]:

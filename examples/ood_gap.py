@@ -199,7 +199,7 @@ def figure(predictors: xr.Dataset, scores: xr.Dataset, rows: list[dict], path: P
                 pick = predictors.n_tasks.values == n
                 ax.scatter(x[pick], y[pick], color=colours[n], s=28, label=f"N = {n}")
             row = lookup[(name, decoder)]
-            ax.set_title(f"ρ {row['across_rho']:+.2f} (p {_p(row['across_p'])}); {_within_label(within)} "
+            ax.set_title(f"ρ {row['across_rho']:+.2f} (p {_p(row['across_p'])});\n{_within_label(within)} "
                          f"{row['within_rho']:+.2f} (p {_p(row['within_p'])})", fontsize=7.5)
             if "variance_fraction" in name:
                 ax.set_xscale("log")

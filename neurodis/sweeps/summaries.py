@@ -378,6 +378,8 @@ def generalization_figures(results: xr.Dataset, folder: Path) -> list[Path]:
             # the legend once: on the first panel, or below the figure when the controls lengthen it
             if (k or controls) and ax.get_legend() is not None:
                 ax.get_legend().remove()
+        if name == "r2_vs_tasks":
+            _r2_in_view(axes[0])
         if controls:
             figure.legend(*axes[0][0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
                           ncol=2, frameon=False, fontsize="x-small")
@@ -424,6 +426,14 @@ def _r2_vs_dims(results: xr.Dataset, path: Path) -> Path:
             ax.set_ylabel(f"out-of-distribution r² ({decoder})")
             ax.legend(fontsize="x-small", frameon=False)
     return save_figure(figure, path)
+
+
+def _r2_in_view(axes: Any) -> None:
+    """Every r² line of the panels (sharing y) in view, the controls too, but one far below 0
+    (a least-squares or Adam fit that extrapolates wildly, e.g. on an untrained network)
+    does not squash the rest: the axis then stops at 0."""
+    lowest = min(np.nanmin(np.asarray(line.get_ydata(), dtype=float)) for ax in axes for line in ax.get_lines())
+    axes[0].set_ylim(max(0.0, lowest - 0.05), 1.0)
 
 
 def _sigma(results: xr.Dataset) -> xr.DataArray:
@@ -513,9 +523,7 @@ def free_rt_figures(results: xr.Dataset, folder: Path) -> list[Path]:
         ax.set_title(label, fontsize="small")
         if not k:
             ax.set_ylabel("$r^2$ (paper convention)")
-    # every line in view (the controls too), but a least-squares fit far below 0 does not squash the rest
-    lowest = min(np.nanmin(np.asarray(line.get_ydata(), dtype=float)) for ax in axes[0] for line in ax.get_lines())
-    axes[0][0].set_ylim(max(0.0, lowest - 0.05), 1.0)
+    _r2_in_view(axes[0])
     handles, labels = axes[0][0].get_legend_handles_labels()
     # the trained networks' decoders first (matplotlib lists error-bar series after plain lines)
     order = sorted(range(len(labels)), key=lambda i: not labels[i].endswith("out of distribution"))
