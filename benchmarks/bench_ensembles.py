@@ -84,10 +84,10 @@ def flops_per_batch(model: torch.nn.Module, encoder: Any, batch_size: int, n_ste
         FLOPs (2 per multiply-add).
     """
     tokens = batch_size * n_steps
-    matrices = [p for name, p in model.named_parameters() if p.ndim == 2 and name != "positional"]
-    macs = 3 * tokens * sum(p.numel() for p in matrices)
-    macs -= tokens * sum(p.numel() for p in matrices if p.shape[1] == model.n_inputs)
-    macs -= batch_size * sum(p.numel() for name, p in model.named_parameters() if "weight_hh" in name)
+    matrices = {name: p for name, p in model.named_parameters() if p.ndim == 2 and name != "positional"}
+    macs = 3 * tokens * sum(p.numel() for p in matrices.values())
+    macs -= tokens * sum(p.numel() for p in matrices.values() if p.shape[1] == model.n_inputs)
+    macs -= batch_size * sum(p.numel() for name, p in matrices.items() if "weight_hh" in name)
     if model.arch == "transformer":
         macs += 3 * len(model.blocks) * 2 * batch_size * n_steps**2 * model.d_model
     if encoder is not None:
@@ -153,9 +153,8 @@ def time_costs(n_batches: int, repeats: int) -> list[dict[str, Any]]:
             if repeat:
                 best[arch] = min(best[arch], elapsed)
             loss[arch] = float(np.mean([member.history["loss"].values[-1] for member in trained]))
-    n_steps = members["ctrnn"][0].sample(1, rng=0).sizes["time"]
-    flops = {arch: flops_per_batch(models[0], encoders[0], config.batch_size, n_steps)
-             for arch, (_, encoders, models) in members.items()}
+    flops = {arch: flops_per_batch(models[0], encoders[0], config.batch_size, task.timing.n_steps)
+             for arch, (task, encoders, models) in members.items()}
     return [{"benchmark": "ensembles", "case": f"{arch} against ctrnn: ensembles of {N_MEMBERS}, per network-batch",
              "baseline_ms": best["ctrnn"], "neurodis_ms": best[arch], "ratio": best["ctrnn"] / best[arch],
              "goal": 1.0 / COST_GOALS[arch], "cost": best[arch] / best["ctrnn"],

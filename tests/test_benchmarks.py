@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-BENCHMARKS = sorted((Path(__file__).parent.parent / "benchmarks").glob("bench_*.py"))
+BENCHMARK_DIR = Path(__file__).parent.parent / "benchmarks"
+BENCHMARKS = sorted(BENCHMARK_DIR.glob("bench_*.py"))
 
 
 def _load(path, monkeypatch):
@@ -35,7 +36,6 @@ def test_there_are_benchmarks():
     assert len(BENCHMARKS) >= 8
 
 
-
 @pytest.mark.parametrize("arch", ["ctrnn", "gru", "transformer"])
 def test_flop_count_from_shapes_matches_torchs_counter(arch, monkeypatch):
     # FlopCounterMode counts the matmuls autograd really runs (forward and backward);
@@ -45,7 +45,7 @@ def test_flop_count_from_shapes_matches_torchs_counter(arch, monkeypatch):
     import neurodis
     from neurodis.training import make_network
 
-    bench = _load(BENCHMARKS[0].parent / "bench_ensembles.py", monkeypatch)
+    bench = _load(BENCHMARK_DIR / "bench_ensembles.py", monkeypatch)
     task = neurodis.make_task("classification", n_tasks=5)
     model = make_network(task, arch, n_units=16, seed=0, **({"n_heads": 4} if arch == "transformer" else {}))
     inputs = torch.zeros(3, 7, model.n_inputs)
