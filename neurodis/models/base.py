@@ -59,12 +59,40 @@ def randn_like_on(shape: tuple[int, ...], generator: torch.Generator, like: torc
     return draws.to(like.device)
 
 
+def dropout_keep(shape: tuple[int, ...], p: float, generator: torch.Generator) -> torch.Tensor:
+    """Boolean mask of ``shape``, each entry True with probability ``1 - p`` (to 2⁻³²).
+
+    Each entry compares 32 raw random bits from ``generator`` with a threshold (half a
+    64-bit draw per entry): about twice as fast as ``bernoulli_``, which draws a float
+    per entry.
+
+    Examples
+    --------
+    >>> keep = dropout_keep((1000, 100), 0.25, torch.Generator().manual_seed(0))
+    >>> keep.dtype, round(keep.float().mean().item(), 2)
+    (torch.bool, 0.75)
+    """
+    n = math.prod(shape)
+    bits = torch.empty((n + 1) // 2, dtype=torch.int64, device=generator.device)
+    bits.random_(-(2**63), None, generator=generator)  # the full 64-bit range: both halves uniform
+    threshold = min(-(2**31) + round(p * 2**32), 2**31 - 1)
+    return (bits.view(torch.int32)[:n] >= threshold).view(shape)
+
+
+def dropout_multipliers(keep: torch.Tensor, p: float, dtype: torch.dtype) -> torch.Tensor:
+    """Inverted dropout's factors: ``1 / (1 - p)`` where ``keep``, 0 elsewhere.
+
+    A float tensor, so that applying it is one multiplication forward and one backward
+    (a product with the boolean mask itself would cast it on every use).
+    """
+    return keep.to(dtype).mul_(1.0 / (1.0 - p))
+
+
 def dropout(x: torch.Tensor, p: float, generator: torch.Generator, training: bool) -> torch.Tensor:
-    """Inverted dropout whose mask is drawn from ``generator`` (not the global RNG)."""
+    """Inverted dropout whose mask is drawn from ``generator`` (not the global RNG), see :func:`dropout_keep`."""
     if not training or p == 0.0:
         return x
-    keep = torch.empty(x.shape, dtype=x.dtype, device=generator.device).bernoulli_(1.0 - p, generator=generator)
-    return x * keep.to(x.device) / (1.0 - p)
+    return x * dropout_multipliers(dropout_keep(tuple(x.shape), p, generator).to(x.device), p, x.dtype)
 
 
 def check_tensor(name: str, value: Any, shape: tuple[int | None, ...], labels: str) -> torch.Tensor:

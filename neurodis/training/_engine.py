@@ -286,6 +286,10 @@ def masked_losses(logits_kxtxbxo: torch.Tensor, batch: Batch, loss: str,
     return rows_kxoxm.sum(dim=2).cumsum(dim=1)[:, -1] / batch.mask_sum
 
 
+#: Adam's kernel options (see ``Engine.__init__``).
+_ADAM_KERNEL = {"fused": None, "foreach": False}
+
+
 class Engine:
     """Adam on K stacked members, with history, checkpoints and resume.
 
@@ -302,8 +306,11 @@ class Engine:
         # each member's own readout width: the mean of a padded readout is over its real rows
         self._widths = torch.tensor([float(len(m.task.output_names)) for m in self.members], device=config.device)
         self.parameters = [p for p in module.parameters() if p.requires_grad]
-        # the fused kernel runs Adam's elementwise update in one pass per tensor
-        self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr, fused=True)
+        # the single-tensor kernel: its vectorised body and its scalar tail round alike, so a
+        # member's update does not depend on where its elements fall in a stacked tensor (the
+        # fused kernel's tail does, which made members train differently by ensemble size,
+        # position and padded width); it costs about 2 % of a CTRNN or transformer batch
+        self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr, **_ADAM_KERNEL)
         self.data = DataStream(self.members, config.batch_size, n_outputs, config.device)
         self.history = History(len(self.members), n_outputs)
         self.decision = [m.decision_index for m in self.members]
@@ -356,13 +363,14 @@ class Engine:
         total = torch.zeros(k, device=self._widths.device)
         if config.l1_weights or config.l2_weights:
             for name, weight in self.network.weights().items():
-                flat_kxm = weight.reshape(k, -1)
+                rows_kxrxn = weight.reshape(k, -1, weight.shape[-1])
                 count = (self._widths * weight.shape[-1] if name == "readout_weight"
-                         else torch.full_like(self._widths, float(flat_kxm.shape[1])))
+                         else torch.full_like(self._widths, float(rows_kxrxn[0].numel())))
+                # row sums added in order, as in masked_losses: a padded readout's zero rows change no bit
                 if config.l1_weights:
-                    total = total + config.l1_weights * flat_kxm.abs().sum(dim=1) / count
+                    total = total + config.l1_weights * rows_kxrxn.abs().sum(dim=2).cumsum(dim=1)[:, -1] / count
                 if config.l2_weights:
-                    total = total + config.l2_weights * (flat_kxm * flat_kxm).sum(dim=1) / count
+                    total = total + config.l2_weights * (rows_kxrxn * rows_kxrxn).sum(dim=2).cumsum(dim=1)[:, -1] / count
         if rates is not None:
             flat_kxm = rates.reshape(k, -1)
             if config.l1_rates:
@@ -445,6 +453,8 @@ class Engine:
         """Continue from :meth:`state` output."""
         self.module.load_state_dict(state["weights"])
         self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:  # a checkpoint may name another kernel
+            group.update(_ADAM_KERNEL)
         for index, entry in self.optimizer.state_dict()["state"].items():
             shape = tuple(self.parameters[index].shape)
             for key, value in entry.items():

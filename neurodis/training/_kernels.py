@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 import torch
 
+from neurodis.training._readout import readout
+
 __all__ = ["ACTIVATIONS", "ctrnn_logits", "recurrent_rates", "reference_rates"]
 
 #: activation name -> (f applied in place, ``grad · f'`` written into ``out`` from a = f(pre))
@@ -182,8 +184,5 @@ def ctrnn_logits(
         drive_kxtxbxn = drive_kxtxbxn + recurrent_noise_kxtxbxn
     rates_kxtxbxn = recurrent_rates(drive_kxtxbxn, params["weight_hh"],
                                     alpha=alpha, leaky=leaky, activation=activation)
-    logits_kxmxo = torch.baddbmm(params["readout_bias"].unsqueeze(1),
-                                 rates_kxtxbxn.reshape(n_members, rows, -1),
-                                 params["readout_weight"].transpose(1, 2))
-    logits_kxtxbxo = logits_kxmxo.view(n_members, n_steps, n_batch, -1)
+    logits_kxtxbxo = readout(rates_kxtxbxn, params["readout_weight"], params["readout_bias"])
     return (rates_kxtxbxn, logits_kxtxbxo) if return_rates else logits_kxtxbxo

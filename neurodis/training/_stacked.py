@@ -24,7 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurodis.models.base import dropout_keep, dropout_multipliers
 from neurodis.training._gated_kernels import gru_rates, lstm_rates
+from neurodis.training._readout import readout
 
 __all__ = ["GatedNetwork", "TransformerNetwork", "stacked_name"]
 
@@ -105,7 +107,7 @@ class GatedNetwork:
         for layer in range(t.n_layers):
             weights = [p[f"rnn_{name}_l{layer}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             h_kxtxbxn = self._layer(h_kxtxbxn, *weights)
-        logits = _linear(h_kxtxbxn, p["readout_weight"], p["readout_bias"])
+        logits = readout(h_kxtxbxn, p["readout_weight"], p["readout_bias"])
         return (h_kxtxbxn, logits) if rates else logits
 
     def _layer(self, x_kxtxbxi: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
@@ -138,9 +140,8 @@ class TransformerNetwork:
         if p == 0.0:
             return x
         shape = tuple(x.shape[1:])
-        keep = _draws(generators, x, lambda g: torch.empty(shape, dtype=x.dtype, device=g.device).bernoulli_(
-            1.0 - p, generator=g))
-        return x * keep / (1.0 - p)
+        keep = _draws(generators, x, lambda g: dropout_keep(shape, p, g))
+        return x * dropout_multipliers(keep, p, x.dtype)
 
     def weights(self) -> dict[str, torch.Tensor]:
         """The stacked weight matrices ``(K, ·, ·)`` (for weight penalties)."""
@@ -162,7 +163,7 @@ class TransformerNetwork:
             h = self._block(h, {name.removeprefix(f"blocks_{layer}_"): value for name, value in p.items()
                                 if name.startswith(f"blocks_{layer}_")}, generators)
         rates_kxbxtxd = self._layer_norm(h, p["ln_f_weight"], p["ln_f_bias"])
-        logits = _linear(rates_kxbxtxd, p["readout_weight"], p["readout_bias"]).transpose(1, 2)
+        logits = readout(rates_kxbxtxd, p["readout_weight"], p["readout_bias"]).transpose(1, 2)
         return (rates_kxbxtxd, logits) if rates else logits
 
     @staticmethod

@@ -10,7 +10,13 @@ stream, exactly those it would get trained alone with its seed. The loss is the 
 of the members' masked mean losses, so each member's gradient is its solo gradient;
 Adam is elementwise, so each member's update is its solo update. Member ``k``
 therefore follows the trajectory of ``train(tasks[k], models[k], replace(config,
-seed=seeds[k]))`` to float tolerance, at a fraction of the cost per network.
+seed=seeds[k]))`` to float tolerance, at a fraction of the cost per network. Between
+ensembles it is exact: a member trains to the same bits whatever members it is stacked
+with, in whatever slot, and however far its readout is padded (the padded readout's bias
+gradient is summed per output row, and Adam runs its single-tensor kernel, whose scalar
+tail rounds as its vectorised body), wherever each member's tensors fill whole SIMD
+loops (units and trials × steps multiples of 32, as in every preset). So a sweep's
+results do not depend on how its runs were grouped over workers.
 
 :func:`split_ensemble` turns an ensemble checkpoint into ordinary single-network run
 folders (with single-network checkpoints that :func:`~neurodis.training.train` can

@@ -153,3 +153,20 @@ def test_common_arguments_validated(arch: str) -> None:
         build(arch, bound=0.0)
     with pytest.raises(ValueError, match="seed must be an integer >= 0; got -1"):
         build(arch, seed=-1)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 0.9])
+def test_dropout_keeps_each_entry_with_probability_one_minus_p(p: float) -> None:
+    from neurodis.models.base import dropout_keep
+
+    n = 400_000
+    keep = dropout_keep((n,), p, _gen(3)).double()
+    # the binomial mean within 5 standard deviations; the two halves of each 64-bit draw
+    # (entries 2i, 2i + 1) and neighbouring draws are uncorrelated to the same precision
+    bound = 5 * math.sqrt(p * (1 - p) / n) + 1e-12
+    assert abs(keep.mean().item() - (1 - p)) <= bound
+    if 0 < p:
+        for a, b in ((keep[0::2], keep[1::2]), (keep[:-2], keep[2:])):
+            covariance = ((a - a.mean()) * (b - b.mean())).mean().item()
+            assert abs(covariance) <= 5 * p * (1 - p) / math.sqrt(len(a))
+    assert torch.equal(dropout_keep((7, 5), p, _gen(4)), dropout_keep((7, 5), p, _gen(4)))
