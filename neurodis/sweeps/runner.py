@@ -154,14 +154,15 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
     :func:`run_cost`). The groups are handed out largest first to ``n_slots`` workers
     (:func:`longest_first_makespan`); while the last worker would finish more than
     :data:`BALANCE_TOLERANCE` after an even share of the work (or after the largest
-    single run, if that is longer), the group of most work that holds two runs or more
-    is split into two halves of equal work. Of the plans seen, the one that finishes
-    first is kept, the one with fewer groups on a tie: a larger ensemble costs less
-    per network, so groups are split no further than needed. So one ensemble of 25
-    networks on two workers becomes two of 13 and 12, and fig3's four ensembles on two
-    workers become six (LSTMs and transformers each split in two) where unsplit the
-    LSTMs' worker would run 12 % past the share. Groups come back in order of
-    decreasing work, so the longest jobs start first.
+    single run, if that is longer), one group of two runs or more is split into two
+    halves of equal work: the one whose split lets the last worker finish first (the
+    largest on a tie, also when no split helps yet). Of the plans seen, the one that
+    finishes first is kept, the one with fewer groups on a tie: a larger ensemble costs
+    less per network, so groups are split no further than needed. So one ensemble of 25
+    networks on two workers becomes two of 13 and 12, and of fig3's four ensembles on
+    two workers only one CTRNN ensemble is split (13 + 12), planned to finish 2 % after
+    the even share where unsplit the last worker would run 12 % past it. Groups come back in
+    order of decreasing work, so the longest jobs start first.
 
     Parameters
     ----------
@@ -187,7 +188,7 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
     >>> ctrnns = [{"network": "ctrnn", "n_batches": 1000, "seed": k} for k in range(13)]
     >>> transformers = [{"network": "transformer", "n_batches": 1000, "seed": k} for k in range(6)]
     >>> [(g[0]["network"], len(g)) for g in balance_groups([ctrnns, transformers], 2)]
-    [('transformer', 3), ('transformer', 2), ('ctrnn', 13), ('transformer', 1)]
+    [('transformer', 3), ('transformer', 3), ('ctrnn', 7), ('ctrnn', 6)]
     """
     n_slots = check_int("n_slots", n_slots, minimum=1)
     plan = [(list(g), [float(cost(c)) for c in g]) for g in groups if g]
@@ -202,23 +203,28 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
     best, best_time = plan, makespan(plan)
     current, current_time = plan, best_time
     while current_time > goal:
-        splittable = [k for k, (group, _) in enumerate(current) if len(group) > 1]
-        if not splittable:
+        # every split of one group in two, the one that finishes first (the largest group on a tie)
+        splits = [_halved(current, k) for k, (group, _) in enumerate(current) if len(group) > 1]
+        if not splits:
             break
-        largest = max(splittable, key=lambda k: sum(current[k][1]))
-        group, costs = current[largest]
-        # the first half ends at the first run that brings it to half the work
-        prefix, half = 0.0, 0
-        while prefix < sum(costs) / 2:
-            prefix, half = prefix + costs[half], half + 1
-        half = min(half, len(group) - 1)
-        current = [*current[:largest], (group[:half], costs[:half]), (group[half:], costs[half:]),
-                   *current[largest + 1:]]
-        current_time = makespan(current)
+        current_time, _, current = min(((makespan(c), -sum(current[k][1]), c) for k, c in splits),
+                                       key=lambda item: item[:2])
         if current_time < best_time:
             best, best_time = current, current_time
     order = sorted(range(len(best)), key=lambda k: -sum(best[k][1]))
     return [best[k][0] for k in order]
+
+
+def _halved(plan: list[tuple[list[dict[str, Any]], list[float]]], k: int
+            ) -> tuple[int, list[tuple[list[dict[str, Any]], list[float]]]]:
+    """``(k, plan)`` with group ``k`` split into two halves of about equal work."""
+    group, costs = plan[k]
+    # the first half ends at the first run that brings it to half the work
+    prefix, half = 0.0, 0
+    while prefix < sum(costs) / 2:
+        prefix, half = prefix + costs[half], half + 1
+    half = min(half, len(group) - 1)
+    return k, [*plan[:k], (group[:half], costs[:half]), (group[half:], costs[half:]), *plan[k + 1:]]
 
 
 def _report_from_worker(message: Mapping[str, Any]) -> None:
