@@ -98,12 +98,12 @@ def group_configs(
 
 
 #: Training cost of one network-batch of each run-config ``network``, relative to a
-#: CTRNN's: the per-network-batch training times of the four arms of ``fig3`` run whole
-#: on two cores (ensembles of 25, 2026-12-04: 0.62, 0.61, 1.85 and 5.86 ms), the
-#: transformer's less the 6 % its faster dropout masks saved since; GRUs as LSTMs scaled
-#: by their ratio in ``benchmarks/bench_ensembles.py``. Rounded.
-NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.0, "ctrnn_dale": 1.0, "lstm": 3.0, "gru": 2.6,
-                                  "transformer": 9.0}
+#: CTRNN's: the per-network-batch training times of the four arms in the whole ``fig3``
+#: preset run on two cores from an empty store (2026-12-04, second run: CTRNN 0.594,
+#: non-leaky 0.647, LSTM 1.71, transformer 4.73 ms); GRUs as LSTMs scaled by their ratio
+#: in ``benchmarks/bench_ensembles.py``. Rounded.
+NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "ctrnn_dale": 1.0, "lstm": 2.9, "gru": 2.5,
+                                  "transformer": 8.0}
 
 #: How far above the even share of work the longest worker may run before
 #: :func:`balance_groups` splits another ensemble.
@@ -120,7 +120,7 @@ def run_cost(config: Mapping[str, Any]) -> float:
     Examples
     --------
     >>> run_cost({"network": "transformer", "n_batches": 20_000}), run_cost({"seed": 3})
-    (180000.0, 1.0)
+    (160000.0, 1.0)
     """
     network = config.get("network")
     n_batches = config.get("n_batches")
