@@ -105,6 +105,9 @@ def group_configs(
 NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "ctrnn_dale": 1.0, "lstm": 2.9, "gru": 2.5,
                                   "transformer": 8.0}
 
+#: How many of the heaviest groups :func:`balance_groups` tries to split at each step.
+_SPLIT_CANDIDATES = 8
+
 #: How far above the even share of work the longest worker may run before
 #: :func:`balance_groups` splits another ensemble.
 BALANCE_TOLERANCE = 0.1
@@ -155,8 +158,8 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
     (:func:`longest_first_makespan`); while the last worker would finish more than
     :data:`BALANCE_TOLERANCE` after an even share of the work (or after the largest
     single run, if that is longer), one group of two runs or more is split into two
-    halves of equal work: the one whose split lets the last worker finish first (the
-    largest on a tie, also when no split helps yet). Of the plans seen, the one that
+    halves of equal work: of the eight heaviest such groups with work, the one whose split
+    lets the last worker finish first (the largest on a tie, also when no split helps yet). Of the plans seen, the one that
     finishes first is kept, the one with fewer groups on a tie: a larger ensemble costs
     less per network, so groups are split no further than needed. So one ensemble of 25
     networks on two workers becomes two of 13 and 12, and of fig3's four ensembles on
@@ -203,8 +206,10 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
     best, best_time = plan, makespan(plan)
     current, current_time = plan, best_time
     while current_time > goal:
-        # every split of one group in two, the one that finishes first (the largest group on a tie)
-        splits = [_halved(current, k) for k, (group, _) in enumerate(current) if len(group) > 1]
+        # of the heaviest groups' splits in two, the one that finishes first (the largest on a tie)
+        heaviest = sorted((k for k, (group, costs) in enumerate(current) if len(group) > 1 and sum(costs) > 0),
+                          key=lambda k: -sum(current[k][1]))[:_SPLIT_CANDIDATES]
+        splits = [_halved(current, k) for k in heaviest]
         if not splits:
             break
         current_time, _, current = min(((makespan(c), -sum(current[k][1]), c) for k, c in splits),
@@ -219,11 +224,11 @@ def _halved(plan: list[tuple[list[dict[str, Any]], list[float]]], k: int
             ) -> tuple[int, list[tuple[list[dict[str, Any]], list[float]]]]:
     """``(k, plan)`` with group ``k`` split into two halves of about equal work."""
     group, costs = plan[k]
-    # the first half ends at the first run that brings it to half the work
-    prefix, half = 0.0, 0
-    while prefix < sum(costs) / 2:
+    # the first half ends at the first run that brings it to half the work (one run at least)
+    prefix, half, total = 0.0, 0, sum(costs)
+    while prefix < total / 2:
         prefix, half = prefix + costs[half], half + 1
-    half = min(half, len(group) - 1)
+    half = min(max(half, 1), len(group) - 1)
     return k, [*plan[:k], (group[:half], costs[:half]), (group[half:], costs[half:]), *plan[k + 1:]]
 
 

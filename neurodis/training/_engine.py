@@ -455,10 +455,13 @@ class Engine:
         self.optimizer.load_state_dict(state["optimizer"])
         for group in self.optimizer.param_groups:  # a checkpoint may name another kernel
             group.update(_ADAM_KERNEL)
+        for entry in self.optimizer.state.values():  # the fused kernel kept its step count on the device
+            if torch.is_tensor(entry.get("step")):
+                entry["step"] = entry["step"].cpu()
         for index, entry in self.optimizer.state_dict()["state"].items():
             shape = tuple(self.parameters[index].shape)
             for key, value in entry.items():
-                # the fused kernel trusts shapes; a mismatch would corrupt memory
+                # a state of another shape would be broadcast into the update, or fail deep inside it
                 if key != "step" and tuple(value.shape) != shape:
                     raise ValueError(f"checkpoint optimizer state {key!r} of parameter {index} must have shape "
                                      f"{shape}; got {tuple(value.shape)}")

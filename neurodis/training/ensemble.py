@@ -11,7 +11,7 @@ of the members' masked mean losses, so each member's gradient is its solo gradie
 Adam is elementwise, so each member's update is its solo update. Member ``k``
 therefore follows the trajectory of ``train(tasks[k], models[k], replace(config,
 seed=seeds[k]))`` to float tolerance, at a fraction of the cost per network. Between
-ensembles it is exact: a member trains to the same bits whatever members it is stacked
+ensembles on the CPU it is exact: a member trains to the same bits whatever members it is stacked
 with, in whatever slot, and however far its readout is padded (the padded readout's bias
 gradient is summed per output row, and Adam runs its single-tensor kernel, whose scalar
 tail rounds as its vectorised body), wherever each member's tensors fill whole SIMD

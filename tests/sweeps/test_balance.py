@@ -91,3 +91,22 @@ def test_single_runs_are_never_split_further():
 def test_n_slots_is_validated():
     with pytest.raises(ValueError, match="n_slots"):
         balance_groups([_runs("ctrnn", 2)], 0)
+
+
+@pytest.mark.parametrize("works", [[[0, 0, 0, 0], [1], [1], [1]], [[2, 2, 1], [0, 0]], [[0, 0], [0]]])
+def test_runs_without_work_end_the_planning_and_leave_no_empty_group(works):
+    groups = [[{"w": w, "id": (g, k)} for k, w in enumerate(ws)] for g, ws in enumerate(works)]
+    balanced = balance_groups(groups, 2, cost=lambda c: c["w"])
+    assert all(balanced)
+    assert sorted(c["id"] for g in balanced for c in g) == sorted(c["id"] for g in groups for c in g)
+
+
+@pytest.mark.parametrize("n_slots", [64, 200])
+def test_a_large_sweep_on_many_workers_is_planned_within_the_tolerance(n_slots):
+    # 1000 runs in three ensembles on a cluster (a second or less to plan)
+    groups = [_runs("ctrnn", 400), _runs("lstm", 300), _runs("transformer", 300)]
+    balanced = balance_groups(groups, n_slots)
+    works = [_work(g) for g in balanced]
+    assert longest_first_makespan(works, n_slots) <= (1 + BALANCE_TOLERANCE) * sum(works) / n_slots
+    assert sorted((c["network"], c["seed"]) for g in balanced for c in g) == sorted(
+        (c["network"], c["seed"]) for g in groups for c in g)

@@ -278,7 +278,8 @@ def test_a_member_trains_to_the_same_bits_in_any_ensemble(arch):
         options = {"recurrent_noise": 0.05} if arch == "ctrnn" else {"input_noise": 0.05, **options}
         return make_model(arch, n_inputs=5, n_outputs=n_outputs, n_units=16, seed=seed, **options)
 
-    config = tiny_config(n_batches=150, batch_size=32, log_every=50, checkpoint_every=150, lr=3e-3)
+    config = tiny_config(n_batches=150, batch_size=32, log_every=50, checkpoint_every=150, lr=3e-3,
+                         l2_weights=1e-3, l1_rates=1e-3)  # the penalties sum over padded readouts too
     others = [(3, 4), (4, 5), (3, 6), (4, 7), (3, 8), (4, 9), (3, 10), (4, 11), (3, 12)]  # (width, seed)
 
     def trained(members, slot):
