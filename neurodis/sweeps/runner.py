@@ -206,14 +206,14 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
     best, best_time = plan, makespan(plan)
     current, current_time = plan, best_time
     while current_time > goal:
-        # of the heaviest groups' splits in two, the one that finishes first (the largest on a tie)
+        # of the heaviest groups' splits in two, the one that finishes first (min keeps the
+        # first of equals: the largest group on a tie)
         heaviest = sorted((k for k, (group, costs) in enumerate(current) if len(group) > 1 and sum(costs) > 0),
                           key=lambda k: -sum(current[k][1]))[:_SPLIT_CANDIDATES]
-        splits = [_halved(current, k) for k in heaviest]
-        if not splits:
+        if not heaviest:
             break
-        current_time, _, current = min(((makespan(c), -sum(current[k][1]), c) for k, c in splits),
-                                       key=lambda item: item[:2])
+        current_time, current = min(((makespan(c), c) for c in (_halved(current, k) for k in heaviest)),
+                                    key=lambda item: item[0])
         if current_time < best_time:
             best, best_time = current, current_time
     order = sorted(range(len(best)), key=lambda k: -sum(best[k][1]))
@@ -221,15 +221,15 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
 
 
 def _halved(plan: list[tuple[list[dict[str, Any]], list[float]]], k: int
-            ) -> tuple[int, list[tuple[list[dict[str, Any]], list[float]]]]:
-    """``(k, plan)`` with group ``k`` split into two halves of about equal work."""
+            ) -> list[tuple[list[dict[str, Any]], list[float]]]:
+    """``plan`` with group ``k`` split into two halves of about equal work."""
     group, costs = plan[k]
     # the first half ends at the first run that brings it to half the work (one run at least)
     prefix, half, total = 0.0, 0, sum(costs)
     while prefix < total / 2:
         prefix, half = prefix + costs[half], half + 1
     half = min(max(half, 1), len(group) - 1)
-    return k, [*plan[:k], (group[:half], costs[:half]), (group[half:], costs[half:]), *plan[k + 1:]]
+    return [*plan[:k], (group[:half], costs[:half]), (group[half:], costs[half:]), *plan[k + 1:]]
 
 
 def _report_from_worker(message: Mapping[str, Any]) -> None:
