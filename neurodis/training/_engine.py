@@ -283,7 +283,13 @@ def masked_losses(logits_kxtxbxo: torch.Tensor, batch: Batch, loss: str,
     n_members, _, _, n_outputs = elements.shape
     # reshape alone would give a view of rows strided by the padded width: copy them contiguous
     rows_kxoxm = elements.permute(0, 3, 1, 2).contiguous().view(n_members, n_outputs, -1)
-    return rows_kxoxm.sum(dim=2).cumsum(dim=1)[:, -1] / batch.mask_sum
+    return _member_sums(rows_kxoxm) / batch.mask_sum
+
+
+def _member_sums(rows_kxrxm: torch.Tensor) -> torch.Tensor:
+    """Each member's sum, shape (K,), whatever zero rows pad it: every contiguous row of
+    ``m`` terms summed alone, then the rows added in order (see :func:`masked_losses`)."""
+    return rows_kxrxm.sum(dim=2).cumsum(dim=1)[:, -1]
 
 
 #: Adam's kernel options (see ``Engine.__init__``).
@@ -366,11 +372,11 @@ class Engine:
                 rows_kxrxn = weight.reshape(k, -1, weight.shape[-1])
                 count = (self._widths * weight.shape[-1] if name == "readout_weight"
                          else torch.full_like(self._widths, float(rows_kxrxn[0].numel())))
-                # row sums added in order, as in masked_losses: a padded readout's zero rows change no bit
+                # a padded readout's zero rows change no bit
                 if config.l1_weights:
-                    total = total + config.l1_weights * rows_kxrxn.abs().sum(dim=2).cumsum(dim=1)[:, -1] / count
+                    total = total + config.l1_weights * _member_sums(rows_kxrxn.abs()) / count
                 if config.l2_weights:
-                    total = total + config.l2_weights * (rows_kxrxn * rows_kxrxn).sum(dim=2).cumsum(dim=1)[:, -1] / count
+                    total = total + config.l2_weights * _member_sums(rows_kxrxn * rows_kxrxn) / count
         if rates is not None:
             flat_kxm = rates.reshape(k, -1)
             if config.l1_rates:
