@@ -22,7 +22,7 @@ Goals: (b) ≥ 3× faster than (a); (c) ≥ 12× faster than (a) per network-bat
 forward ≈ 6, backward ≈ 11), so the physical limit per core is 27 MFLOP over the GEMM
 peak one core sustains. That peak is measured in the same run (torch on 1 thread: sgemm
 1024 and a 13 × (16×64)·(64×64) bmm, the faster of the two; it differs between
-machines by 3×: 54 GFLOP/s where the goals were set, 150–170 on an AVX-512 core), and
+machines by 3×: 54 GFLOP/s where the goals were set, 160–175 on an AVX-512 core), and
 the table reports how close (c) and (d) get to the limit it gives.
 
 Checks before timing: (a) and (b) are fed the same first batch from the same initial

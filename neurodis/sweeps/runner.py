@@ -112,7 +112,7 @@ _SPLIT_CANDIDATES = 8
 
 #: How far above the even share of work the longest worker may run before
 #: :func:`balance_groups` splits another ensemble.
-BALANCE_TOLERANCE = 0.05
+BALANCE_TOLERANCE = 0.075
 
 
 def run_cost(config: Mapping[str, Any]) -> float:

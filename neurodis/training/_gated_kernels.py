@@ -61,7 +61,7 @@ class _LSTMRecurrence(torch.autograd.Function):
         h_kxbxn = drive_kxtxbxg.new_empty((n_members, n_batch, n))
         # a contiguous Wᵀ and h make the per-step gemm markedly faster than strided operands
         w_t_kxnxg = weight_hh_kxgxn.transpose(1, 2).contiguous()
-        # per-step views made once (slicing in the loop costs more than the small ops it feeds)
+        # per-step views made once (slicing in the loop costs as much as the small ops it feeds)
         sig_if, tanh_g, sig_o = (gates_kxtxbxg[..., :2 * n].unbind(1), gates_kxtxbxg[..., 2 * n:3 * n].unbind(1),
                                  gates_kxtxbxg[..., 3 * n:].unbind(1))
         i_s, f_s, g_s, o_s = _gate_steps(gates_kxtxbxg, 4)
