@@ -592,8 +592,17 @@ def run_sweep(
 
 def _drive(configs: list[dict[str, Any]], store: RunStore, group_by: Callable | None, submit: Callable,
            n_slots: int, one_at_a_time: bool, bar: Any, retries: int) -> None:
-    """Submit the free runs, harvest finished jobs and wait for runs held elsewhere until all are done."""
+    """Submit the free runs, harvest finished jobs and wait for runs held elsewhere until all are done.
+
+    The free runs are planned once into groups (:func:`balance_groups`, heaviest first) and
+    handed out one group per free worker, the next when a job ends: the plan assumes that
+    order, and a cluster given every job at once queues them on its workers by its own
+    estimates (in ``fig3`` it left the 25 CTRNNs to the end of one worker's queue while the
+    other worker went idle). Runs that become free later (a failed job's, a lock released
+    by another sweep) are planned anew with those still queued.
+    """
     active: dict[Any, list[dict[str, Any]]] = {}
+    queued: list[list[dict[str, Any]]] = []
     lost: Counter = Counter()
     shown = "runs"
     while True:
@@ -612,9 +621,15 @@ def _drive(configs: list[dict[str, Any]], store: RunStore, group_by: Callable | 
         bar.update(len(configs) - len(pending) - bar.n)
         if not pending and not active:
             return
-        if free and not (one_at_a_time and active):
-            groups = balance_groups(group_configs(free, group_by), max(1, n_slots - len(active)))
-            for group in groups[:1] if one_at_a_time else groups:
-                active[submit(group)] = group
-        elif not finished:
+        # the queue keeps only runs still free (another sweep may have taken or finished some)
+        free_ids = {run_id(c) for c in free}
+        queued = [kept for kept in ([c for c in group if run_id(c) in free_ids] for group in queued) if kept]
+        if len(free) > sum(len(group) for group in queued):
+            queued = balance_groups(group_configs(free, group_by), n_slots)
+        submitted = False
+        while queued and len(active) < (1 if one_at_a_time else n_slots):
+            group = queued.pop(0)
+            active[submit(group)] = group
+            submitted = True
+        if not submitted and not finished:
             time.sleep(POLL_SECONDS)

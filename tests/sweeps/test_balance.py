@@ -110,3 +110,48 @@ def test_a_large_sweep_on_many_workers_is_planned_within_the_tolerance(n_slots):
     assert longest_first_makespan(works, n_slots) <= (1 + BALANCE_TOLERANCE) * sum(works) / n_slots
     assert sorted((c["network"], c["seed"]) for g in balanced for c in g) == sorted(
         (c["network"], c["seed"]) for g in groups for c in g)
+
+
+def test_the_driver_hands_out_one_planned_group_per_free_worker_heaviest_first(monkeypatch):
+    # the plan assumes each group goes to the first free worker, largest first; a driver
+    # that submitted every group at once left the order to the cluster's queues
+    from types import SimpleNamespace
+
+    from tqdm.auto import tqdm
+
+    from neurodis.sweeps import runner
+    from neurodis.sweeps.grid import run_id
+
+    monkeypatch.setattr(runner, "POLL_SECONDS", 0.0)
+    done: set[str] = set()
+    store = SimpleNamespace(pending=lambda configs: [c for c in configs if run_id(c) not in done],
+                            lock=lambda config: SimpleNamespace(held=lambda: False))
+
+    class Job:  # a job that ends on the driver's third look at it
+        def __init__(self, group):
+            self.group, self.looks = group, 0
+
+        @property
+        def status(self):
+            self.looks += 1
+            if self.looks >= 3:
+                done.update(run_id(c) for c in self.group)
+                return "finished"
+            return "pending"
+
+        def result(self):
+            return None
+
+    jobs: list[Job] = []
+
+    def submit(group):
+        assert sum(job.looks < 3 for job in jobs) < 2  # never more jobs out than workers
+        jobs.append(Job(group))
+        return jobs[-1]
+
+    configs = [c for net, n in (("ctrnn", 13), ("lstm", 6), ("transformer", 5), ("gru", 3))
+               for c in _runs(net, n)]
+    runner._drive(configs, store, lambda c: c["network"], submit, 2, False, tqdm(disable=True), 0)
+    plan = balance_groups(runner.group_configs(configs, lambda c: c["network"]), 2)
+    assert [job.group for job in jobs] == plan
+    assert len(plan) > 2 and sorted(run_id(c) for c in configs) == sorted(done)
