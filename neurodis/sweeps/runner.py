@@ -100,11 +100,11 @@ def group_configs(
 #: Training cost of one network-batch of each run-config ``network``, relative to a
 #: CTRNN's: the per-network-batch training times of the four arms in the whole ``fig3``
 #: preset run on two cores from an empty store (2026-12-04, second run: CTRNN 0.594,
-#: non-leaky 0.647, LSTM 1.71, transformer 4.73 ms), the LSTM's scaled by its later kernel
-#: speed-up (34.7 against 43.9 ms per 25-member batch, ``benchmarks/bench_reproduce.py
-#: --whole`` old and new side by side); GRUs as LSTMs scaled by their ratio in
+#: non-leaky 0.647, LSTM 1.71, transformer 4.73 ms), the LSTM's from the third run, with
+#: its faster kernel (1.665 ms as one ensemble of 25 beside the other arms: alone the kernel
+#: is 21 % faster, beside a second busy worker 3 %); GRUs as LSTMs scaled by their ratio in
 #: ``benchmarks/bench_ensembles.py``. Rounded.
-NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "ctrnn_dale": 1.0, "lstm": 2.3, "gru": 2.1,
+NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "ctrnn_dale": 1.0, "lstm": 2.8, "gru": 2.5,
                                   "transformer": 8.0}
 
 #: How many of the heaviest groups :func:`balance_groups` tries to split at each step.
@@ -165,8 +165,8 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
     finishes first is kept, the one with fewer groups on a tie: a larger ensemble costs
     less per network, so groups are split no further than needed. So one ensemble of 25
     networks on two workers becomes two of 13 and 12, and of fig3's four ensembles on
-    two workers only the transformers' is split (13 + 12), planned to finish 2 % after
-    the even share where unsplit the last worker would run 10 % past it. Groups come back in
+    two workers only one CTRNN ensemble is split (13 + 12), planned to finish 1 % after
+    the even share where unsplit the last worker would run 14 % past it. Groups come back in
     order of decreasing work, so the longest jobs start first.
 
     Parameters
