@@ -101,9 +101,9 @@ def group_configs(
 #: CTRNN's: the per-network-batch training times of the four arms in the whole ``fig3``
 #: preset run on two cores from an empty store (2026-12-04, second run: CTRNN 0.594,
 #: non-leaky 0.647, LSTM 1.71, transformer 4.73 ms), the LSTM's from the third run, with
-#: its faster kernel (1.665 ms as one ensemble of 25 beside the other arms: alone the kernel
-#: is 21 % faster, beside a second busy worker 3 %); GRUs as LSTMs scaled by their ratio in
-#: ``benchmarks/bench_ensembles.py``. Rounded.
+#: its faster kernel (1.665 ms as one ensemble of 25 beside the other arms: the 21 % that
+#: ensemble gains when timed alone did not show in the run); GRUs as LSTMs scaled by their
+#: ratio in ``benchmarks/bench_ensembles.py``. Rounded.
 NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "ctrnn_dale": 1.0, "lstm": 2.8, "gru": 2.5,
                                   "transformer": 8.0}
 
