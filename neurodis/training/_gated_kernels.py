@@ -34,9 +34,9 @@ from neurodis.models.gated import gru_update, lstm_update
 __all__ = ["gru_rates", "lstm_rates", "reference_gru_rates", "reference_lstm_rates"]
 
 
-def _one_minus_square(x: torch.Tensor, out: torch.Tensor | None = None, one: torch.Tensor | None = None) -> torch.Tensor:
-    """``1 - x²`` (tanh' from tanh), into ``out`` when given; ``one``: a 0-d tensor of 1 to reuse."""
-    return torch.addcmul(x.new_ones(()) if one is None else one, x, x, value=-1.0, out=out)
+def _one_minus_square(x: torch.Tensor, out: torch.Tensor, one: torch.Tensor) -> torch.Tensor:
+    """``1 - x²`` (tanh' from tanh) into ``out``; ``one`` is a 0-d tensor of 1, made once per loop."""
+    return torch.addcmul(one, x, x, value=-1.0, out=out)
 
 
 def _gate_steps(gates_kxtxbxg: torch.Tensor, blocks: int) -> list[tuple[torch.Tensor, ...]]:
@@ -162,8 +162,7 @@ class _GRURecurrence(torch.autograd.Function):
         gh_rz, gh_n = gh_kxbxg[..., :2 * n], gh_kxbxg[..., 2 * n:]
         drive_rz, drive_n = drive_kxtxbxg[..., :2 * n].unbind(1), drive_kxtxbxg[..., 2 * n:].unbind(1)
         gates_rz = gates_kxtxbxg[..., :2 * n].unbind(1)
-        _, update_s, candidate_s = _gate_steps(gates_kxtxbxg, 3)
-        reset_s = gates_kxtxbxg[..., :n].unbind(1)
+        reset_s, update_s, candidate_s = _gate_steps(gates_kxtxbxg, 3)
         for t, (hidden_n, h_slot) in enumerate(zip(hidden_n_kxtxbxn.unbind(1), store_kxtxbxn[:, 1:].unbind(1))):
             if t == 0:  # h_0 = 0
                 gh_kxbxg.copy_(bias_kx1xg.expand_as(gh_kxbxg))
