@@ -60,3 +60,20 @@ def test_the_threads_flush_mode_is_restored(before):
     _, optimizer = stuck_optimizer()
     adam_step(optimizer)
     assert flushing() is before
+
+
+def test_the_trainers_adam_steps_run_flushed_and_leave_the_mode_as_it_was(monkeypatch):
+    from neurodis.training import train
+    from tests.training.conftest import tiny_config, tiny_ctrnn, tiny_encoder, tiny_task
+
+    modes = []
+    step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        modes.append(flushing())
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    train(tiny_task(), tiny_ctrnn(), tiny_config(n_batches=3), encoder=tiny_encoder(), progress=False)
+    assert modes == [True, True, True]
+    assert not flushing()
