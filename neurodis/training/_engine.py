@@ -306,10 +306,10 @@ def adam_step(optimizer: torch.optim.Optimizer) -> None:
     that has stopped firing) decay into the subnormal range and stay there: 0.9 times the
     smallest subnormal rounds back to it. At the end of the fig3 CTRNN runs about half of
     the moments are subnormal, and x86 arithmetic on subnormals is slow: the step of a
-    25-member ensemble took 3.3 ms instead of 0.9, a sixth of its batch. Flushed, those
-    moments become zero; the updates they stood for (about 1e-40) lie far below the
-    weights' rounding, so in the fig3 ensembles checked the weights came out bit for bit
-    the same. The thread's previous mode is restored after the step. Only the calling
+    25-member ensemble took 3.3 ms instead of 0.9 (its whole batch: about 16 ms).
+    Flushed, those moments become zero; the updates they stood for (about 1e-40) lie far
+    below the weights' rounding, so the whole fig3 preset trained to the same results bit
+    for bit. The thread's previous mode is restored after the step. Only the calling
     thread flushes: with several torch threads, the others keep their mode.
 
     Examples
