@@ -62,15 +62,13 @@ def optimizer_state(late: bool, seed: int = 0) -> tuple[list[torch.nn.Parameter]
         params.append(param)
     optimizer = torch.optim.Adam(params, lr=1e-3, foreach=False, fused=None)
     optimizer.step()  # creates the moments
-    for param, (shape, stuck_m, stuck_v) in zip(params, LATE_STATE.values()):
-        state = optimizer.state[param]
-        if not late:
-            continue
-        draw = torch.from_numpy(rng.random(shape))
-        silent, silent_v = draw < stuck_m, draw < stuck_v  # the second-moment fraction lies inside the first
-        param.grad[silent] = 0.0
-        state["exp_avg"][silent] = 4 * UNIT
-        state["exp_avg_sq"][silent_v] = 400 * UNIT
+    if late:
+        for param, (shape, stuck_m, stuck_v) in zip(params, LATE_STATE.values()):
+            draw = torch.from_numpy(rng.random(shape))
+            silent, silent_v = draw < stuck_m, draw < stuck_v  # the second-moment fraction lies inside the first
+            param.grad[silent] = 0.0
+            optimizer.state[param]["exp_avg"][silent] = 4 * UNIT
+            optimizer.state[param]["exp_avg_sq"][silent_v] = 400 * UNIT
     return params, optimizer
 
 
