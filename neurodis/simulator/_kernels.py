@@ -15,10 +15,11 @@ of those units is built without branches, so random sparsity costs no mispredict
 :func:`run_trials_parallel` spreads trials over threads; :func:`run_trials_serial` does the
 same work on the calling thread, which is faster for small batches (starting a parallel
 region costs microseconds on an idle machine and up to a scheduler tick on a busy one).
-For large batches on one thread, :func:`finish_steps` completes a step after the caller
-computed ``r @ weight_hhᵀ`` for a block of trials with one BLAS matmul. All kernels stop
-a trial at its first step with non-finite rates and record that step in ``bad_step_b``
-(``-1`` while finite), so the wrapper can raise a clear error.
+For large batches on one thread, :func:`run_trials_blocked` steps a block of trials
+together: each step's ``r @ weight_hhᵀ`` is one BLAS matmul (``np.dot`` inside the kernel,
+so a step costs no Python call), then the drive, f and the update per trial. All kernels
+stop a trial at its first step with non-finite rates and record that step in
+``bad_step_b`` (``-1`` while finite), so the wrapper can raise a clear error.
 
 Each kernel is compiled for float32 and float64 C-contiguous arrays only (the wrappers
 guarantee both), which keeps compilation (cached on disk) to two versions per kernel.
@@ -29,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["ACTIVATION_CODES", "finish_steps", "run_trials_parallel", "run_trials_serial"]
+__all__ = ["ACTIVATION_CODES", "run_trials_blocked", "run_trials_parallel", "run_trials_serial"]
 
 #: Integer codes of the unit nonlinearities, as passed to the kernels.
 ACTIVATION_CODES = {"relu": 0, "tanh": 1, "softplus": 2, "linear": 3}
@@ -210,38 +211,40 @@ def run_trials_serial(
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def finish_steps(
-    h_bxn: np.ndarray,
+def run_trials_blocked(
     drive_bxtxn: np.ndarray,
-    t: int,
     bias_n: np.ndarray,
+    weight_hh_t_nxn: np.ndarray,
     state_bxn: np.ndarray,
     alpha: float,
     keep: float,
     activation: int,
-    step: int,
+    n_steps: int,
+    step_offset: int,
     record_every: int,
     out_bxsxn: np.ndarray,
     bad_step_b: np.ndarray,
 ) -> None:
-    """Finish one step of a block of trials, given ``h_bxn = state_bxn @ weight_hhᵀ``.
+    """:func:`run_trials_parallel`'s work (same arguments, same results) with one BLAS matmul a step.
 
-    The batched strategy for large batches on one thread: the caller does the recurrent
-    product for the whole block with a BLAS matmul, this kernel adds the drive of local
-    step ``t`` (broadcast when ``drive_bxtxn`` has length-1 axes) and the bias, applies f
-    and the update to ``state_bxn`` in place and records or marks trials as
-    :func:`run_trials_parallel` does (``step`` is the global index of this step).
-    ``h_bxn`` is scratch space.
+    The strategy for a block of trials on one thread: at each step ``r @ weight_hhᵀ`` of
+    the whole block is one matmul (the product of trials already marked is computed and
+    ignored), then each unmarked trial gets the drive of that step, the bias, f and the
+    update. The block's arrays should fit in cache (the engine passes 128 trials).
     """
     trial_stride = 1 if drive_bxtxn.shape[0] > 1 else 0
-    t_drive = t if drive_bxtxn.shape[1] > 1 else 0
-    record = (step + 1) // record_every - 1 if record_every > 0 and (step + 1) % record_every == 0 else -1
-    for b in range(state_bxn.shape[0]):
-        if bad_step_b[b] >= 0:
-            continue
-        h_n, r_n = h_bxn[b], state_bxn[b]
-        _activate(h_n, drive_bxtxn[b * trial_stride, t_drive], bias_n, activation)
-        if not _update(r_n, h_n, alpha, keep):
-            bad_step_b[b] = step
-        elif record >= 0:
-            _copy(r_n, out_bxsxn[b, record])
+    step_stride = 1 if drive_bxtxn.shape[1] > 1 else 0
+    h_bxn = np.empty_like(state_bxn)
+    for t in range(n_steps):
+        np.dot(state_bxn, weight_hh_t_nxn, h_bxn)
+        step = step_offset + t
+        record = (step + 1) // record_every - 1 if record_every > 0 and (step + 1) % record_every == 0 else -1
+        for b in range(state_bxn.shape[0]):
+            if bad_step_b[b] >= 0:
+                continue
+            h_n, r_n = h_bxn[b], state_bxn[b]
+            _activate(h_n, drive_bxtxn[b * trial_stride, t * step_stride], bias_n, activation)
+            if not _update(r_n, h_n, alpha, keep):
+                bad_step_b[b] = step
+            elif record >= 0:
+                _copy(r_n, out_bxsxn[b, record])

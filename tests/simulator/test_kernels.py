@@ -7,7 +7,7 @@ import pytest
 
 from neurodis.simulator._kernels import (
     ACTIVATION_CODES,
-    finish_steps,
+    run_trials_blocked,
     run_trials_parallel,
     run_trials_serial,
 )
@@ -38,17 +38,7 @@ def _run_trials(kernel, drive, bias, weight_hh, state, alpha, keep, activation, 
     return state, out, bad
 
 
-def _run_blocked(drive, bias, weight_hh, state, alpha, keep, activation, n_steps):
-    dtype = state.dtype.type
-    state, weight_hh_t = state.copy(), np.ascontiguousarray(weight_hh.T)
-    out = np.zeros((len(state), n_steps, N), dtype)
-    bad = np.full(len(state), -1, np.int64)
-    h = np.empty_like(state)
-    for t in range(n_steps):
-        np.matmul(state, weight_hh_t, out=h)
-        finish_steps(h, drive, t, bias, state, dtype(alpha), dtype(keep), ACTIVATION_CODES[activation],
-                     t, 1, out, bad)
-    return state, out, bad
+KERNELS = {"serial": run_trials_serial, "parallel": run_trials_parallel, "blocked": run_trials_blocked}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -59,11 +49,7 @@ def test_kernels_equal_the_reference(dtype, activation: str, strategy: str) -> N
     alpha, keep = 0.3, 0.7
     expected = drive_reference(drive.astype(float), bias.astype(float), weight_hh.astype(float),
                                state.astype(float), alpha, keep, activation, 7)
-    if strategy == "blocked":
-        final, out, bad = _run_blocked(drive, bias, weight_hh, state, alpha, keep, activation, 7)
-    else:
-        kernel = run_trials_serial if strategy == "serial" else run_trials_parallel
-        final, out, bad = _run_trials(kernel, drive, bias, weight_hh, state, alpha, keep, activation, 7)
+    final, out, bad = _run_trials(KERNELS[strategy], drive, bias, weight_hh, state, alpha, keep, activation, 7)
     np.testing.assert_allclose(out, expected, rtol=0, atol=TOL[dtype])
     np.testing.assert_array_equal(final, out[:, -1])
     assert (bad == -1).all()
@@ -79,20 +65,22 @@ def test_non_leaky_update_and_relu_sparsity(dtype) -> None:
     np.testing.assert_allclose(out, expected, rtol=0, atol=TOL[dtype])
 
 
-def test_blocks_of_steps_and_subsampling_reproduce_one_run() -> None:
+@pytest.mark.parametrize("strategy", ["serial", "blocked"])
+def test_blocks_of_steps_and_subsampling_reproduce_one_run(strategy: str) -> None:
+    kernel = KERNELS[strategy]
     drive, bias, weight_hh, state = _problem(np.float64, n_steps=12)
-    _, full, _ = _run_trials(run_trials_serial, drive, bias, weight_hh, state, 0.2, 0.8, "tanh", 12)
+    _, full, _ = _run_trials(kernel, drive, bias, weight_hh, state, 0.2, 0.8, "tanh", 12)
     current, out, bad = state.copy(), np.zeros((5, 4, N)), np.full(5, -1, np.int64)
     for t0 in (0, 5):  # two blocks of 5 and 7 steps, recording every 3rd step
         t1 = min(12, t0 + 7) if t0 else 5
-        current, out, bad = _run_trials(run_trials_serial, drive[:, t0:t1], bias, weight_hh, current,
+        current, out, bad = _run_trials(kernel, drive[:, t0:t1], bias, weight_hh, current,
                                         0.2, 0.8, "tanh", t1 - t0, record_every=3, step_offset=t0,
                                         out=out, bad=bad)
     np.testing.assert_array_equal(out, full[:, 2::3])
     np.testing.assert_array_equal(current, full[:, -1])
 
 
-@pytest.mark.parametrize("kernel", [run_trials_serial, run_trials_parallel])
+@pytest.mark.parametrize("kernel", list(KERNELS.values()))
 def test_length_one_drive_axes_are_broadcast(kernel) -> None:
     drive, bias, weight_hh, state = _problem(np.float64)
     constant = drive[:1, :1]
@@ -107,20 +95,16 @@ def test_first_non_finite_step_is_reported_per_trial(strategy: str) -> None:
     drive, bias, weight_hh, state = _problem(np.float32)
     drive[2, 4, 3] = np.inf
     drive[4, 6, 0] = np.nan
-    if strategy == "blocked":
-        _, out, bad = _run_blocked(drive, bias, weight_hh, state, 0.5, 0.5, "linear", 7)
-    else:
-        kernel = run_trials_serial if strategy == "serial" else run_trials_parallel
-        _, out, bad = _run_trials(kernel, drive, bias, weight_hh, state, 0.5, 0.5, "linear", 7)
+    _, out, bad = _run_trials(KERNELS[strategy], drive, bias, weight_hh, state, 0.5, 0.5, "linear", 7)
     np.testing.assert_array_equal(bad, [-1, -1, 4, -1, 6])
     assert np.isfinite(out[[0, 1, 3]]).all() and np.isfinite(out[2, :4]).all()
 
 
-def test_trials_already_marked_are_skipped() -> None:
+@pytest.mark.parametrize("kernel", list(KERNELS.values()))
+def test_trials_already_marked_are_skipped(kernel) -> None:
     drive, bias, weight_hh, state = _problem(np.float64)
     bad = np.array([-1, 3, -1, -1, -1], dtype=np.int64)
-    final, _, bad = _run_trials(run_trials_serial, drive, bias, weight_hh, state, 0.5, 0.5, "relu", 7,
-                                bad=bad)
+    final, _, bad = _run_trials(kernel, drive, bias, weight_hh, state, 0.5, 0.5, "relu", 7, bad=bad)
     np.testing.assert_array_equal(final[1], state[1])
     assert bad[1] == 3
 
