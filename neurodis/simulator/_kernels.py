@@ -225,12 +225,14 @@ def run_trials_blocked(
     out_bxsxn: np.ndarray,
     bad_step_b: np.ndarray,
 ) -> None:
-    """:func:`run_trials_parallel`'s work (same arguments, same results) with one BLAS matmul a step.
+    """:func:`run_trials_parallel`'s work (same arguments) with one BLAS matmul a step.
 
     The strategy for a block of trials on one thread: at each step ``r @ weight_hhᵀ`` of
     the whole block is one matmul (the product of trials already marked is computed and
     ignored), then each unmarked trial gets the drive of that step, the bias, f and the
-    update. The block's arrays should fit in cache (the engine passes 128 trials).
+    update. The results equal the other kernels' up to rounding (BLAS sums the product in
+    its own order, over every unit). The block's arrays should fit in cache (the engine
+    passes 128 trials).
     """
     trial_stride = 1 if drive_bxtxn.shape[0] > 1 else 0
     step_stride = 1 if drive_bxtxn.shape[1] > 1 else 0
