@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from neurodis.training import train
 from neurodis.training._engine import adam_step
+from tests.training.conftest import tiny_config, tiny_ctrnn, tiny_encoder, tiny_task
 
 TINY = float(np.finfo(np.float32).smallest_subnormal)
 
@@ -63,9 +65,6 @@ def test_the_threads_flush_mode_is_restored(before):
 
 
 def test_the_trainers_adam_steps_run_flushed_and_leave_the_mode_as_it_was(monkeypatch):
-    from neurodis.training import train
-    from tests.training.conftest import tiny_config, tiny_ctrnn, tiny_encoder, tiny_task
-
     modes = []
     step = torch.optim.Adam.step
 
