@@ -20,7 +20,13 @@ of the two copies are equal bit for bit after all the timed steps (a flushed mom
 for an update far below the weights' rounding). The same pair on fresh moments (none
 subnormal) shows what the flushing itself costs.
 
-Goal: the flushed step is no slower (≥ 1×) late in training. On the fig3 ensembles
+``adam_step``'s update itself is ``neurodis.training._adam.step_adam``: torch's
+single-tensor arithmetic bit for bit, in three passes over memory instead of seven. The
+pair on fresh moments (none subnormal) measures that alone, for the CTRNN ensemble and
+for the fig3 LSTM ensemble's shapes (25 members: input 256 × 41, recurrent 256 × 64,
+bias 256, readout 24 × 64 and 24), with the same bitwise check.
+
+Goal: neurodis's step is no slower (≥ 1×) in every row. On the fig3 ensembles
 themselves, resumed from their checkpoints for 400 batches (the whole training step, not
 only Adam), the flush took a network-batch from 0.64–0.69 ms to 0.53–0.58 ms.
 
@@ -49,21 +55,26 @@ LATE_STATE = {
     "readout_weight": ((N_MEMBERS, 24, 64), 0.173, 0.085),
     "readout_bias": ((N_MEMBERS, 24), 0.0, 0.0),
 }
+#: the fig3 LSTM ensemble's parameter shapes (no subnormal moments measured there)
+LSTM_STATE = {name: (shape, 0.0, 0.0) for name, shape in (
+    ("weight_ih", (N_MEMBERS, 256, 41)), ("weight_hh", (N_MEMBERS, 256, 64)), ("bias", (N_MEMBERS, 256)),
+    ("readout_weight", (N_MEMBERS, 24, 64)), ("readout_bias", (N_MEMBERS, 24)))}
 UNIT = 2.0**-149  # the smallest positive float32
 
 
-def optimizer_state(late: bool, seed: int = 0) -> tuple[list[torch.nn.Parameter], torch.optim.Adam]:
-    """Parameters with fixed gradients and an Adam whose moments are those of :data:`LATE_STATE` (or all normal)."""
+def optimizer_state(late: bool, state: dict = LATE_STATE, seed: int = 0) -> tuple[list[torch.nn.Parameter],
+                                                                                  torch.optim.Adam]:
+    """Parameters with fixed gradients and an Adam whose moments are those of ``state`` (or all normal)."""
     rng = np.random.default_rng(seed)
     params = []
-    for shape, _, _ in LATE_STATE.values():
+    for shape, _, _ in state.values():
         param = torch.nn.Parameter(torch.from_numpy(rng.normal(0.0, 0.3, shape).astype(np.float32)))
         param.grad = torch.from_numpy(rng.normal(0.0, 1e-3, shape).astype(np.float32))
         params.append(param)
     optimizer = torch.optim.Adam(params, lr=1e-3, foreach=False, fused=None)
     optimizer.step()  # creates the moments
     if late:
-        for param, (shape, stuck_m, stuck_v) in zip(params, LATE_STATE.values()):
+        for param, (shape, stuck_m, stuck_v) in zip(params, state.values()):
             draw = torch.from_numpy(rng.random(shape))
             silent, silent_v = draw < stuck_m, draw < stuck_v  # the second-moment fraction lies inside the first
             param.grad[silent] = 0.0
@@ -72,10 +83,10 @@ def optimizer_state(late: bool, seed: int = 0) -> tuple[list[torch.nn.Parameter]
     return params, optimizer
 
 
-def timed_pairs(late: bool, n_steps: int, repeats: int) -> tuple[float, float, str]:
+def timed_pairs(late: bool, n_steps: int, repeats: int, state: dict = LATE_STATE) -> tuple[float, float, str]:
     """Median ms per step of torch's step and of ``adam_step``, round-robin; the bitwise check."""
-    plain_params, plain = optimizer_state(late)
-    flushed_params, flushed = optimizer_state(late)
+    plain_params, plain = optimizer_state(late, state)
+    flushed_params, flushed = optimizer_state(late, state)
     times: dict[str, list[float]] = {"plain": [], "flushed": []}
     for _ in range(repeats):
         for name, step, optimizer in (("plain", torch.optim.Adam.step, plain), ("flushed", adam_step, flushed)):
@@ -92,15 +103,16 @@ def timed_pairs(late: bool, n_steps: int, repeats: int) -> tuple[float, float, s
 
 def main(quick: bool = False) -> list[dict[str, float | str]]:
     n_steps, repeats = (20, 3) if quick else (100, 9)
+    cases = [("25-CTRNN ensemble late in fig3 training", True, LATE_STATE),
+             ("25-CTRNN ensemble, fresh moments", False, LATE_STATE),
+             ("25-LSTM ensemble (fig3 shapes), fresh moments", False, LSTM_STATE)]
+    rows = []
     with threadpool_limits(1):
         torch.set_num_threads(1)
-        late_plain, late_flushed, late_check = timed_pairs(True, n_steps, repeats)
-        fresh_plain, fresh_flushed, _ = timed_pairs(False, n_steps, repeats)
-    rows = [{"benchmark": "adam", "case": f"Adam step, {N_MEMBERS}-CTRNN ensemble late in fig3 training",
-             "baseline_ms": late_plain, "neurodis_ms": late_flushed, "ratio": late_plain / late_flushed,
-             "goal": 1.0,
-             "check": f"{late_check}; fresh moments: {fresh_plain:.3f} vs {fresh_flushed:.3f} ms "
-                      f"({fresh_plain / fresh_flushed:.2f}x)"}]
+        for case, late, state in cases:
+            plain, ours, check = timed_pairs(late, n_steps, repeats, state)
+            rows.append({"benchmark": "adam", "case": f"Adam step, {case}", "baseline_ms": plain,
+                         "neurodis_ms": ours, "ratio": plain / ours, "goal": 1.0, "check": check})
     print_ratios(rows, baseline="torch ms")
     return rows
 

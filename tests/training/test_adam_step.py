@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurodis.training import train
+from neurodis.training import _engine, train
 from neurodis.training._engine import adam_step
 from tests.training.conftest import tiny_config, tiny_ctrnn, tiny_encoder, tiny_task
 
@@ -66,13 +66,13 @@ def test_the_threads_flush_mode_is_restored(before):
 
 def test_the_trainers_adam_steps_run_flushed_and_leave_the_mode_as_it_was(monkeypatch):
     modes = []
-    step = torch.optim.Adam.step
+    step = _engine.step_adam
 
-    def recording_step(self, *args, **kwargs):
+    def recording_step(optimizer):
         modes.append(flushing())
-        return step(self, *args, **kwargs)
+        return step(optimizer)
 
-    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    monkeypatch.setattr(_engine, "step_adam", recording_step)
     train(tiny_task(), tiny_ctrnn(), tiny_config(n_batches=3), encoder=tiny_encoder(), progress=False)
     assert modes == [True, True, True]
     assert not flushing()
