@@ -68,19 +68,20 @@ def _update(param: np.ndarray, m: np.ndarray, root_v: np.ndarray, root_correctio
 
 def _plain(group: dict[str, Any], states: list[dict[str, Any]]) -> bool:
     """Whether every parameter of ``group`` can take the Numba path this step."""
-    if any(group.get(key, value) != value for key, value in _PLAIN.items()) or group.get("fused") or group.get(
-            "foreach"):
+    if group.get("fused") or group.get("foreach") or any(group.get(key, value) != value
+                                                          for key, value in _PLAIN.items()):
         return False
-    if not all(isinstance(group[key], float) for key in ("lr", "eps")) or not all(
-            isinstance(beta, float) for beta in group["betas"]):
+    if not all(isinstance(value, float) for value in (group["lr"], group["eps"], *group["betas"])):
         return False
     for param, state in zip(group["params"], states):
         if param.grad is None:
             continue
-        tensors = (param, param.grad, state.get("exp_avg"), state.get("exp_avg_sq"))
-        if not torch.is_tensor(state.get("step")) or not all(t is not None and t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous()
-                   and t.layout == torch.strided for t in tensors) or param.grad.is_sparse:
+        if param.grad.is_sparse or not torch.is_tensor(state.get("step")):
             return False
+        for tensor in (param, param.grad, state.get("exp_avg"), state.get("exp_avg_sq")):
+            if (tensor is None or tensor.device.type != "cpu" or tensor.dtype != torch.float32
+                    or not tensor.is_contiguous()):
+                return False
     return True
 
 
