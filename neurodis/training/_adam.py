@@ -6,7 +6,10 @@ pass over parameter-sized tensors, plus Python work per parameter. :func:`step_a
 does the same update in three passes: one Numba loop for both moments, torch's own
 ``sqrt`` of the second moment (torch's vectorised sqrt is not IEEE's correctly rounded
 one: it differs by an ulp in about 0.7 % of values, so it cannot be redone here), and one
-Numba loop for the parameters. Every operation rounds as torch's kernels round them on
+Numba loop for the parameters. Second moments that are exactly 0 (padded readout rows; the
+flushed moments of silent units, most of a CTRNN's late in training) go to torch's sqrt as
+1 and are read back as sqrt(0) = 0: torch's sqrt takes a slow path on zeros (40× slower on
+an array of 60 % zeros), and its result for the other values does not depend on them. Every operation rounds as torch's kernels round them on
 x86-64: ``lerp`` and ``addcmul`` as fused multiply-adds, ``addcdiv`` as
 ``p + (value·m)/denominator``, the scalars in float32. The tests check the weights and
 moments bit for bit against torch's step, with subnormals flushed and kept.
@@ -50,20 +53,33 @@ def _fma32(typingctx: Any, a: types.Type, b: types.Type, c: types.Type) -> tuple
 # error_model="numpy": no zero-division check, which would keep the loops from vectorising
 @njit(error_model="numpy", cache=True)
 def _moments(grad: np.ndarray, m: np.ndarray, v: np.ndarray, weight: np.float32, beta2: np.float32,
-             one_minus_beta2: np.float32) -> None:
-    """``m.lerp_(g, weight)``; ``v.mul_(beta2).addcmul_(g, g, value=1 - beta2)``."""
+             one_minus_beta2: np.float32) -> int:
+    """``m.lerp_(g, weight)``; ``v.mul_(beta2).addcmul_(g, g, value=1 - beta2)``; returns how many ``v`` are 0."""
+    zeros = 0
     for i in range(grad.size):
         g = grad[i]
         m[i] = _fma32(weight, g - m[i], m[i])
-        v[i] = _fma32(one_minus_beta2 * g, g, v[i] * beta2)
+        v_i = _fma32(one_minus_beta2 * g, g, v[i] * beta2)
+        v[i] = v_i
+        zeros += v_i == 0
+    return zeros
 
 
 @njit(error_model="numpy", cache=True)
-def _update(param: np.ndarray, m: np.ndarray, root_v: np.ndarray, root_correction: np.float32, eps: np.float32,
-            neg_step: np.float32) -> None:
-    """``param.addcdiv_(m, root_v / root_correction + eps, value=neg_step)``."""
+def _without_zeros(v: np.ndarray, out: np.ndarray) -> None:
+    """``v`` with its zeros set to 1, into ``out``."""
+    for i in range(v.size):
+        out[i] = v[i] if v[i] != 0 else np.float32(1.0)
+
+
+@njit(error_model="numpy", cache=True)
+def _update(param: np.ndarray, m: np.ndarray, v: np.ndarray, root: np.ndarray, root_correction: np.float32,
+            eps: np.float32, neg_step: np.float32) -> None:
+    """``param.addcdiv_(m, sqrt(v) / root_correction + eps, value=neg_step)``, ``sqrt(v)`` being ``root``
+    where ``v`` is not 0."""
     for i in range(param.size):
-        param[i] = param[i] + (neg_step * m[i]) / (root_v[i] / root_correction + eps)
+        root_v = root[i] if v[i] != 0 else np.float32(0.0)
+        param[i] = param[i] + (neg_step * m[i]) / (root_v / root_correction + eps)
 
 
 def _plain(group: dict[str, Any], states: list[dict[str, Any]]) -> bool:
@@ -111,8 +127,13 @@ def step_adam(optimizer: torch.optim.Adam) -> None:
             m, v = state["exp_avg"], state["exp_avg_sq"]
             state["step"] += 1
             step = state["step"].item()
-            _moments(param.grad.view(-1).numpy(), m.view(-1).numpy(), v.view(-1).numpy(),
-                     np.float32(1 - beta1), np.float32(beta2), np.float32(1 - beta2))
-            root_v = v.sqrt()
-            _update(param.detach().view(-1).numpy(), m.view(-1).numpy(), root_v.view(-1).numpy(),
+            zeros = _moments(param.grad.view(-1).numpy(), m.view(-1).numpy(), v.view(-1).numpy(),
+                             np.float32(1 - beta1), np.float32(beta2), np.float32(1 - beta2))
+            root = torch.empty_like(v)
+            if zeros:  # see the module docs: torch's sqrt is slow on zeros
+                _without_zeros(v.view(-1).numpy(), root.view(-1).numpy())
+                torch.sqrt(root, out=root)
+            else:
+                torch.sqrt(v, out=root)
+            _update(param.detach().view(-1).numpy(), m.view(-1).numpy(), v.view(-1).numpy(), root.view(-1).numpy(),
                     np.float32((1 - beta2 ** step) ** 0.5), np.float32(eps), np.float32(-(lr / (1 - beta1 ** step))))

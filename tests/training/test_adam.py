@@ -29,11 +29,13 @@ def twin_optimizers(**options) -> tuple[list[torch.nn.Parameter], torch.optim.Ad
 
 
 def set_gradients(ours, theirs, step: int, generator: torch.Generator) -> None:
-    """Gradients of many sizes, with exact zeros (whose moments decay towards subnormals)."""
+    """Gradients of many sizes, with exact zeros (whose moments decay towards subnormals), and a
+    first third that is always zero (as a padded readout's rows: second moments exactly 0)."""
     scale = [1e-3, 10.0, 1e-20, 1.0, 1e4][step % 5]
     for p, q in zip(ours, theirs):
         grad = torch.randn(p.shape, generator=generator) * scale
         grad[grad.abs() < 0.4 * scale] = 0.0
+        grad.view(-1)[: grad.numel() // 3] = 0.0
         p.grad, q.grad = grad.clone(), grad.clone()
 
 
@@ -64,6 +66,9 @@ def test_weights_and_moments_equal_torchs_step_bit_for_bit(flush, options):
     for p, q in zip(ours, theirs):
         for key in ("step", "exp_avg", "exp_avg_sq"):
             assert torch.equal(ours_opt.state[p][key], theirs_opt.state[q][key]), key
+    # both roots were taken: tensors with second moments exactly 0, and one without any
+    zeros = [int((ours_opt.state[p]["exp_avg_sq"] == 0).sum()) for p in ours]
+    assert min(zeros) == 0 and all(z >= p.numel() // 3 for z, p in zip(zeros, ours))
 
 
 @pytest.mark.parametrize("options", [{"amsgrad": True}, {"weight_decay": 0.01}, {"maximize": True},
