@@ -17,8 +17,7 @@ others normal random moments and gradients. Baseline: ``torch.optim.Adam.step`` 
 single-tensor kernel the trainer uses) on one copy; neurodis: ``adam_step`` on another;
 both step the same gradients many times, round-robin, one thread. Check: the weights
 of the two copies are equal bit for bit after all the timed steps (a flushed moment stood
-for an update far below the weights' rounding). The same pair on fresh moments (none
-subnormal) shows what the flushing itself costs.
+for an update far below the weights' rounding).
 
 ``adam_step``'s update itself is ``neurodis.training._adam.step_adam``: torch's
 single-tensor arithmetic bit for bit, in three passes over memory instead of seven. The

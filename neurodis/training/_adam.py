@@ -9,9 +9,10 @@ one: it differs by an ulp in about 0.7 % of values, so it cannot be redone here)
 Numba loop for the parameters. Second moments that are exactly 0 (padded readout rows; the
 flushed moments of silent units, most of a CTRNN's late in training) go to torch's sqrt as
 1 and are read back as sqrt(0) = 0: torch's sqrt takes a slow path on zeros (40× slower on
-an array of 60 % zeros), and its result for the other values does not depend on them. Every operation rounds as torch's kernels round them on
-x86-64: ``lerp`` and ``addcmul`` as fused multiply-adds, ``addcdiv`` as
-``p + (value·m)/denominator``, the scalars in float32. The tests check the weights and
+an array of 60 % zeros), and its result for the other values does not depend on them.
+Every operation rounds as torch's kernels round them on x86-64: ``lerp`` and ``addcmul``
+as fused multiply-adds, ``addcdiv`` as ``p + (value·m)/denominator``, the scalars in
+float32. The tests check the weights and
 moments bit for bit against torch's step, with subnormals flushed and kept.
 
 Only what the trainer uses takes this path (float32 CPU tensors; no weight decay,
@@ -124,16 +125,17 @@ def step_adam(optimizer: torch.optim.Adam) -> None:
         for param, state in zip(group["params"], states):
             if param.grad is None:
                 continue
-            m, v = state["exp_avg"], state["exp_avg_sq"]
             state["step"] += 1
             step = state["step"].item()
-            zeros = _moments(param.grad.view(-1).numpy(), m.view(-1).numpy(), v.view(-1).numpy(),
-                             np.float32(1 - beta1), np.float32(beta2), np.float32(1 - beta2))
+            v = state["exp_avg_sq"]
             root = torch.empty_like(v)
+            flat_m, flat_v, flat_root = (t.view(-1).numpy() for t in (state["exp_avg"], v, root))
+            zeros = _moments(param.grad.view(-1).numpy(), flat_m, flat_v,
+                             np.float32(1 - beta1), np.float32(beta2), np.float32(1 - beta2))
             if zeros:  # see the module docs: torch's sqrt is slow on zeros
-                _without_zeros(v.view(-1).numpy(), root.view(-1).numpy())
+                _without_zeros(flat_v, flat_root)
                 torch.sqrt(root, out=root)
             else:
                 torch.sqrt(v, out=root)
-            _update(param.detach().view(-1).numpy(), m.view(-1).numpy(), v.view(-1).numpy(), root.view(-1).numpy(),
+            _update(param.detach().view(-1).numpy(), flat_m, flat_v, flat_root,
                     np.float32((1 - beta2 ** step) ** 0.5), np.float32(eps), np.float32(-(lr / (1 - beta1 ** step))))
