@@ -8,7 +8,8 @@ out) and the sweeps and the command line, which call into it:
 * :func:`run`: the network's rates and outputs on given trials (the Numba simulator
   for CTRNNs, one frozen torch pass for the rest);
 * :func:`generalization`: the out-of-distribution decoder protocol, and
-  :func:`encoder_generalization`: its control on the time-averaged encoder output;
+  :func:`encoder_generalization`: its control on the time-averaged encoder output
+  (:func:`sharing_trials` lets evaluations that draw the same trials draw them once);
 * :func:`compare_with_recording`: the comparison with LIP recordings (network rates
   on the recorded trials, scored by :func:`neurodis.analysis.recording_predictivity`),
   and :func:`network_kernel`: a network's psychophysical kernel on replayed pulses;
@@ -47,6 +48,7 @@ from neurodis.experiments.ood import (
     ood_generalization,
     regression_rates,
     regression_task,
+    sharing_trials,
 )
 from neurodis.experiments.psychophysics import (
     lip_kernels,
@@ -78,6 +80,7 @@ __all__ = [
     "regression_task",
     "REPEAT",
     "run",
+    "sharing_trials",
     "TrainedNetwork",
     "untrained_copy",
     "visited_states",

@@ -26,10 +26,14 @@ kept for comparison with that code.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
+import hashlib
 import json
 import numbers
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,12 +44,13 @@ from neurodis.analysis import fit_ood_decoders, make_folds
 from neurodis.analysis.ood_diagnostics import extrapolating_units, ridge_penalty_position
 from neurodis.experiments.running import run
 from neurodis.tasks import Task, make_task
+from neurodis.tasks.encoders import Encoder
 from neurodis.training import TrainedNetwork
 from neurodis.trials import INPUT, LATENT, TIME, TRIAL, UNIT
 
 __all__ = [
     "DECODERS", "REPEAT", "encoder_generalization", "evaluation_streams", "evidence_channels", "generalization",
-    "ood_generalization", "regression_rates", "regression_task",
+    "ood_generalization", "regression_rates", "regression_task", "sharing_trials",
 ]
 
 #: The decoders :func:`generalization` scores: name -> (variable prefix, description).
@@ -175,13 +180,97 @@ def _regression_trials(network: TrainedNetwork, n_trials: int, rng: Any) -> tupl
     """Regression trials over the whole box (encoded), their latents, and the network-noise stream.
 
     ``rng`` is split in two (trials, then noise): :func:`regression_rates` and
-    :func:`encoder_generalization` given one ``rng`` see the same trials.
+    :func:`encoder_generalization` given one ``rng`` see the same trials. Inside
+    :func:`sharing_trials`, a set drawn before is taken from its store.
     """
     regression = dataclasses.replace(regression_task(network.task), orthants=None)
-    sample_rng, noise_rng = check_rng(rng).spawn(2)
+    store = _TRIAL_STORE.get()
+    key = None if store is None else _trials_key(regression, network.encoder, n_trials, rng)
+    sample_rng, noise_rng = check_rng(rng).spawn(2)  # the noise stream is spawned as without the store
+    if key is not None and key in store:
+        store.move_to_end(key)
+        trials, latents = store[key]
+        return trials.copy(deep=False), latents, noise_rng
     trials = regression.sample(n_trials, rng=sample_rng, encoder=network.encoder)
     latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT), coords={LATENT: trials[LATENT].values})
+    if key is not None:
+        store[key] = (trials, latents)
+        while len(store) > store.max_sets:
+            store.popitem(last=False)
+        return trials.copy(deep=False), latents, noise_rng
     return trials, latents, noise_rng
+
+
+class _TrialSets(OrderedDict):
+    """The store of :func:`sharing_trials`: trial sets by :func:`_trials_key`, least recently used first."""
+
+    def __init__(self, max_sets: int) -> None:
+        super().__init__()
+        self.max_sets = max_sets
+
+
+#: The open :func:`sharing_trials` store (None outside one).
+_TRIAL_STORE: contextvars.ContextVar[_TrialSets | None] = contextvars.ContextVar("neurodis_trial_store", default=None)
+
+
+@contextlib.contextmanager
+def sharing_trials(max_sets: int = 4) -> Iterator[None]:
+    """Inside the block, evaluations that draw the same regression trials draw them once.
+
+    An evaluation's trials depend on the regression task (the network's latent dims,
+    noise and timing: :func:`regression_task`), the encoder, the number of trials and
+    the stream that draws them, not on the network itself. So a network's controls
+    (:func:`encoder_generalization`, :func:`generalization` of its untrained copy) and
+    the networks of one seed that differ in their number of tasks evaluate on the very
+    same trials, and drawing them is mostly encoding them (about 0.2–0.7 s for the
+    8,000 trials of the paper's protocol, against a fraction of that to simulate a
+    CTRNN on them). Inside the block the ``max_sets`` sets drawn last are kept and
+    handed out again: the results are the same numbers as without the block, and the
+    noise streams are spawned as before. Only streams given as a
+    ``numpy.random.SeedSequence`` are shared (what :func:`evaluation_streams` spawns
+    from an int or a SeedSequence); a Generator draws afresh. The evaluations only read
+    the trials' arrays; a set of 8,000 fig3 trials holds about 60 MB.
+
+    Parameters
+    ----------
+    max_sets : int
+        Trial sets kept at once (>= 1), the least recently used dropped first: at
+        least ``n_repeats`` for the repeats of one evaluation to be shared.
+
+    Examples
+    --------
+    >>> from neurodis.models import CTRNN
+    >>> from neurodis.tasks.encoders import Encoder
+    >>> task, encoder = make_task("classification", n_tasks=3), Encoder(n_dims=2, seed=0)
+    >>> net = TrainedNetwork(CTRNN(41, 3, n_units=8, seed=0), task, encoder)
+    >>> with sharing_trials(max_sets=2):
+    ...     shared = generalization(net, n_trials=400, decoders=["lstsq"], n_repeats=2, rng=0)
+    ...     control = encoder_generalization(net, n_trials=400, decoders=["lstsq"], n_repeats=2, rng=0)
+    >>> plain = generalization(net, n_trials=400, decoders=["lstsq"], n_repeats=2, rng=0)
+    >>> bool((shared["r2_paper"] == plain["r2_paper"]).all())
+    True
+    """
+    max_sets = check_int("max_sets", max_sets, minimum=1)
+    token = _TRIAL_STORE.set(_TrialSets(max_sets))
+    try:
+        yield
+    finally:
+        _TRIAL_STORE.reset(token)
+
+
+def _trials_key(regression: Task, encoder: Any, n_trials: int, rng: Any) -> str | None:
+    """What a regression trial set depends on, or None for a stream that is not a SeedSequence."""
+    if not isinstance(rng, np.random.SeedSequence) or not (encoder is None or isinstance(encoder, Encoder)):
+        return None
+    coder = None
+    if encoder is not None:
+        weights = hashlib.sha256()
+        for array in (*encoder.weights, *encoder.biases):
+            weights.update(np.ascontiguousarray(array).tobytes())
+        coder = {"config": encoder.config(), "weights": weights.hexdigest()}
+    return json.dumps({"task": regression.config(), "encoder": coder, "n_trials": n_trials,
+                       "stream": [str(rng.entropy), list(rng.spawn_key), rng.pool_size, rng.n_children_spawned]},
+                      sort_keys=True)
 
 
 def evidence_channels(trials: xr.Dataset) -> list[str]:
@@ -479,12 +568,11 @@ def _score_decoders(rates: xr.DataArray, latents: xr.DataArray, *, folds: str, d
     described = {"": DECODERS["lstsq"][1]}
     if "ridge" in decoders:
         ridge = fit_ood_decoders(rates, latents, folds=folds, method="ridge_cv", rng=rng)
-        _merge(result, ridge, "ridge", _RIDGE_VARIABLES + tuple(f"id_{name}" for name in _RIDGE_VARIABLES), described)
-        result.attrs["ridge_grid_relative"] = ridge.attrs["ridge_grid_relative"]
         position = ridge_penalty_position(rates, ridge)
-        result["ridge_alpha_relative"] = position["alpha_relative"]
-        result["ridge_at_grid_end"] = position["at_grid_end"]
-        result["ridge_at_grid_end"].attrs["long_name"] = "the ridge penalty was the smallest or largest of its grid"
+        at_end = position["at_grid_end"].assign_attrs(long_name="the ridge penalty was the smallest or largest of its grid")
+        _merge(result, ridge, "ridge", _RIDGE_VARIABLES + tuple(f"id_{name}" for name in _RIDGE_VARIABLES), described,
+               ridge_alpha_relative=position["alpha_relative"], ridge_at_grid_end=at_end)
+        result.attrs["ridge_grid_relative"] = ridge.attrs["ridge_grid_relative"]
     if "authors" in decoders:
         slip = fit_ood_decoders(rates, latents, folds=folds, evaluation="authors_default", rng=rng)
         _merge(result, slip, "authors", _AUTHORS_VARIABLES, described)
@@ -492,24 +580,28 @@ def _score_decoders(rates: xr.DataArray, latents: xr.DataArray, *, folds: str, d
     if "adam" in decoders:
         adam = fit_ood_decoders(rates, latents, folds=folds, method="adam", rng=rng)
         _merge(result, adam, "adam", _ADAM_VARIABLES + tuple(f"id_{name}" for name in _ADAM_VARIABLES), described)
+    diagnostics = {}
     for prefix in (DECODERS[name][0] for name in _CLAMPED if name in decoders):
         units = extrapolating_units(rates, result, prefix=prefix)
-        result[f"{prefix}r2_paper_clamped"] = units["r2_paper_clamped"]
+        diagnostics[f"{prefix}r2_paper_clamped"] = units["r2_paper_clamped"]
         if not prefix:  # which units extrapolate depends on the rates alone, not on the decoder
-            result["extrapolating"] = units["extrapolates"].assign_attrs(long_name=(
+            diagnostics["extrapolating"] = units["extrapolates"].assign_attrs(long_name=(
                 f"active (rate > {units.attrs['threshold']:g}) on at most {units.attrs['max_train_active']} "
                 f"training trials and on at least {units.attrs['min_test_fraction']:.0%} of the held-out trials"))
-            result["n_extrapolating"] = units["n_extrapolating"]
+            diagnostics["n_extrapolating"] = units["n_extrapolating"]
+    result.update(diagnostics)
     result.attrs["decoders"] = json.dumps(described)
     return result
 
 
 def _merge(result: xr.Dataset, scored: xr.Dataset, name: str, variables: Sequence[str],
-           described: dict[str, str]) -> None:
-    """Copy a decoder's ``variables`` into ``result`` under its prefix, and describe it."""
+           described: dict[str, str], **extra: xr.DataArray) -> None:
+    """Copy a decoder's ``variables`` into ``result`` under its prefix (then any ``extra``
+    variables), and describe it."""
     prefix, description = DECODERS[name]
-    for variable in variables:
-        result[f"{prefix}{variable}"] = scored[variable].reset_coords(drop=True)
+    # one update: each assignment of a variable aligns and merges the whole Dataset again
+    result.update({**{f"{prefix}{variable}": scored[variable].reset_coords(drop=True) for variable in variables},
+                   **extra})
     result[f"{prefix}r2_paper"].attrs["long_name"] = described[prefix] = description
 
 

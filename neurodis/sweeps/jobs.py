@@ -264,11 +264,18 @@ def train_and_generalize(
     ``eval_repeats`` evaluations of ``eval_trials`` trials each, and the accuracy
     relative to the ideal observer on ``accuracy_trials`` fresh trials (default 8,192);
     then :func:`measure_controls`, the untrained network and the encoder output, each
-    measured once per seed (every run of one seed in the group shares them).
+    measured once per seed (every run of one seed in the group shares them). The runs
+    are measured seed by seed inside :func:`~neurodis.experiments.sharing_trials`: the
+    evaluations of one seed's runs and their controls draw and encode each of their
+    ``eval_repeats`` trial sets once (the same numbers as drawing them per evaluation).
     """
-    # one cache per group: its runs of one seed share their controls (see measure_controls)
+    from neurodis.experiments import sharing_trials
+
+    # one cache per group: its runs of one seed share their controls (see measure_controls),
+    # and, measured one after another, their evaluation trials
     measure = partial(_generalization, eval_repeats=eval_repeats, accuracy_trials=accuracy_trials, controls={})
-    return run_group(configs, run_dirs, report, measure, device=device)
+    with sharing_trials(max_sets=eval_repeats):
+        return run_group(configs, run_dirs, report, measure, device=device)
 
 
 def _generalization(network: TrainedNetwork, config: RunConfig, *, eval_repeats: int,
@@ -310,8 +317,10 @@ def _train_and_measure(
     trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
                              resume=(folder / CHECKPOINT_NAME).exists(), progress=False, callback=callback)
     seconds = float(trained[0].history["elapsed"].values[-1]) / len(configs)
-    results = []
-    for member, run_config, run_dir in zip(trained, configs, run_dirs):
+    results: list[xr.Dataset] = [xr.Dataset()] * len(configs)
+    # seed by seed: the runs of one seed share what the measurement may reuse (controls, trials)
+    for index in sorted(range(len(configs)), key=lambda i: configs[i].seed):
+        member, run_config, run_dir = trained[index], configs[index], run_dirs[index]
         member.model.to("cpu")  # measured on the CPU whatever it trained on (the Numba simulator runs CTRNNs)
         # the store's run folder holds its own config.json (load_network rebuilds the task and
         # training config from it): the weights, encoder and history go in
@@ -323,5 +332,5 @@ def _train_and_measure(
         for name in _FINAL_HISTORY:
             result[f"final_{name}"] = ((), float(member.history[name].values[-1]))
         result["train_seconds"] = ((), seconds)
-        results.append(result)
+        results[index] = result
     return results

@@ -58,8 +58,8 @@ from neurodis.sweeps.locks import RunLock
 from neurodis.sweeps.store import LOCK, RESULT, RunStore
 from neurodis.trials import save_dataset
 
-__all__ = ["BALANCE_TOLERANCE", "NETWORK_COST", "PROGRESS_TOPIC", "balance_groups", "group_configs",
-           "longest_first_makespan", "run_cost", "run_sweep", "start_local_cluster"]
+__all__ = ["BALANCE_TOLERANCE", "NETWORK_COST", "PROGRESS_TOPIC", "READOUT_COST", "WORKER_MALLOC", "balance_groups",
+           "group_configs", "longest_first_makespan", "run_cost", "run_sweep", "start_local_cluster"]
 
 PROGRESS_TOPIC = "neurodis-progress"
 Report = Callable[[Mapping[str, Any]], None]
@@ -107,6 +107,13 @@ def group_configs(
 NETWORK_COST: dict[str, float] = {"ctrnn": 1.0, "ctrnn_nonleaky": 1.1, "ctrnn_dale": 1.0, "lstm": 2.8, "gru": 2.5,
                                   "transformer": 8.0}
 
+#: Training cost of one readout row (one task) per network-batch, in the units of
+#: :data:`NETWORK_COST`: its row of the readout, its part of the loss and their
+#: gradients. Measured in the sixth whole ``fig3`` run (2026-12-05): its two CTRNN
+#: ensembles of 13 and 12, readouts padded to 6 and to 24 rows, took 0.44 and 0.54 ms
+#: per network-batch, 1.37 % of a CTRNN per row. Rounded.
+READOUT_COST = 0.013
+
 #: How many of the heaviest groups :func:`balance_groups` tries to split at each step.
 _SPLIT_CANDIDATES = 8
 
@@ -116,20 +123,26 @@ BALANCE_TOLERANCE = 0.075
 
 
 def run_cost(config: Mapping[str, Any]) -> float:
-    """Estimated work of one run: its network's :data:`NETWORK_COST` × ``n_batches``.
+    """Estimated work of one run: (its network's :data:`NETWORK_COST` + :data:`READOUT_COST`
+    × ``n_tasks``) × ``n_batches``.
 
-    A config without a known ``network`` costs as a CTRNN, one without a numeric
-    ``n_batches`` as one batch, so runs of a generic job weigh the same (and are
-    balanced by count).
+    A config without a known ``network`` costs as a CTRNN, one without a positive
+    integer ``n_tasks`` adds no readout, one without a numeric ``n_batches`` counts one
+    batch, so runs of a generic job weigh the same (and are balanced by count). The
+    readout term is what makes a sweep split an ensemble of many tasks' networks where
+    it splits their work evenly: an ensemble's readouts are padded to its widest one.
 
     Examples
     --------
     >>> run_cost({"network": "transformer", "n_batches": 20_000}), run_cost({"seed": 3})
     (160000.0, 1.0)
+    >>> round(run_cost({"network": "ctrnn", "n_tasks": 24, "n_batches": 1000}), 6)
+    1312.0
     """
-    network = config.get("network")
-    n_batches = config.get("n_batches")
+    network, n_tasks, n_batches = config.get("network"), config.get("n_tasks"), config.get("n_batches")
     weight = NETWORK_COST.get(network, 1.0) if isinstance(network, str) else 1.0
+    if isinstance(n_tasks, numbers.Integral) and not isinstance(n_tasks, bool) and n_tasks > 0:
+        weight += READOUT_COST * int(n_tasks)
     valid = isinstance(n_batches, numbers.Real) and not isinstance(n_batches, bool) and n_batches > 0
     return weight * (float(n_batches) if valid else 1.0)
 
@@ -165,8 +178,9 @@ def balance_groups(groups: Sequence[list[dict[str, Any]]], n_slots: int,
     finishes first is kept, the one with fewer groups on a tie: a larger ensemble costs
     less per network, so groups are split no further than needed. So one ensemble of 25
     networks on two workers becomes two of 13 and 12, and of fig3's four ensembles on
-    two workers only one CTRNN ensemble is split (13 + 12), planned to finish 1 % after
-    the even share where unsplit the last worker would run 14 % past it. Groups come back in
+    two workers only one CTRNN ensemble is split (14 + 11: the networks of 2 to 6 tasks,
+    then those of 6 to 24, whose readouts cost more), planned to finish 0.4 % after the
+    even share where unsplit the last worker would run 15 % past it. Groups come back in
     order of decreasing work, so the longest jobs start first.
 
     Parameters
@@ -309,7 +323,9 @@ def _execute(job: Job, configs: list[dict[str, Any]], run_dirs: list[str], repor
                 lock.release()
 
 
-TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
+#: glibc's allocator settings of every sweep worker (bytes): arrays up to 256 MiB come from
+#: the heap, and up to 1 GiB of freed heap stays with the process (see :func:`start_local_cluster`).
+WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(256 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**30)}
 
 
 def start_local_cluster(n_workers: int, *, dashboard: bool = False):
@@ -320,14 +336,20 @@ def start_local_cluster(n_workers: int, *, dashboard: bool = False):
     ``dashboard_link``): the scheduler runs whatever pickled code a client sends it, so
     nothing of it may be reachable from other machines.
 
-    Its workers start with Dask's worker environment less ``MALLOC_TRIM_THRESHOLD_``.
-    Dask's nanny sets that variable (to 65536) so that workers hand freed memory back to
-    the operating system; setting it also fixes glibc's mmap threshold at 128 kB, so
-    every tensor above that size is mapped, page-faulted and unmapped afresh, and
-    training runs markedly slower (``benchmarks/bench_sweep_workers.py``). A training
-    worker's memory is steady, so nothing is gained by trimming it. The variable is also
-    removed from this process's environment, which the nanny copies into every worker it
-    spawns (and where earlier Dask clusters of this process leave it).
+    Its workers start with Dask's worker environment but glibc's allocator settings,
+    :data:`WORKER_MALLOC`. Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` so that
+    workers hand freed memory back to the operating system; setting it also fixes
+    glibc's mmap threshold at 128 kB, so every tensor above that size is mapped,
+    page-faulted and unmapped afresh, and training runs markedly slower
+    (``benchmarks/bench_sweep_workers.py``). Without any setting, glibc still maps every
+    array above 32 MiB afresh: each set of 8,000 evaluation trials (about 60 MB) and each
+    large forward pass of an evaluation. A worker's memory is steady (training, then
+    the same evaluations network after network), so its workers keep arrays up to 256 MiB
+    on the heap and keep up to 1 GiB of freed heap: a fig3 CTRNN's evaluation took 10–15 %
+    less time, training the same or a few per cent less. The settings are also put into
+    this process's environment, as the nanny itself does before it spawns a worker: a
+    variable there overrides Dask's config (and an earlier Dask cluster of this process
+    leaves ``MALLOC_TRIM_THRESHOLD_=65536`` there).
 
     Parameters
     ----------
@@ -353,9 +375,10 @@ def start_local_cluster(n_workers: int, *, dashboard: bool = False):
 
     n_workers = check_int("n_workers", n_workers, minimum=1)
     check_type("dashboard", dashboard, bool, "a bool")
-    os.environ.pop(TRIM_VARIABLE, None)
+    os.environ.update(WORKER_MALLOC)
     with ExitStack() as stack:
-        stack.enter_context(dask.config.set({f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}": None}))
+        stack.enter_context(dask.config.set({f"distributed.nanny.pre-spawn-environ.{name}": value
+                                             for name, value in WORKER_MALLOC.items()}))
         if threading.current_thread() is threading.main_thread():
             # Ctrl-C reaches every process of the terminal's process group: workers spawned
             # while SIGINT is ignored inherit that, and leave shutting down to this process

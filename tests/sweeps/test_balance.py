@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurodis.sweeps.runner import BALANCE_TOLERANCE, NETWORK_COST, balance_groups, longest_first_makespan, run_cost
+from neurodis.sweeps.runner import (
+    BALANCE_TOLERANCE,
+    NETWORK_COST,
+    READOUT_COST,
+    balance_groups,
+    longest_first_makespan,
+    run_cost,
+)
 
 
 def _runs(network: str, n: int, n_batches: int = 1000) -> list[dict]:
@@ -22,9 +29,18 @@ def test_run_cost_is_network_cost_times_batches(n_batches):
 
 
 @pytest.mark.parametrize("config", [{}, {"network": "unknown"}, {"network": ["ctrnn"]}, {"n_batches": "many"},
-                                    {"n_batches": True}, {"n_batches": -5}])
+                                    {"n_batches": True}, {"n_batches": -5}, {"n_tasks": True}, {"n_tasks": 0},
+                                    {"n_tasks": "24"}, {"n_tasks": 2.5}])
 def test_run_cost_of_an_unknown_or_generic_config_is_one_ctrnn_batch(config):
     assert run_cost(config) == 1.0
+
+
+@pytest.mark.parametrize("n_tasks", [1, 6, np.int64(24)])
+def test_run_cost_adds_a_readout_row_per_task(n_tasks):
+    config = {"network": "transformer", "n_batches": 500}
+    assert run_cost({**config, "n_tasks": n_tasks}) == pytest.approx(
+        500 * NETWORK_COST["transformer"] + 500 * READOUT_COST * int(n_tasks))
+    assert run_cost({**config, "n_tasks": n_tasks}) - run_cost(config) == pytest.approx(500 * READOUT_COST * n_tasks)
 
 
 def test_a_transformer_ensemble_is_not_left_alone_on_one_worker():
@@ -54,9 +70,13 @@ def test_fig3_on_two_workers_splits_one_ensemble_where_it_helps_most():
     four = group_configs(get_preset("fig3").configs(), ensemble_key)
     groups = balance_groups(four, 2)
     sizes = sorted((g[0]["network"], len(g)) for g in groups)
-    assert sizes == [("ctrnn", 12), ("ctrnn", 13), ("ctrnn_nonleaky", 25), ("lstm", 25), ("transformer", 25)]
+    assert sizes == [("ctrnn", 11), ("ctrnn", 14), ("ctrnn_nonleaky", 25), ("lstm", 25), ("transformer", 25)]
     works = [_work(g) for g in groups]
     assert longest_first_makespan(works, 2) <= (1 + BALANCE_TOLERANCE) * sum(works) / 2
+    # the CTRNNs of few tasks go together: their half holds one network more than an even count
+    few, many = sorted((g for g in groups if g[0]["network"] == "ctrnn"), key=len, reverse=True)
+    assert max(c["n_tasks"] for c in few) == 6 == min(c["n_tasks"] for c in many)
+    assert abs(_work(few) - _work(many)) < run_cost(many[-1])
     # splitting the largest ensemble (the LSTMs') instead would not shorten the schedule at all
     lstm = next(g for g in four if g[0]["network"] == "lstm")
     halves = [lstm[:13], lstm[13:], *(g for g in four if g is not lstm)]

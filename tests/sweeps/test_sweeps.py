@@ -34,7 +34,8 @@ def dying_job(configs, run_dirs, report):
         os.kill(os.getpid(), signal.SIGKILL)
     results = square_job(configs, run_dirs, report)
     for result in results:  # the worker's environment, to check what the runner started it with
-        result.attrs.update({k: os.environ.get(k, "unset") for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+        result.attrs.update({k: os.environ.get(k, "unset")
+                             for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS")})
     return results
 
 
@@ -114,9 +115,11 @@ def test_sweep_survives_a_killed_worker(tmp_path, monkeypatch):
     for config in configs:
         assert store.load_result(config)["y"].item() == config["x"] ** 2
     assert sum((store.run_dir(c) / "attempted").exists() for c in configs) == 2
-    # workers, respawned ones too, keep Dask's environment but not its malloc trim threshold
-    assert {(store.load_result(c).attrs["MALLOC_TRIM_THRESHOLD_"], store.load_result(c).attrs["OMP_NUM_THREADS"])
-            for c in configs} == {("unset", "1")}
+    # workers, respawned ones too, keep Dask's environment but its malloc trim threshold:
+    # they get the runner's allocator settings
+    names = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS")
+    expected = (str(2**30), str(2**28), "1")
+    assert {tuple(store.load_result(c).attrs[name] for name in names) for c in configs} == {expected}
 
 
 def test_failed_jobs_raise_and_leave_no_result(tmp_path):
