@@ -5,7 +5,8 @@ that variable also freezes glibc's mmap threshold at 128 kB, so every tensor abo
 size is mapped afresh, page-faulted in and unmapped again: a training worker then spends
 a large share of its time in the kernel. ``run_sweep`` starts its LocalCluster with its
 own allocator settings instead (arrays up to 256 MiB on the heap, freed heap kept:
-:data:`neurodis.sweeps.runner.WORKER_MALLOC`, :func:`neurodis.sweeps.runner.start_local_cluster`). Both cases train the same
+:data:`neurodis.sweeps.runner.WORKER_MALLOC`, set by
+:func:`neurodis.sweeps.runner.start_local_cluster`). Both cases train the same
 13-network ensemble (paper config: N = 24 classification tasks, batch 16, 64 units, the
 frozen ``2 → 100 → 100 → 40`` encoder) inside a one-worker LocalCluster:
 

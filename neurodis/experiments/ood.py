@@ -569,7 +569,8 @@ def _score_decoders(rates: xr.DataArray, latents: xr.DataArray, *, folds: str, d
     if "ridge" in decoders:
         ridge = fit_ood_decoders(rates, latents, folds=folds, method="ridge_cv", rng=rng)
         position = ridge_penalty_position(rates, ridge)
-        at_end = position["at_grid_end"].assign_attrs(long_name="the ridge penalty was the smallest or largest of its grid")
+        at_end = position["at_grid_end"].assign_attrs(
+            long_name="the ridge penalty was the smallest or largest of its grid")
         _merge(result, ridge, "ridge", _RIDGE_VARIABLES + tuple(f"id_{name}" for name in _RIDGE_VARIABLES), described,
                ridge_alpha_relative=position["alpha_relative"], ridge_at_grid_end=at_end)
         result.attrs["ridge_grid_relative"] = ridge.attrs["ridge_grid_relative"]

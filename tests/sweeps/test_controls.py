@@ -2,6 +2,7 @@
 
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +20,10 @@ DECODERS = ("lstsq", "ridge", "adam")
 
 @pytest.fixture(scope="module")
 def group(tmp_path_factory):
-    """One group of the job (N = 2 and 6 of seed 0, N = 2 of seed 1), the networks training started
-    from and the number of control measurements made."""
+    """One group of the job (N = 2 of seed 0, N = 2 of seed 1, N = 6 of seed 0: the job measures
+    them seed by seed), the networks training started from and the number of control measurements made."""
     configs = [{**RUN_DEFAULTS, "n_batches": 6, "batch_size": 4, "n_units": 8, "eval_trials": 300, "n_tasks": n,
-                "seed": seed} for n, seed in ((2, 0), (6, 0), (2, 1))]
+                "seed": seed} for n, seed in ((2, 0), (2, 1), (6, 0))]
     folder = tmp_path_factory.mktemp("controls")
     run_dirs = [str(folder / "store" / "runs" / f"run{k}") for k in range(len(configs))]
     started, calls = [], {"generalization": 0, "encoder_generalization": 0}
@@ -44,11 +45,11 @@ def group(tmp_path_factory):
         for name in calls:
             patch.setattr(neurodis.experiments, name, count(name))
         results = train_and_generalize(configs, run_dirs, lambda message: None, eval_repeats=2, accuracy_trials=64)
-    return [RunConfig.from_dict(c) for c in configs], started, results, calls
+    return [RunConfig.from_dict(c) for c in configs], started, results, calls, run_dirs
 
 
 def test_the_untrained_control_rebuilt_from_the_run_config_is_the_network_training_started_from(group):
-    configs, started, _, _ = group
+    configs, started, _, _, _ = group
     for config, network in zip(configs, started):
         rebuilt = config.build_network(network.task, network.encoder)
         assert rebuilt.state_dict().keys() == network.model.state_dict().keys()
@@ -57,7 +58,7 @@ def test_the_untrained_control_rebuilt_from_the_run_config_is_the_network_traini
 
 
 def test_controls_are_the_protocol_on_the_initial_network_and_the_encoder_output(group):
-    configs, started, results, _ = group
+    configs, started, results, _, _ = group
     for config, network, result in zip(configs, started, results):
         protocol = {"n_trials": 300, "n_repeats": 2, "decoders": DECODERS,
                     "rng": np.random.SeedSequence(config.seed).spawn(2)[0]}  # measure_network's evaluations
@@ -73,14 +74,24 @@ def test_controls_are_the_protocol_on_the_initial_network_and_the_encoder_output
 
 
 def test_runs_that_differ_only_in_their_readout_share_their_controls_measured_once(group):
-    configs, started, results, calls = group
+    configs, started, results, calls, _ = group
     # seeds 0 and 1: one untrained network and one encoder control each, for three runs
     assert calls == {"generalization": 5, "encoder_generalization": 2}  # 3 trained networks + 2 untrained
     for name in ("untrained_ridge_r2_paper", "encoder_ridge_r2_paper"):
-        np.testing.assert_array_equal(results[0][name].values, results[1][name].values)
-        assert not np.array_equal(results[0][name].values, results[2][name].values)
+        np.testing.assert_array_equal(results[0][name].values, results[2][name].values)
+        assert not np.array_equal(results[0][name].values, results[1][name].values)
     # shared rightly: the untrained N = 6 network, measured on its own, gives N = 2's numbers
-    alone = generalization(TrainedNetwork(configs[1].build_network(started[1].task, started[1].encoder),
-                                          started[1].task, started[1].encoder),
+    alone = generalization(TrainedNetwork(configs[2].build_network(started[2].task, started[2].encoder),
+                                          started[2].task, started[2].encoder),
                            n_trials=300, n_repeats=2, decoders=["lstsq"], rng=np.random.SeedSequence(0).spawn(2)[0])
     np.testing.assert_array_equal(results[0]["untrained_r2_paper"].values, alone["r2_paper"].values)
+
+
+def test_results_come_back_in_the_order_of_the_configs_though_measured_seed_by_seed(group):
+    from neurodis.trials import load_dataset
+
+    configs, _, results, _, run_dirs = group
+    for config, result, run_dir in zip(configs, results, run_dirs, strict=True):
+        history = load_dataset(Path(run_dir) / "history.nc")
+        assert result.attrs["seed"] == config.seed and history.sizes["output"] == config.n_tasks
+        assert result["final_loss"].item() == float(history["loss"].values[-1])
