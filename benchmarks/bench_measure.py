@@ -77,7 +77,7 @@ def measure(pairs: list[tuple[Any, Any]], *, shared: bool, n_trials: int, n_repe
 
     controls: dict[str, Any] = {}
     results = []
-    with sharing_trials(max_sets=n_repeats) if shared else contextlib.nullcontext():
+    with sharing_trials(max_sets=2 * n_repeats) if shared else contextlib.nullcontext():
         for network, config in pairs:
             result = measure_network(network, n_trials=n_trials, seed=config.seed, n_repeats=n_repeats)
             untrained = config.build_network(network.task, network.encoder)
@@ -136,7 +136,7 @@ def main(quick: bool = False, arch: str = "ctrnn", store: str | None = None) -> 
             best[case] = min(best[case], seconds)
     rows = []
     for case in CASES[1:]:
-        rows.append({"case": f"{arch} seed 0, 5 networks + controls, {n_repeats}×{n_trials} trials: {case}",
+        rows.append({"benchmark": "measure", "case": f"{arch} seed 0, 5 networks + controls, {n_repeats}×{n_trials} trials: {case}",
                      "baseline_ms": best["baseline"] * 1e3, "neurodis_ms": best[case] * 1e3,
                      "ratio": best["baseline"] / best[case], "goal": GOAL,
                      "check": f"results identical to the baseline's: {results[case].identical(results['baseline'])}"})

@@ -187,18 +187,18 @@ def _regression_trials(network: TrainedNetwork, n_trials: int, rng: Any) -> tupl
     store = _TRIAL_STORE.get()
     key = None if store is None else _trials_key(regression, network.encoder, n_trials, rng)
     sample_rng, noise_rng = check_rng(rng).spawn(2)  # the noise stream is spawned as without the store
-    if key is not None and key in store:
-        store.move_to_end(key)
-        trials, latents = store[key]
-        return trials.copy(deep=False), latents, noise_rng
-    trials = regression.sample(n_trials, rng=sample_rng, encoder=network.encoder)
-    latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT), coords={LATENT: trials[LATENT].values})
-    if key is not None:
+    if key is None or key not in store:
+        trials = regression.sample(n_trials, rng=sample_rng, encoder=network.encoder)
+        latents = xr.DataArray(trials["latents"].values, dims=(TRIAL, LATENT),
+                               coords={LATENT: trials[LATENT].values})
+        if key is None:
+            return trials, latents, noise_rng
         store[key] = (trials, latents)
         while len(store) > store.max_sets:
             store.popitem(last=False)
-        return trials.copy(deep=False), latents, noise_rng
-    return trials, latents, noise_rng
+    store.move_to_end(key)
+    trials, latents = store[key]
+    return trials.copy(deep=False), latents, noise_rng
 
 
 class _TrialSets(OrderedDict):
@@ -229,7 +229,8 @@ def sharing_trials(max_sets: int = 4) -> Iterator[None]:
     noise streams are spawned as before. Only streams given as a
     ``numpy.random.SeedSequence`` are shared (what :func:`evaluation_streams` spawns
     from an int or a SeedSequence); a Generator draws afresh. The evaluations only read
-    the trials' arrays; a set of 8,000 fig3 trials holds about 60 MB.
+    the trials' arrays; a set of 8,000 fig3 trials holds about 60 MB. The store belongs
+    to the thread (the context) that opened the block.
 
     Parameters
     ----------
@@ -267,10 +268,11 @@ def _trials_key(regression: Task, encoder: Any, n_trials: int, rng: Any) -> str 
         weights = hashlib.sha256()
         for array in (*encoder.weights, *encoder.biases):
             weights.update(np.ascontiguousarray(array).tobytes())
-        coder = {"config": encoder.config(), "weights": weights.hexdigest()}
-    return json.dumps({"task": regression.config(), "encoder": coder, "n_trials": n_trials,
-                       "stream": [str(rng.entropy), list(rng.spawn_key), rng.pool_size, rng.n_children_spawned]},
-                      sort_keys=True)
+        coder = {"class": type(encoder).__qualname__, "config": encoder.config(), "weights": weights.hexdigest()}
+    stream = [np.asarray(rng.entropy, dtype=object).tolist(), [int(k) for k in rng.spawn_key], int(rng.pool_size),
+              int(rng.n_children_spawned)]
+    return json.dumps({"task": regression.config(), "encoder": coder, "n_trials": n_trials, "stream": stream},
+                      sort_keys=True, default=str)
 
 
 def evidence_channels(trials: xr.Dataset) -> list[str]:

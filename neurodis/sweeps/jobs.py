@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from neurodis._validation import check_int
 from neurodis.sweeps.config import RunConfig
 from neurodis.sweeps.runner import Report
 
@@ -61,7 +62,8 @@ CONTROLS = {
     "untrained_": "the untrained network: the run's architecture with its initial weights (the run's seed), "
                   "the same encoder, trials, decoders and evaluations",
     "encoder_": "no recurrence: the encoder output averaged over the stimulus period (the raw stimulus without "
-                "an encoder), the same trials, decoders and evaluations",
+                "an encoder), the same decoders and evaluations on trials of its own drawn the same way "
+                "(the next children of the evaluation stream)",
 }
 #: The decoders of the controls (the authors' evaluation is a comparison of trained networks only).
 _CONTROL_DECODERS = ("lstsq", "ridge", "adam")
@@ -129,11 +131,14 @@ def measure_controls(
     ``untrained_*``: :func:`~neurodis.experiments.generalization` of ``untrained`` (the
     network's architecture with its initial weights) behind the network's task and
     encoder; ``encoder_*``: :func:`~neurodis.experiments.encoder_generalization`, the
-    decoders of the time-averaged encoder output. Both use the evaluation stream of
-    :func:`measure_network` (the first child of ``SeedSequence(seed).spawn(2)``), so every
-    evaluation scores the trials, noise and decoder fits of the trained network's: the
-    numbers compare evaluation by evaluation. Each keeps ``r2_paper``, ``id_r2_paper``
-    and ``angle`` of least squares, ridge and Adam (``untrained_ridge_r2_paper``, ...).
+    decoders of the time-averaged encoder output. Both draw from one object, the
+    evaluation stream of :func:`measure_network` (the first child of
+    ``SeedSequence(seed).spawn(2)``), the untrained network first: its evaluations take
+    the children the trained network's take (its trials, noise and decoder fits: the
+    numbers compare evaluation by evaluation), and the encoder control's the next
+    ``2 · n_repeats`` children of that object, so it scores trials of its own, drawn
+    the same way. Each keeps ``r2_paper``, ``id_r2_paper`` and ``angle`` of least
+    squares, ridge and Adam (``untrained_ridge_r2_paper``, ...).
 
     Parameters
     ----------
@@ -267,14 +272,18 @@ def train_and_generalize(
     measured once per seed (every run of one seed in the group shares them). The runs
     are measured seed by seed inside :func:`~neurodis.experiments.sharing_trials`: the
     evaluations of one seed's runs and their controls draw and encode each of their
-    ``eval_repeats`` trial sets once (the same numbers as drawing them per evaluation).
+    trial sets once (the same numbers as drawing them per evaluation): the networks'
+    ``eval_repeats`` sets, and the encoder control's as many others (see
+    :func:`measure_controls`).
     """
     from neurodis.experiments import sharing_trials
 
+    eval_repeats = check_int("eval_repeats", eval_repeats, minimum=1)
     # one cache per group: its runs of one seed share their controls (see measure_controls),
-    # and, measured one after another, their evaluation trials
+    # and, measured one after another, their evaluation trials: the networks' sets and the
+    # encoder control's (the store is empty while the group trains)
     measure = partial(_generalization, eval_repeats=eval_repeats, accuracy_trials=accuracy_trials, controls={})
-    with sharing_trials(max_sets=eval_repeats):
+    with sharing_trials(max_sets=2 * eval_repeats):
         return run_group(configs, run_dirs, report, measure, device=device)
 
 
@@ -317,7 +326,7 @@ def _train_and_measure(
     trained = train_ensemble(tasks, models, config, seeds=seeds, encoders=encoders, out=folder,
                              resume=(folder / CHECKPOINT_NAME).exists(), progress=False, callback=callback)
     seconds = float(trained[0].history["elapsed"].values[-1]) / len(configs)
-    results: list[xr.Dataset] = [xr.Dataset()] * len(configs)
+    results: dict[int, xr.Dataset] = {}
     # seed by seed: the runs of one seed share what the measurement may reuse (controls, trials)
     for index in sorted(range(len(configs)), key=lambda i: configs[i].seed):
         member, run_config, run_dir = trained[index], configs[index], run_dirs[index]
@@ -333,4 +342,4 @@ def _train_and_measure(
             result[f"final_{name}"] = ((), float(member.history[name].values[-1]))
         result["train_seconds"] = ((), seconds)
         results[index] = result
-    return results
+    return [results[index] for index in range(len(configs))]

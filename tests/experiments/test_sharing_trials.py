@@ -10,6 +10,7 @@ from neurodis.experiments import (
     encoder_generalization,
     generalization,
     ood,
+    regression_rates,
     regression_task,
     sharing_trials,
 )
@@ -26,8 +27,8 @@ def _one_blas_thread():
         yield
 
 
-def _network(n_tasks, encoder, seed=0):
-    task = neurodis.make_task("classification", n_tasks=n_tasks, timing=TIMING)
+def _network(n_tasks, encoder, seed=0, sigma=0.2):
+    task = neurodis.make_task("classification", n_tasks=n_tasks, timing=TIMING, sigma=sigma)
     model = make_model("ctrnn", n_inputs=1 + encoder.n_out, n_outputs=n_tasks, n_units=6, seed=seed,
                        recurrent_noise=0.1)
     return TrainedNetwork(model, task, encoder)
@@ -97,6 +98,50 @@ def test_other_encoders_streams_and_trial_counts_draw_their_own_trials(draws):
     assert not reference.identical(other_encoder) and not reference.identical(other_stream)
     assert more_trials.sizes["trial"] == 301
     assert generator[0].identical(generalization(network, rng=np.random.default_rng(2), **PROTOCOL))
+
+
+def test_what_the_trials_depend_on_is_all_in_the_key(draws):
+    encoder = Encoder(hidden=(16,), n_out=8, seed=3)
+    edited = encoder.to_dict()
+    edited["weights"][0][0][0] += 0.1  # the same config, other weights
+    networks = {"reference": _network(3, encoder), "weights": _network(3, Encoder.from_dict(edited)),
+                "task": _network(3, encoder, sigma=0.3)}
+    plain = {name: regression_rates(net, n_trials=200, rng=np.random.SeedSequence(4))[0]
+             for name, net in networks.items()}
+    with sharing_trials(max_sets=8):
+        shared = {name: regression_rates(net, n_trials=200, rng=np.random.SeedSequence(4))[0]
+                  for name, net in networks.items()}
+    assert draws["n"] == 3 + 3
+    for name in networks:
+        assert shared[name].identical(plain[name]), name
+    assert not plain["weights"].identical(plain["reference"]) and not plain["task"].identical(plain["reference"])
+
+
+def test_one_seed_sequence_used_twice_draws_twice_as_without_the_block(draws):
+    network = _network(3, Encoder(hidden=(16,), n_out=8, seed=3))
+    stream = np.random.SeedSequence(9)
+    plain = [regression_rates(network, n_trials=200, rng=stream)[0] for _ in range(2)]
+    stream = np.random.SeedSequence(9)
+    with sharing_trials(max_sets=8):
+        shared = [regression_rates(network, n_trials=200, rng=stream)[0] for _ in range(2)]
+    assert draws["n"] == 2 + 2 and not plain[0].identical(plain[1])
+    assert all(a.identical(b) for a, b in zip(plain, shared, strict=True))
+
+
+def test_long_entropy_and_numpy_spawn_keys_are_told_apart():
+    network = _network(3, Encoder(hidden=(16,), n_out=8, seed=3))
+    entropy = np.arange(2000)
+    other = entropy.copy()
+    other[1000] += 1  # numpy prints both arrays alike, with "..." in the middle
+    streams = [np.random.SeedSequence(entropy), np.random.SeedSequence(other),
+               np.random.SeedSequence(0, spawn_key=(np.int64(3),))]
+    plain = [regression_rates(network, n_trials=200, rng=s)[0] for s in streams]
+    with sharing_trials(max_sets=8):
+        shared = [regression_rates(network, n_trials=200, rng=s)[0]
+                  for s in [np.random.SeedSequence(entropy), np.random.SeedSequence(other),
+                            np.random.SeedSequence(0, spawn_key=(np.int64(3),))]]
+    assert all(a.identical(b) for a, b in zip(plain, shared, strict=True))
+    assert not plain[0].identical(plain[1])
 
 
 @pytest.mark.parametrize("max_sets", [0, -1, 1.5, "4"])

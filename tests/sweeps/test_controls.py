@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import neurodis
 import neurodis.experiments
 import neurodis.training
 from neurodis.experiments import TrainedNetwork, encoder_generalization, generalization
@@ -26,7 +27,7 @@ def group(tmp_path_factory):
                 "seed": seed} for n, seed in ((2, 0), (2, 1), (6, 0))]
     folder = tmp_path_factory.mktemp("controls")
     run_dirs = [str(folder / "store" / "runs" / f"run{k}") for k in range(len(configs))]
-    started, calls = [], {"generalization": 0, "encoder_generalization": 0}
+    started, calls = [], {"generalization": 0, "encoder_generalization": 0, "regression draws": 0}
     with pytest.MonkeyPatch.context() as patch:
         def capture(tasks, models, *args, **kwargs):
             # copies, as training started from them (train_ensemble promises not to change them)
@@ -40,9 +41,16 @@ def group(tmp_path_factory):
             function = getattr(neurodis.experiments, name)
             return counted
 
+        def drawn(self, *args, **kwargs):
+            calls["regression draws"] += 1
+            return sample(self, *args, **kwargs)
+
+        regression = type(neurodis.experiments.regression_task(neurodis.make_task("classification", n_tasks=2)))
+        sample = regression.sample
+        patch.setattr(regression, "sample", drawn)
         train_ensemble = neurodis.training.train_ensemble
         patch.setattr(neurodis.training, "train_ensemble", capture)
-        for name in calls:
+        for name in ("generalization", "encoder_generalization"):
             patch.setattr(neurodis.experiments, name, count(name))
         results = train_and_generalize(configs, run_dirs, lambda message: None, eval_repeats=2, accuracy_trials=64)
     return [RunConfig.from_dict(c) for c in configs], started, results, calls, run_dirs
@@ -76,7 +84,9 @@ def test_controls_are_the_protocol_on_the_initial_network_and_the_encoder_output
 def test_runs_that_differ_only_in_their_readout_share_their_controls_measured_once(group):
     configs, started, results, calls, _ = group
     # seeds 0 and 1: one untrained network and one encoder control each, for three runs
-    assert calls == {"generalization": 5, "encoder_generalization": 2}  # 3 trained networks + 2 untrained
+    # 3 trained networks + 2 untrained; their 14 evaluations draw each seed's trial sets once:
+    # 2 for the networks, 2 for the encoder control (the next children of the controls' stream)
+    assert calls == {"generalization": 5, "encoder_generalization": 2, "regression draws": 8}
     for name in ("untrained_ridge_r2_paper", "encoder_ridge_r2_paper"):
         np.testing.assert_array_equal(results[0][name].values, results[2][name].values)
         assert not np.array_equal(results[0][name].values, results[1][name].values)
