@@ -30,11 +30,9 @@ Run: ``python benchmarks/bench_measure.py [--quick] [--arch ARCH] [--store STORE
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -48,18 +46,14 @@ CASES = ("baseline", "heap", "neurodis")
 
 def networks(arch: str, store: str | None, seed: int) -> list[tuple[Any, Any]]:
     """The fig3 networks of ``arch`` and ``seed`` with their run configs: trained from ``store``, else fresh."""
-    from neurodis.sweeps.presets import get_preset
-    from neurodis.sweeps.store import load_network
+    from neurodis.sweeps.presets import CONFIG_SCHEMA, get_preset
+    from neurodis.sweeps.store import RunStore, load_network
     from neurodis.training import TrainedNetwork, default_encoder
 
     configs = get_preset("fig3").runs(select={"network": [arch], "seed": [seed]})
     if store is not None:
-        folders = {}
-        for path in Path(store, "runs").glob("*/config.json"):
-            config = json.loads(path.read_text())
-            if config["network"] == arch and config["seed"] == seed:
-                folders[config["n_tasks"]] = path.parent
-        return [(load_network(folders[c.n_tasks]), c) for c in configs]
+        runs = RunStore(store, schema=CONFIG_SCHEMA)
+        return [(load_network(runs.run_dir(c.to_dict())), c) for c in configs]
     result = []
     for config in configs:
         task = config.build_task()

@@ -219,10 +219,10 @@ def sharing_trials(max_sets: int = 4) -> Iterator[None]:
 
     An evaluation's trials depend on the regression task (the network's latent dims,
     noise and timing: :func:`regression_task`), the encoder, the number of trials and
-    the stream that draws them, not on the network itself. So a network's controls
-    (:func:`encoder_generalization`, :func:`generalization` of its untrained copy) and
-    the networks of one seed that differ in their number of tasks evaluate on the very
-    same trials, and drawing them is mostly encoding them (about 0.2–0.7 s for the
+    the stream that draws them, not on the network itself. So, given the same stream,
+    networks of one seed that differ in their number of tasks, an untrained copy and the
+    encoder control (:func:`encoder_generalization`) evaluate on the very same trials,
+    and drawing them is mostly encoding them (about 0.2–0.7 s for the
     8,000 trials of the paper's protocol, against a fraction of that to simulate a
     CTRNN on them). Inside the block the ``max_sets`` sets drawn last are kept and
     handed out again: the results are the same numbers as without the block, and the

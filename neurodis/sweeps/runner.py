@@ -346,10 +346,11 @@ def start_local_cluster(n_workers: int, *, dashboard: bool = False):
     large forward pass of an evaluation. A worker's memory is steady (training, then
     the same evaluations network after network), so its workers keep arrays up to 256 MiB
     on the heap and keep up to 1 GiB of freed heap: a fig3 CTRNN's evaluation took 10–15 %
-    less time, training the same or a few per cent less. The settings are also put into
-    this process's environment, as the nanny itself does before it spawns a worker: a
-    variable there overrides Dask's config (and an earlier Dask cluster of this process
-    leaves ``MALLOC_TRIM_THRESHOLD_=65536`` there).
+    less time, training the same or a few per cent less. The settings go into this
+    process's environment, which every worker (a respawned one too) inherits; a variable
+    there also overrides Dask's ``pre-spawn-environ`` config, which would otherwise set
+    ``MALLOC_TRIM_THRESHOLD_=65536`` (and an earlier Dask cluster of this process leaves
+    that value there).
 
     Parameters
     ----------
@@ -370,15 +371,12 @@ def start_local_cluster(n_workers: int, *, dashboard: bool = False):
     TypeError
         If ``dashboard`` is not a bool.
     """
-    import dask
     from distributed import LocalCluster
 
     n_workers = check_int("n_workers", n_workers, minimum=1)
     check_type("dashboard", dashboard, bool, "a bool")
     os.environ.update(WORKER_MALLOC)
     with ExitStack() as stack:
-        stack.enter_context(dask.config.set({f"distributed.nanny.pre-spawn-environ.{name}": value
-                                             for name, value in WORKER_MALLOC.items()}))
         if threading.current_thread() is threading.main_thread():
             # Ctrl-C reaches every process of the terminal's process group: workers spawned
             # while SIGINT is ignored inherit that, and leave shutting down to this process
