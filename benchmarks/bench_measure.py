@@ -3,9 +3,9 @@
 ``reproduce``'s job measures every trained network (:func:`neurodis.sweeps.jobs.measure_network`:
 4 OOD evaluations of 8,000 trials, the accuracy against the ideal observer on 8,192 trials)
 and, once per seed, its two controls (:func:`neurodis.sweeps.jobs.measure_controls`: the
-untrained network and the encoder output, on the same trials). The five networks of one seed
-in ``fig3`` (N = 2, 3, 6, 12, 24 tasks) and their controls all evaluate on the same four trial
-sets. Three cases measure those five networks of seed 0, each inside a fresh one-worker
+untrained network, on the networks' trials, and the encoder output, on four sets of its own
+drawn the same way). The five networks of one seed in ``fig3`` (N = 2, 3, 6, 12, 24 tasks)
+and their untrained control all evaluate on the same four trial sets. Three cases measure those five networks of seed 0, each inside a fresh one-worker
 LocalCluster, where the sweep measures them:
 
 (a) baseline: the worker started without glibc settings (as sweeps started their workers
@@ -14,8 +14,9 @@ LocalCluster, where the sweep measures them:
 (b) heap: the worker started with the sweep workers' allocator settings
     (:data:`neurodis.sweeps.runner.WORKER_MALLOC`: arrays up to 256 MiB from the heap, where
     by default glibc maps each array above 32 MiB afresh and page-faults it in), trials as (a);
-(c) neurodis: the worker of :func:`neurodis.sweeps.runner.start_local_cluster`, the networks
-    measured inside :func:`neurodis.experiments.sharing_trials`, as
+(c) neurodis: the worker of :func:`neurodis.sweeps.runner.start_local_cluster` (its allocator
+    settings and :data:`~neurodis.sweeps.runner.QUIET_MONITORS`; (a) and (b) run Dask's
+    monitors), the networks measured inside :func:`neurodis.experiments.sharing_trials`, as
     :func:`neurodis.sweeps.jobs.train_and_generalize` measures them.
 
 The networks are the paper's CTRNNs (or another ``--arch``) with the weights they start

@@ -1,4 +1,4 @@
-"""Training in a sweep worker, with and without Dask's malloc trim threshold.
+"""Training in a sweep worker, against workers started Dask's way.
 
 Dask's nanny starts every worker process with ``MALLOC_TRIM_THRESHOLD_=65536``. Setting
 that variable also freezes glibc's mmap threshold at 128 kB, so every tensor above that
@@ -10,22 +10,29 @@ own allocator settings instead (arrays up to 256 MiB on the heap, freed heap kep
 13-network ensemble (paper config: N = 24 classification tasks, batch 16, 64 units, the
 frozen ``2 → 100 → 100 → 40`` encoder) inside a one-worker LocalCluster:
 
-(a) baseline: the worker started with Dask's default environment;
-(b) neurodis: the worker of ``start_local_cluster``, as ``run_sweep`` starts it.
+(a) baseline: the worker started with Dask's default environment and settings;
+(b) neurodis: the worker of ``start_local_cluster``, as ``run_sweep`` starts it;
+(c) monitors: (b)'s allocator settings, but Dask's default monitors (the worker's profiler
+    sampling the training thread's stack every 10 ms, a tick every 20 ms, ...; (b) runs
+    with :data:`neurodis.sweeps.runner.QUIET_MONITORS`).
 
 Time is taken inside the worker around ``train_ensemble`` alone; cases alternate
 round-robin and the table shows the best repeat per network-batch, with the share of
-the worker's CPU time spent in the kernel. Check: the final weights are identical (the
-allocator must not change the arithmetic).
+the worker's CPU time spent in the kernel, for (b) against (a) and against (c). Check:
+the final weights are identical (neither the allocator nor the monitors may change the
+arithmetic). ``--busy`` keeps the machine's other cores training the same ensemble in a
+process of their own meanwhile, as in a sweep that uses every core.
 
-Goal: (b) ≥ 1.3× faster.
+Goal: (b) ≥ 1.3× faster than (a).
 
-Run: ``python benchmarks/bench_sweep_workers.py [--quick]``.
+Run: ``python benchmarks/bench_sweep_workers.py [--quick] [--busy]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import resource
 import sys
 import time
@@ -38,7 +45,7 @@ from _table import print_ratios
 from distributed import Client, LocalCluster
 
 import neurodis
-from neurodis.sweeps.runner import start_local_cluster
+from neurodis.sweeps.runner import WORKER_MALLOC, start_local_cluster
 from neurodis.training import default_encoder, make_network
 
 # the workers cannot import this script: ship its functions by value
@@ -67,13 +74,31 @@ def train_in_worker(arch: str, n_batches: int) -> tuple[float, float, np.ndarray
     return elapsed, system / (system + user), weights
 
 
-def main(quick: bool = False) -> list[dict[str, Any]]:
-    """Time both worker environments for every architecture; print a table; return the rows."""
+def keep_busy(arch: str, stop: Any) -> None:
+    """Train the same ensemble over and over until ``stop`` is set (a busy core, as in a sweep)."""
+    while not stop.is_set():
+        train_in_worker(arch, 20)
+
+
+def main(quick: bool = False, busy: bool = False) -> list[dict[str, Any]]:
+    """Time the three workers for every architecture; print a table; return the rows."""
     n_batches, repeats = (20, 1) if quick else (60, 3)
-    # neurodis's first: Dask's nanny leaves its environment in this process for later workers
-    clusters = {"neurodis": start_local_cluster(1),
-                "dask": LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")}
+    # (a) in Dask's environment: without the allocator settings that an earlier
+    # start_local_cluster of this process (run_all.py runs other benchmarks first) leaves
+    # here for every later worker; then (b), which sets them again, and (c) in them
+    for name in WORKER_MALLOC:
+        os.environ.pop(name, None)
+    clusters = {"dask": LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")}
+    clusters["neurodis"] = start_local_cluster(1)
+    clusters["monitors"] = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                        dashboard_address=None)
     clients = {name: Client(cluster) for name, cluster in clusters.items()}
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    others = [context.Process(target=keep_busy, args=(arch, stop), daemon=True)
+              for arch in ARCHS[:1] * ((os.cpu_count() or 1) - 1 if busy else 0)]
+    for process in others:
+        process.start()
     rows = []
     try:
         for arch in ARCHS:
@@ -86,22 +111,28 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
                     per_network_ms = elapsed / (n_batches * N_MEMBERS) * 1e3
                     if repeat and per_network_ms < best[name][0]:
                         best[name] = (per_network_ms, kernel)
-            gap = np.abs(weights["dask"] - weights["neurodis"]).max()
-            rows.append({"benchmark": "sweep_workers",
-                         "case": f"{arch}: ensemble of {N_MEMBERS} in a worker, per network",
-                         "baseline_ms": best["dask"][0], "neurodis_ms": best["neurodis"][0],
-                         "ratio": best["dask"][0] / best["neurodis"][0], "goal": GOAL,
-                         "check": f"kernel share of CPU {best['dask'][1]:.0%} -> {best['neurodis'][1]:.0%}; "
-                                  f"max |Δw| {gap:.1e}"})
+            gap = max(np.abs(weights[name] - weights["neurodis"]).max() for name in ("dask", "monitors"))
+            case = f"{arch}: ensemble of {N_MEMBERS} in a worker, per network{', other cores busy' if busy else ''}"
+            for baseline, goal in (("dask", GOAL), ("monitors", None)):
+                rows.append({"benchmark": "sweep_workers", "case": f"{case}, against {baseline}",
+                             "baseline_ms": best[baseline][0], "neurodis_ms": best["neurodis"][0],
+                             "ratio": best[baseline][0] / best["neurodis"][0], "goal": goal,
+                             "check": f"kernel share of CPU {best[baseline][1]:.0%} -> {best['neurodis'][1]:.0%}; "
+                                      f"max |Δw| {gap:.1e}"})
     finally:
+        stop.set()
+        for process in others:
+            process.join()
         for name, client in clients.items():
             client.close()
             clusters[name].close()
-    print_ratios(rows, baseline="dask ms")
+    print_ratios(rows, baseline="baseline ms")
     return rows
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer batches and repeats")
-    main(quick=parser.parse_args().quick)
+    parser.add_argument("--busy", action="store_true", help="the other cores train meanwhile")
+    parsed = parser.parse_args()
+    main(quick=parsed.quick, busy=parsed.busy)

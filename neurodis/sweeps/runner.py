@@ -58,8 +58,9 @@ from neurodis.sweeps.locks import RunLock
 from neurodis.sweeps.store import LOCK, RESULT, RunStore
 from neurodis.trials import save_dataset
 
-__all__ = ["BALANCE_TOLERANCE", "NETWORK_COST", "PROGRESS_TOPIC", "READOUT_COST", "WORKER_MALLOC", "balance_groups",
-           "group_configs", "longest_first_makespan", "run_cost", "run_sweep", "start_local_cluster"]
+__all__ = ["BALANCE_TOLERANCE", "NETWORK_COST", "PROGRESS_TOPIC", "QUIET_MONITORS", "READOUT_COST", "WORKER_MALLOC",
+           "balance_groups", "group_configs", "longest_first_makespan", "run_cost", "run_sweep",
+           "start_local_cluster"]
 
 PROGRESS_TOPIC = "neurodis-progress"
 Report = Callable[[Mapping[str, Any]], None]
@@ -327,6 +328,19 @@ def _execute(job: Job, configs: list[dict[str, Any]], run_dirs: list[str], repor
 #: the heap, and up to 1 GiB of freed heap stays with the process (see :func:`start_local_cluster`).
 WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(256 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**30)}
 
+#: Dask settings of the local cluster (see :func:`start_local_cluster`): Dask's monitors wake
+#: up less often (its defaults: the worker profiler samples the running task's stack every
+#: 10 ms, the event loops tick every 20 ms, the memory monitors run every 100 ms and the
+#: system monitors every 500 ms), and the scheduler does not steal work (the runner hands
+#: each free worker one group). ``dashboard=True`` keeps the profiler for the dashboard.
+QUIET_MONITORS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.scheduler.work-stealing": False,
+}
+
 
 def start_local_cluster(n_workers: int, *, dashboard: bool = False):
     """A :class:`distributed.LocalCluster` of single-threaded worker processes for training.
@@ -352,6 +366,15 @@ def start_local_cluster(n_workers: int, *, dashboard: bool = False):
     ``MALLOC_TRIM_THRESHOLD_=65536`` (and an earlier Dask cluster of this process leaves
     that value there).
 
+    Its scheduler, nannies and workers run with :data:`QUIET_MONITORS`. With Dask's
+    defaults each worker's event-loop thread wakes over 150 times a second (the profiler
+    walking the training thread's stack every 10 ms, the tick every 20 ms, the memory
+    monitor), each time taking the GIL from the training loop, and the scheduler and
+    nannies, which live in this process, use about 3 % of a core beside the workers (0.7 %
+    quiet). With the other core training too, a worker with Dask's monitors trained an LSTM
+    ensemble 1.14× and a CTRNN ensemble 1.06× slower
+    (``benchmarks/bench_sweep_workers.py --busy``).
+
     Parameters
     ----------
     n_workers : int
@@ -371,12 +394,19 @@ def start_local_cluster(n_workers: int, *, dashboard: bool = False):
     TypeError
         If ``dashboard`` is not a bool.
     """
+    import dask
     from distributed import LocalCluster
 
     n_workers = check_int("n_workers", n_workers, minimum=1)
     check_type("dashboard", dashboard, bool, "a bool")
     os.environ.update(WORKER_MALLOC)
+    quiet = {**QUIET_MONITORS, "distributed.worker.profile.enabled": dashboard}
     with ExitStack() as stack:
+        # read when the scheduler and the nannies start; each nanny also hands its workers
+        # a copy of the whole config as set here (`config`, which a nanny merges shallowly
+        # into its own), so that a nanny started later, to replace one whose worker died,
+        # starts its workers the same way
+        stack.enter_context(dask.config.set(quiet))
         if threading.current_thread() is threading.main_thread():
             # Ctrl-C reaches every process of the terminal's process group: workers spawned
             # while SIGINT is ignored inherit that, and leave shutting down to this process
@@ -387,7 +417,8 @@ def start_local_cluster(n_workers: int, *, dashboard: bool = False):
         # when a second sweep finds that port taken. Port 0: any free port.
         http = {"dashboard": dashboard, "dashboard_address": "127.0.0.1:0"}
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, scheduler_kwargs=http)
+                               dashboard_address=None, scheduler_kwargs=http,
+                               config=dask.config.merge(dask.config.config))
     return cluster
 
 

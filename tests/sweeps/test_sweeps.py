@@ -32,10 +32,15 @@ def dying_job(configs, run_dirs, report):
     if not marker.exists():
         marker.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
+    from distributed import get_worker
+
     results = square_job(configs, run_dirs, report)
+    worker = get_worker()
     for result in results:  # the worker's environment, to check what the runner started it with
         result.attrs.update({k: os.environ.get(k, "unset")
                              for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS")})
+        result.attrs.update(profiler=int("profile" in worker.periodic_callbacks),
+                            tick_ms=float(worker._tick_interval * 1000))
     return results
 
 
@@ -120,6 +125,41 @@ def test_sweep_survives_a_killed_worker(tmp_path, monkeypatch):
     names = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS")
     expected = (str(2**30), str(2**28), "1")
     assert {tuple(store.load_result(c).attrs[name] for name in names) for c in configs} == {expected}
+    # and Dask's quieter monitors (runner.QUIET_MONITORS): no profiler, a tick a second
+    assert {(store.load_result(c).attrs["profiler"], store.load_result(c).attrs["tick_ms"]) for c in configs} \
+        == {(0, 1000.0)}
+
+
+def test_local_cluster_runs_quiet_monitors():
+    from distributed import Client
+
+    from neurodis.sweeps.runner import start_local_cluster
+
+    def monitors(dask_worker):
+        return "profile" in dask_worker.periodic_callbacks, dask_worker._tick_interval
+
+    with start_local_cluster(1) as cluster, Client(cluster) as client:
+        assert [tuple(found) for found in client.run(monitors).values()] == [(False, 1.0)]
+        assert "stealing" not in cluster.scheduler.extensions and cluster.scheduler._tick_interval == 1.0
+
+
+@pytest.mark.parametrize("dashboard", [False, True])
+def test_local_cluster_keeps_the_profiler_for_a_dashboard(monkeypatch, dashboard):
+    import dask
+    import distributed
+
+    from neurodis.sweeps.runner import QUIET_MONITORS, start_local_cluster
+
+    seen = {}
+
+    def fake_cluster(**kwargs):  # what the real one would read while it starts
+        seen.update({key: dask.config.get(key) for key in QUIET_MONITORS})
+        return kwargs
+
+    monkeypatch.setattr(distributed, "LocalCluster", fake_cluster)
+    assert start_local_cluster(1, dashboard=dashboard)["scheduler_kwargs"]["dashboard"] is dashboard
+    assert seen == {**QUIET_MONITORS, "distributed.worker.profile.enabled": dashboard}
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # set only while the cluster starts
 
 
 def test_failed_jobs_raise_and_leave_no_result(tmp_path):
