@@ -150,16 +150,19 @@ def test_local_cluster_keeps_the_profiler_for_a_dashboard(monkeypatch, dashboard
 
     from neurodis.sweeps.runner import QUIET_MONITORS, start_local_cluster
 
-    seen = {}
+    seen, before = {}, {key: dask.config.get(key) for key in QUIET_MONITORS}
 
     def fake_cluster(**kwargs):  # what the real one would read while it starts
         seen.update({key: dask.config.get(key) for key in QUIET_MONITORS})
         return kwargs
 
     monkeypatch.setattr(distributed, "LocalCluster", fake_cluster)
-    assert start_local_cluster(1, dashboard=dashboard)["scheduler_kwargs"]["dashboard"] is dashboard
-    assert seen == {**QUIET_MONITORS, "distributed.worker.profile.enabled": dashboard}
-    assert dask.config.get("distributed.worker.profile.enabled") is True  # set only while the cluster starts
+    kwargs = start_local_cluster(1, dashboard=dashboard)
+    expected = {**QUIET_MONITORS, "distributed.worker.profile.enabled": dashboard}
+    assert kwargs["scheduler_kwargs"]["dashboard"] is dashboard and seen == expected
+    # the nannies' copy of the config holds the same settings; this process's config is restored
+    assert {key: dask.config.get(key, config=kwargs["config"]) for key in QUIET_MONITORS} == expected
+    assert {key: dask.config.get(key) for key in QUIET_MONITORS} == before
 
 
 def test_failed_jobs_raise_and_leave_no_result(tmp_path):
