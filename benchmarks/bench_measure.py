@@ -5,8 +5,9 @@
 and, once per seed, its two controls (:func:`neurodis.sweeps.jobs.measure_controls`: the
 untrained network, on the networks' trials, and the encoder output, on four sets of its own
 drawn the same way). The five networks of one seed in ``fig3`` (N = 2, 3, 6, 12, 24 tasks)
-and their untrained control all evaluate on the same four trial sets. Three cases measure those five networks of seed 0, each inside a fresh one-worker
-LocalCluster, where the sweep measures them:
+and their untrained control all evaluate on the same four trial sets. Three cases measure
+those five networks of seed 0, each inside a fresh one-worker LocalCluster, where the sweep
+measures them:
 
 (a) baseline: the worker started without glibc settings (as sweeps started their workers
     before: Dask's ``MALLOC_TRIM_THRESHOLD_`` removed, nothing else), and every evaluation
@@ -131,7 +132,8 @@ def main(quick: bool = False, arch: str = "ctrnn", store: str | None = None) -> 
             best[case] = min(best[case], seconds)
     rows = []
     for case in CASES[1:]:
-        rows.append({"benchmark": "measure", "case": f"{arch} seed 0, 5 networks + controls, {n_repeats}×{n_trials} trials: {case}",
+        rows.append({"benchmark": "measure",
+                     "case": f"{arch} seed 0, 5 networks + controls, {n_repeats}×{n_trials} trials: {case}",
                      "baseline_ms": best["baseline"] * 1e3, "neurodis_ms": best[case] * 1e3,
                      "ratio": best["baseline"] / best[case], "goal": GOAL,
                      "check": f"results identical to the baseline's: {results[case].identical(results['baseline'])}"})

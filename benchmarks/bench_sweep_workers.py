@@ -6,7 +6,7 @@ size is mapped afresh, page-faulted in and unmapped again: a training worker the
 a large share of its time in the kernel. ``run_sweep`` starts its LocalCluster with its
 own allocator settings instead (arrays up to 256 MiB on the heap, freed heap kept:
 :data:`neurodis.sweeps.runner.WORKER_MALLOC`, set by
-:func:`neurodis.sweeps.runner.start_local_cluster`). Both cases train the same
+:func:`neurodis.sweeps.runner.start_local_cluster`). Every case trains the same
 13-network ensemble (paper config: N = 24 classification tasks, batch 16, 64 units, the
 frozen ``2 → 100 → 100 → 40`` encoder) inside a one-worker LocalCluster:
 
@@ -20,8 +20,8 @@ Time is taken inside the worker around ``train_ensemble`` alone; cases alternate
 round-robin and the table shows the best repeat per network-batch, with the share of
 the worker's CPU time spent in the kernel, for (b) against (a) and against (c). Check:
 the final weights are identical (neither the allocator nor the monitors may change the
-arithmetic). ``--busy`` keeps the machine's other cores training the same ensemble in a
-process of their own meanwhile, as in a sweep that uses every core.
+arithmetic). ``--busy`` keeps each of the machine's other cores training a 13-CTRNN ensemble
+in a process of its own meanwhile, as in a sweep that uses every core.
 
 Goal: (b) ≥ 1.3× faster than (a).
 
@@ -74,10 +74,10 @@ def train_in_worker(arch: str, n_batches: int) -> tuple[float, float, np.ndarray
     return elapsed, system / (system + user), weights
 
 
-def keep_busy(arch: str, stop: Any) -> None:
-    """Train the same ensemble over and over until ``stop`` is set (a busy core, as in a sweep)."""
+def keep_busy(stop: Any) -> None:
+    """Train the CTRNN ensemble over and over until ``stop`` is set (a busy core, as in a sweep)."""
     while not stop.is_set():
-        train_in_worker(arch, 20)
+        train_in_worker("ctrnn", 20)
 
 
 def main(quick: bool = False, busy: bool = False) -> list[dict[str, Any]]:
@@ -88,15 +88,16 @@ def main(quick: bool = False, busy: bool = False) -> list[dict[str, Any]]:
     # here for every later worker; then (b), which sets them again, and (c) in them
     for name in WORKER_MALLOC:
         os.environ.pop(name, None)
-    clusters = {"dask": LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")}
+    clusters = {"dask": LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                     dashboard_address=None)}
     clusters["neurodis"] = start_local_cluster(1)
     clusters["monitors"] = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                                         dashboard_address=None)
     clients = {name: Client(cluster) for name, cluster in clusters.items()}
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    others = [context.Process(target=keep_busy, args=(arch, stop), daemon=True)
-              for arch in ARCHS[:1] * ((os.cpu_count() or 1) - 1 if busy else 0)]
+    n_busy = (os.cpu_count() or 1) - 1 if busy else 0
+    others = [context.Process(target=keep_busy, args=(stop,), daemon=True) for _ in range(n_busy)]
     for process in others:
         process.start()
     rows = []

@@ -133,13 +133,14 @@ def test_long_entropy_and_numpy_spawn_keys_are_told_apart():
     entropy = np.arange(2000)
     other = entropy.copy()
     other[1000] += 1  # numpy prints both arrays alike, with "..." in the middle
-    streams = [np.random.SeedSequence(entropy), np.random.SeedSequence(other),
-               np.random.SeedSequence(0, spawn_key=(np.int64(3),))]
-    plain = [regression_rates(network, n_trials=200, rng=s)[0] for s in streams]
+
+    def streams():  # fresh ones: drawing spawns children
+        return [np.random.SeedSequence(entropy), np.random.SeedSequence(other),
+                np.random.SeedSequence(0, spawn_key=(np.int64(3),))]
+
+    plain = [regression_rates(network, n_trials=200, rng=s)[0] for s in streams()]
     with sharing_trials(max_sets=8):
-        shared = [regression_rates(network, n_trials=200, rng=s)[0]
-                  for s in [np.random.SeedSequence(entropy), np.random.SeedSequence(other),
-                            np.random.SeedSequence(0, spawn_key=(np.int64(3),))]]
+        shared = [regression_rates(network, n_trials=200, rng=s)[0] for s in streams()]
     assert all(a.identical(b) for a, b in zip(plain, shared, strict=True))
     assert not plain[0].identical(plain[1])
 

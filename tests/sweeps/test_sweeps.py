@@ -26,6 +26,11 @@ def square_job(configs, run_dirs, report):
     return results
 
 
+def monitors(worker):
+    """Whether a Dask worker runs its profiler, and its tick interval (seconds)."""
+    return "profile" in worker.periodic_callbacks, worker._tick_interval
+
+
 def dying_job(configs, run_dirs, report):
     """Kills its own worker process the first time it runs a group, then succeeds."""
     marker = Path(run_dirs[0]) / "attempted"
@@ -35,12 +40,11 @@ def dying_job(configs, run_dirs, report):
     from distributed import get_worker
 
     results = square_job(configs, run_dirs, report)
-    worker = get_worker()
+    profiler, tick = monitors(get_worker())
     for result in results:  # the worker's environment, to check what the runner started it with
         result.attrs.update({k: os.environ.get(k, "unset")
                              for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS")})
-        result.attrs.update(profiler=int("profile" in worker.periodic_callbacks),
-                            tick_ms=float(worker._tick_interval * 1000))
+        result.attrs.update(profiler=int(profiler), tick_ms=float(tick * 1000))
     return results
 
 
@@ -135,11 +139,9 @@ def test_local_cluster_runs_quiet_monitors():
 
     from neurodis.sweeps.runner import start_local_cluster
 
-    def monitors(dask_worker):
-        return "profile" in dask_worker.periodic_callbacks, dask_worker._tick_interval
-
     with start_local_cluster(1) as cluster, Client(cluster) as client:
-        assert [tuple(found) for found in client.run(monitors).values()] == [(False, 1.0)]
+        found = client.run(lambda dask_worker: monitors(dask_worker))
+        assert [tuple(value) for value in found.values()] == [(False, 1.0)]
         assert "stealing" not in cluster.scheduler.extensions and cluster.scheduler._tick_interval == 1.0
 
 
