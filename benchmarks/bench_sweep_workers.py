@@ -83,16 +83,18 @@ def keep_busy(stop: Any) -> None:
 def main(quick: bool = False, busy: bool = False) -> list[dict[str, Any]]:
     """Time the three workers for every architecture; print a table; return the rows."""
     n_batches, repeats = (20, 1) if quick else (60, 3)
+    def dask_cluster() -> LocalCluster:  # Dask's settings, in this process's environment
+        return LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                            dashboard_address=None)
+
     # (a) in Dask's environment: without the allocator settings that an earlier
     # start_local_cluster of this process (run_all.py runs other benchmarks first) leaves
     # here for every later worker; then (b), which sets them again, and (c) in them
     for name in WORKER_MALLOC:
         os.environ.pop(name, None)
-    clusters = {"dask": LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                     dashboard_address=None)}
+    clusters = {"dask": dask_cluster()}
     clusters["neurodis"] = start_local_cluster(1)
-    clusters["monitors"] = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address=None)
+    clusters["monitors"] = dask_cluster()
     clients = {name: Client(cluster) for name, cluster in clusters.items()}
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
